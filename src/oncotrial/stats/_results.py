@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Result", "plain"]
+__all__ = ["ChiSquareTest", "Result", "plain"]
 
 
 def plain(value: Any) -> Any:
@@ -67,3 +67,12 @@ class Result:
     def __repr__(self) -> str:
         parts = ", ".join(f"{name}={_short(getattr(self, name))}" for name in self._public_fields())
         return f"{type(self).__name__}({parts})"
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ChiSquareTest(Result):
+    """A chi-square test: statistic, degrees of freedom and upper-tail p-value."""
+
+    stat: float
+    df: int
+    p: float
