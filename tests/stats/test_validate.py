@@ -23,14 +23,19 @@ def test_time_errors_name_rows(bad, what):
 
 
 def test_rows_named_by_series_index():
-    s = pd.Series([1.0, -3.0, 2.0, -1.0], index=[10, 11, 12, 13], name="pfs")
-    with pytest.raises(ValueError, match=r"pfs_months: .*rows \[11, 13\] \(2 rows\)"):
-        as_time(s, "pfs_months")
+    s = pd.Series([1.0, -3.0, 2.0, -1.0], index=[10, 11, 12, 13], name="months")
+    with pytest.raises(ValueError, match=r"^time \('months'\): .*rows \[11, 13\] \(2 rows\)"):
+        as_time(s)
 
 
 def test_many_bad_rows_are_abbreviated():
     with pytest.raises(ValueError, match=r"rows \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \.\.\.\] \(25 rows\)"):
         as_time(-np.ones(25))
+
+
+def test_bare_categorical_keeps_declared_order():
+    codes, levels = as_groups(pd.Categorical(["ctl", "exp", "ctl"], categories=["exp", "ctl"]))
+    assert levels == ["exp", "ctl"] and codes.tolist() == [1, 0, 1]
 
 
 def test_non_numeric_time():
