@@ -1,46 +1,37 @@
 """Survival statistics validated against R ``survival``: pure functions on arrays, no I/O.
 
-Public names are imported lazily (PEP 562) so that ``import oncotrial`` and the command
-line stay fast; ``from oncotrial.stats import kaplan_meier`` works as usual.
+Each public function is re-exported here; a module and the function it holds may share a
+name (``kaplan_meier``), and the eager imports below make the package attribute the
+function. The command line imports this package only inside the commands that need it.
 """
 
-from __future__ import annotations
+from oncotrial.stats._results import ChiSquareTest
+from oncotrial.stats.conventions import R, SAS, Convention
+from oncotrial.stats.cox import CoxDesign, CoxResult, coxph
+from oncotrial.stats.cox_zph import cox_zph
+from oncotrial.stats.followup import FollowUp, median_followup
+from oncotrial.stats.kaplan_meier import KaplanMeier, QuantileEstimate, kaplan_meier, loglog_data
+from oncotrial.stats.logrank import LogrankResult, logrank_test
+from oncotrial.stats.rmst import RMST, RMSTDifference, rmst_difference
 
-import importlib
-from typing import Any
-
-_EXPORTS: dict[str, str] = {
-    "kaplan_meier": "kaplan_meier",
-    "KaplanMeier": "kaplan_meier",
-    "QuantileEstimate": "kaplan_meier",
-    "loglog_data": "kaplan_meier",
-    "RMST": "rmst",
-    "RMSTDifference": "rmst",
-    "rmst_difference": "rmst",
-    "median_followup": "followup",
-    "FollowUp": "followup",
-    "logrank_test": "logrank",
-    "LogrankResult": "logrank",
-    "coxph": "cox",
-    "CoxResult": "cox",
-    "CoxDesign": "cox",
-    "cox_zph": "cox_zph",
-    "ChiSquareTest": "_results",
-    "Convention": "conventions",
-    "R": "conventions",
-    "SAS": "conventions",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'oncotrial.stats' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"oncotrial.stats.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__ = [
+    "ChiSquareTest",
+    "Convention",
+    "CoxDesign",
+    "CoxResult",
+    "FollowUp",
+    "KaplanMeier",
+    "LogrankResult",
+    "QuantileEstimate",
+    "R",
+    "RMST",
+    "RMSTDifference",
+    "SAS",
+    "cox_zph",
+    "coxph",
+    "kaplan_meier",
+    "logrank_test",
+    "loglog_data",
+    "median_followup",
+    "rmst_difference",
+]
