@@ -39,8 +39,8 @@ def test_survival_json_matches_r(colon_death_csv):
     ref = load_fixture("efficacy")["death_strat"]
     assert_close(out["hazard_ratios"][0]["hr"], ref["hr"], what="hr")
     assert_close(out["logrank_p"], ref["logrank_p"], what="logrank p")
-    assert [a["arm"] for a in out["arms"]] == ["Lev+5FU", "Obs"]
-    assert out["arms"][0]["median"] is None  # not reached: NaN is written as JSON null
+    assert [a["arm"] for a in out["arms"]] == ["Obs", "Lev+5FU"]  # reference arm first
+    assert out["arms"][1]["median"] is None  # not reached: NaN is written as JSON null
     assert out["convention"] == "r"
 
 
@@ -50,7 +50,7 @@ def test_survival_table_output(colon_death_csv):
     assert result.exit_code == 0, result.output
     assert "Hazard ratio Lev+5FU vs Obs" in result.output
     assert "Median follow-up (reversed Kaplan–Meier)" in result.output
-    assert "convention: sas" in result.output and "breslow" in result.output
+    assert "Convention: sas" in result.output and "Breslow ties" in result.output
 
 
 def test_missing_column_is_named(colon_death_csv):
@@ -67,7 +67,7 @@ def test_bad_event_values_are_named(tmp_path):
     d.to_csv(path, index=False)
     result = runner.invoke(app, ["survival", str(path), "--time", "time", "--event", "status", "--group", "x"])
     assert result.exit_code == 2
-    assert "status: expected 0/1" in result.output and "rows [4]" in result.output
+    assert "event ('status'): expected 0/1" in result.output and "rows [4]" in result.output
 
 
 def test_unknown_reference(colon_death_csv):
@@ -82,7 +82,8 @@ def test_demo_prints_both_end_points():
     assert result.exit_code == 0, result.output
     assert "Time to recurrence" in result.output and "Overall survival" in result.output
     ref = load_fixture("efficacy")["recurrence"]
-    assert f"{ref['hr']:.2f} ({ref['hr_lower']:.2f}–{ref['hr_upper']:.2f})" in result.output
+    assert f"{ref['hr']:.2f} (95% CI {ref['hr_lower']:.2f}–{ref['hr_upper']:.2f})" in result.output
+    assert "NR (NE–NE)" in result.output  # Lev+5FU median recurrence time not reached
 
 
 def test_datasets_export(tmp_path):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from oncotrial import __version__
@@ -23,8 +26,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 datasets_app = typer.Typer(no_args_is_help=True, help="Real trial data sets bundled with oncotrial.")
 app.add_typer(datasets_app, name="datasets")
 
-console = Console()
-err_console = Console(stderr=True)
+# A report printed to a file or a pipe keeps its table rows on one line; a narrow
+# terminal wraps cells at spaces instead of truncating numbers.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 
 def _version(value: bool) -> None:
@@ -42,7 +47,7 @@ def main(
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -74,34 +79,42 @@ def _p(p: float) -> str:
 
 
 def render_efficacy(summary: Any, title: str | None = None) -> None:
-    """Print an efficacy summary as a report table (Rich)."""
+    """Print an efficacy summary as a report table (Rich): reference arm first.
+
+    A median that is not reached prints as NR; a confidence limit that cannot be
+    estimated prints as NE (SAS's wording).
+    """
     pct = int(round(summary.conf_level * 100))
-    table = Table(title=title or summary.endpoint, title_justify="left", show_lines=False)
-    table.add_column("Arm")
-    table.add_column("N", justify="right")
-    table.add_column("Events", justify="right")
-    table.add_column(f"Median ({pct}% CI)", justify="right")
+    table = Table(title=title or summary.endpoint, title_justify="left", box=box.SIMPLE_HEAD,
+                  caption=f"Medians and rates with {pct}% CI; rates in % at the times shown.",
+                  caption_justify="left")
+    for name in ("Arm", "N", "Events", "Median"):
+        table.add_column(name, justify="left" if name == "Arm" else "right", no_wrap=name == "Arm")
     times = list(dict.fromkeys(summary.rates["time"])) if len(summary.rates) else []
     for t in times:
-        table.add_column(f"Rate at {t:g} ({pct}% CI), %", justify="right")
+        table.add_column(f"Rate at {t:g}", justify="right")
     for arm in summary.arms.itertuples(index=False):
-        cells = [str(arm.arm), str(arm.n), str(arm.events),
-                 _ci(arm.median, arm.median_lower, arm.median_upper)]
+        median = _ci(arm.median, arm.median_lower, arm.median_upper)
+        if math.isnan(arm.median):
+            median = "NR" + median[2:]
+        cells = [str(arm.arm), str(arm.n), str(arm.events), median]
         for t in times:
             r = summary.rates[(summary.rates["arm"] == arm.arm) & (summary.rates["time"] == t)].iloc[0]
             cells.append(_ci(r.rate, r.lower, r.upper, scale=100.0))
         table.add_row(*cells)
     console.print(table)
     for hr in summary.hazard_ratios.itertuples(index=False):
-        console.print(f"  Hazard ratio {hr.arm} vs {hr.reference}: "
-                      f"{_ci(hr.hr, hr.lower, hr.upper, digits=2)} ({pct}% CI), Wald p {_p(hr.p)}  "
-                      f"[{summary.model}]", highlight=False)
-    strat = "stratified " if "stratified" in summary.model else ""
-    console.print(f"  {strat}Log-rank test: chi-square {summary.logrank_chisq:.2f} on {summary.logrank_df} df, "
-                  f"p {_p(summary.logrank_p)}", highlight=False)
+        console.print(f"  Hazard ratio {hr.arm} vs {hr.reference}: {_num(hr.hr, 2)} "
+                      f"({pct}% CI {_num(hr.lower, 2)}–{_num(hr.upper, 2)}), Wald p {_p(hr.p)}",
+                      highlight=False, soft_wrap=True)
+    console.print(f"    {summary.model}", highlight=False, soft_wrap=True)
+    strat = "Stratified log-rank" if "stratified" in summary.model else "Log-rank"
+    console.print(f"  {strat} test: chi-square {summary.logrank_chisq:.2f} on {summary.logrank_df} df, "
+                  f"p {_p(summary.logrank_p)}", highlight=False, soft_wrap=True)
     console.print(f"  Median follow-up (reversed Kaplan–Meier): {_num(summary.followup_median)} "
-                  f"(IQR {_num(summary.followup_q1)}–{_num(summary.followup_q3)})  "
-                  f"[convention: {summary.convention}]", highlight=False)
+                  f"(IQR {_num(summary.followup_q1)}–{_num(summary.followup_q3)})",
+                  highlight=False, soft_wrap=True)
+    console.print(f"  Convention: {summary.convention}", highlight=False, soft_wrap=True)
 
 
 @app.command()

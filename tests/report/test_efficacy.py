@@ -72,7 +72,7 @@ def test_long_format_has_every_number(colon):
 def test_sas_convention_uses_breslow_and_last_level_reference(colon):
     d = colon[colon["etype"] == 2]
     s = efficacy_summary(d, time="months", event="status", group="rx", convention="sas")
-    assert s.convention == "sas" and "breslow" in s.model
+    assert s.convention == "sas" and "Breslow" in s.model
     assert s.hazard_ratios["reference"].tolist() == ["Obs"]  # "Obs" sorts after "Lev+5FU"
 
 

@@ -29,7 +29,8 @@ __all__ = ["EfficacySummary", "efficacy_summary"]
 class EfficacySummary(Result):
     """Efficacy results of one end point.
 
-    ``arms``: one row per arm (``arm, n, events, median, median_lower, median_upper``);
+    ``arms``: one row per arm, reference arm first (``arm, n, events, median, median_lower,
+    median_upper``);
     ``rates``: one row per arm and landmark (``arm, time, rate, lower, upper``);
     ``hazard_ratios``: one row per non-reference arm (``arm, reference, hr, lower, upper, p``);
     ``to_frame()`` gives every number as a long analysis-results record.
@@ -116,7 +117,9 @@ def efficacy_summary(
     ref = _reference_level(levels, reference, conv.reference, group)
 
     arm_rows, rate_rows = [], []
-    for code, level in enumerate(levels):
+    order = [levels.index(ref)] + [i for i, lv in enumerate(levels) if lv != ref]
+    for code in order:
+        level = levels[code]
         sub = data.loc[codes == code]
         km = kaplan_meier(sub[time], sub[event], conf_level=conf_level, convention=conv)
         med = km.median()
@@ -147,7 +150,7 @@ def efficacy_summary(
                       strata=data[strata] if strata else None, convention=conv)
     fu = median_followup(data[time], data[event], conf_level=conf_level, convention=conv)
 
-    model = f"Cox ({cox.ties} ties)"
+    model = f"Cox model, {cox.ties.capitalize()} ties"
     if adjust:
         model += ", adjusted for " + ", ".join(adjust)
     if strata:
