@@ -7,7 +7,7 @@ function. The command line imports this package only inside the commands that ne
 
 from oncotrial.stats._results import ChiSquareTest
 from oncotrial.stats.conventions import R, SAS, Convention
-from oncotrial.stats.cox import CoxDesign, CoxResult, coxph
+from oncotrial.stats.cox import ConvergenceWarning, CoxDesign, CoxResult, coxph
 from oncotrial.stats.cox_zph import cox_zph
 from oncotrial.stats.followup import FollowUp, median_followup
 from oncotrial.stats.kaplan_meier import KaplanMeier, QuantileEstimate, kaplan_meier, loglog_data
@@ -17,6 +17,7 @@ from oncotrial.stats.rmst import RMST, RMSTDifference, rmst_difference
 __all__ = [
     "ChiSquareTest",
     "Convention",
+    "ConvergenceWarning",
     "CoxDesign",
     "CoxResult",
     "FollowUp",
