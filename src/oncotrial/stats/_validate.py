@@ -10,6 +10,7 @@ position.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "as_event",
     "as_weights",
     "as_groups",
+    "as_fraction",
     "check_lengths",
     "survival_arrays",
     "timefix",
@@ -168,6 +170,18 @@ def as_groups(values: Any, name: str = "group", min_levels: int = 2) -> tuple[np
             f"{name}: expected at least {min_levels} distinct levels, got {len(levels)} ({levels!r})"
         )
     return codes.astype(np.intp, copy=False), levels
+
+
+def as_fraction(value: Any, name: str, what: str = "a number") -> float:
+    """``value`` as a float strictly between 0 and 1 (a confidence level, a probability)."""
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if 0.0 < number < 1.0:
+            return number
+    raise ValueError(f"{name}: expected {what} strictly between 0 and 1, got {value!r}")
 
 
 def check_lengths(**arrays: Any) -> int:

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from ._results import Result
-from ._validate import as_time, survival_arrays, timefix
+from ._validate import as_fraction, as_time, survival_arrays, timefix
 from .conventions import Convention, resolve_convention
 
 if TYPE_CHECKING:  # imported lazily at run time: rmst.py imports this module
@@ -50,13 +50,7 @@ TABLE_COLUMNS = ["time", "n_risk", "n_event", "n_censor", "survival", "std_err",
 # --------------------------------------------------------------------------------------
 def check_conf_level(conf_level: Any, name: str = "conf_level") -> float:
     """Return ``conf_level`` as a float in (0, 1), else raise a ValueError naming it."""
-    try:
-        value = float(conf_level)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number strictly between 0 and 1, got {conf_level!r}") from None
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"{name}: expected a number strictly between 0 and 1, got {conf_level!r}")
-    return value
+    return as_fraction(conf_level, name)
 
 
 def check_conf_type(conf_type: str | None, convention: Convention) -> str:
@@ -323,13 +317,7 @@ def _fmt(x: float) -> str:
 
 
 def _check_p(p: Any) -> float:
-    try:
-        value = float(p)
-    except (TypeError, ValueError):
-        raise ValueError(f"p: expected a probability strictly between 0 and 1, got {p!r}") from None
-    if not 0.0 < value < 1.0:
-        raise ValueError(f"p: expected a probability strictly between 0 and 1, got {p!r}")
-    return value
+    return as_fraction(p, "p", "a probability")
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
