@@ -1,10 +1,10 @@
-"""Numerical core of :func:`oncotrial.stats.coxph`: one sort, then vectorised passes.
+"""Numerical core of :func:`oncotrial.stats.coxph`: vectorised passes over unsorted rows.
 
 The partial likelihood, its gradient and its information matrix are computed in
 O((n + D) p^2) per Newton step with no Python loop over rows or event times (D = number
 of deaths); score residuals (for the robust variance) in O((n + D) p). The layout of the
-data (sort order, blocks of tied times and of tied deaths) is computed once, outside the
-Newton loop.
+data (segments, blocks of tied times and of tied deaths) is computed once, outside the
+Newton loop, and without sorting the rows when the times are whole numbers (e.g. days).
 
 Notation (one stratum; strata only restart the sums). ``r_i = w_i exp(eta_i)``. A
 *death block* is the set of d deaths at one time t, of total case weight W. For it:
@@ -28,13 +28,18 @@ where S2, D2 are the sums of ``r x x^T``. Three rearrangements make this cheap:
    the sums over its deaths of ``1/c, f/c, 1/c^2, f/c^2, f^2/c^2``:
    ``sum_j m_j = a1 S1 - af D1`` and ``sum_j m_j m_j^T = a2 S1 S1^T - b2 (S1 D1^T +
    D1 S1^T) + g2 D1 D1^T``: p-vectors and p x p products per block, not per death.
-2. The S2/D2 term is swapped into a sum over rows, i.e. one BLAS product: with
-   ``A_b = wbar a1``, ``B_b = wbar af`` and ``C_i`` the sum of ``A_b`` over the blocks
-   at or before t_i (same stratum), ``sum_j wbar (S2 - f_j D2) / c_j =
-   sum_i r_i (C_i - delta_i B_b(i)) x_i x_i^T``.
-3. Rows are sorted by (stratum, time, deaths first), so each distinct time is one or
-   two contiguous segments (its deaths, its censorings): one ``reduceat`` gives the
-   death-block sums D0, D1 and, after a reverse cumulative sum, S0 and S1.
+2. The S2/D2 term is swapped into one weighted sum over rows: with ``A_b = wbar a1``,
+   ``B_b = wbar af`` and ``C_i`` the sum of ``A_b`` over the blocks at or before t_i
+   (same stratum), ``sum_j wbar (S2 - f_j D2) / c_j = sum_i r_i (C_i - delta_i B_b(i))
+   x_i x_i^T``.
+3. The rows stay in the caller's order, each labelled with its *segment*: the deaths,
+   or the censorings, of one distinct time in one stratum, numbered in (stratum, time,
+   deaths first) order. One ``bincount`` per covariate gives the segment sums, hence
+   the death-block sums D0, D1 and, after a reverse cumulative sum over the segments,
+   S0 and S1; what is constant on a segment (such as ``C_i - delta_i B_b(i)``) reaches
+   the rows by one ``take`` from a small table. So no column is ever gathered into
+   sorted order (a random-access copy), and whole-number times need no sort at all:
+   they are their own codes (other times cost one ``np.unique``).
 
 Covariates are centred at their weighted means (as R does) and the linear predictor is
 shifted by its maximum within each stratum before ``exp``; both leave every quantity
@@ -50,8 +55,13 @@ import numpy as np
 __all__ = ["CoxLayout", "CoxPass", "NewtonFit", "generalized_inverse", "infinite_coefficients", "newton",
            "quadratic_form"]
 
-#: rows per chunk of the (p, n) products in a pass (a 3 MB buffer for p = 6)
+#: rows per chunk of the (p, n) products in a pass (a 3 MB buffer for p = 6), and deaths
+#: per chunk of the Efron terms
 CHUNK_ROWS = 65536
+#: integer codes below ``2 n + COUNTING_SLACK`` are made dense by counting, not sorting
+COUNTING_SLACK = 1 << 20
+#: deaths per product in the Efron log-sums (see ``CoxLayout._block_sums``)
+LOG_RUN = 16
 #: relative eigenvalue cut-off of a generalized inverse; R's ``toler.chol`` (eps^0.75)
 SINGULAR_TOL = np.finfo(float).eps ** 0.75
 
@@ -110,9 +120,42 @@ def _segment_cumsum(values: np.ndarray, bounds: np.ndarray, reverse: bool) -> np
     return out
 
 
+def _dense_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes 0..m-1 of the distinct values of ``key`` (non-negative integers) in increasing
+    order of value, the distinct values and their counts (``np.unique`` with inverse and counts).
+
+    When the values are below ``2 n + COUNTING_SLACK`` - e.g. whole days times two, plus
+    a death flag - they are coded by counting: a ``bincount`` and a lookup table, O(n)
+    with no sort, several times faster than the sort ``np.unique`` needs.
+    """
+    if key.max() < 2 * key.shape[0] + COUNTING_SLACK:
+        counts = np.bincount(key)
+        values = np.flatnonzero(counts)
+        table = np.empty(counts.shape[0], dtype=np.intp)
+        table[values] = np.arange(values.shape[0])
+        return table.take(key), values, counts[values]
+    values, codes, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return codes.reshape(-1), values, counts
+
+
+def _time_codes(time: np.ndarray) -> tuple[np.ndarray, int]:
+    """Non-negative integer codes that order the times as they are (equal times, equal codes),
+    and a bound on the codes (every code is below it).
+
+    Whole-number times (days, say) over a range of at most ``2 n + COUNTING_SLACK`` values
+    are their own codes, offset by the minimum: no sort. Other times are ranked by
+    ``np.unique`` (one sort).
+    """
+    low, high = float(time.min()), float(time.max())
+    if high - low < 2 * time.shape[0] + COUNTING_SLACK and np.array_equal(time, np.floor(time)):
+        return (time - low).astype(np.intp), int(high - low) + 1
+    values, codes = np.unique(time, return_inverse=True)
+    return codes.reshape(-1), values.shape[0]
+
+
 @dataclass(frozen=True)
 class CoxPass:
-    """What one pass over the data computes at a given ``beta`` (sorted order).
+    """What one pass over the data computes at a given ``beta``.
 
     Besides the log-likelihood, score and information it keeps the per-block sums the
     score residuals need: ``s1`` and ``d1`` (p, B) are S1 and D1 of each death block,
@@ -124,7 +167,7 @@ class CoxPass:
     score: np.ndarray  # U, (p,)
     info: np.ndarray  # I, (p, p)
     gross_info_diag: np.ndarray  # diag of sum_i v_i x_i x_i^T (before subtracting m m^T), (p,)
-    risk: np.ndarray  # exp(eta - stratum max), (n,)
+    risk: np.ndarray  # exp(eta - stratum max), (n,) in the caller's row order
     s1: np.ndarray
     d1: np.ndarray
     a1: np.ndarray
@@ -135,107 +178,131 @@ class CoxPass:
 
 
 class CoxLayout:
-    """Data sorted once by (stratum, time, deaths first) with the index arrays every pass needs.
+    """The segment structure of the data, computed once, and the passes over it.
 
-    ``time``, ``event``, ``X`` (n, p), ``weights`` and ``strata`` are in the caller's
-    row order; ``X`` is centred here (weighted column means, as R ``coxfit6.c``) and
-    stored transposed, (p, n), so that every per-covariate sum runs over contiguous
-    memory. Within a distinct time the deaths come first, so that each distinct time is
-    one or two contiguous *segments* (its deaths, its censorings) and one ``reduceat``
-    over the segments gives both the death-block sums and the risk-set increments.
-    ``efron`` selects the tie handling. ``self.order`` maps sorted to caller rows.
+    ``time``, ``event``, ``X`` (n, p), ``weights`` and ``strata`` (integer codes >= 0, or
+    None) are in the caller's row order, which every row-level array here keeps: rows are
+    never sorted nor gathered. ``X`` is centred here (weighted column means, as R
+    ``coxfit6.c``) and stored transposed, (p, n), so that every per-covariate pass runs
+    over contiguous memory. Each row carries the code ``seg`` of its segment (the deaths,
+    or the censorings, of one distinct time in one stratum); segments are numbered in
+    (stratum, time, deaths first) order, so that the distinct times (*groups*), the
+    strata and the death blocks are runs of consecutive segments. ``efron`` selects the
+    tie handling.
     """
 
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, weights: np.ndarray,
                  strata: np.ndarray | None, efron: bool) -> None:
         n, p = X.shape
         self.n, self.p = n, p
-        order = np.argsort(time)
-        if strata is not None:
-            small = np.int16 if strata.max() < np.iinfo(np.int16).max else np.intp
-            order = order[np.argsort(strata[order].astype(small), kind="stable")]  # radix sort
-        t_sorted = np.take(time, order)
-        s_sorted = np.zeros(n, dtype=np.intp) if strata is None else np.take(strata, order)
-        s_new = np.empty(n, dtype=bool)
-        s_new[0] = True
-        s_new[1:] = s_sorted[1:] != s_sorted[:-1]
-        g_new = s_new.copy()
-        g_new[1:] |= t_sorted[1:] != t_sorted[:-1]
-        group_of_row = np.cumsum(g_new) - 1
-        # deaths first within each distinct time (the input is sorted by group already,
-        # so this stable sort of a nearly sorted key is cheap)
-        order = np.take(order, np.argsort(group_of_row * 2 + (np.take(event, order) == 0), kind="stable"))
-        self.order = order
-        dead = np.take(event, order) > 0
-        w = np.take(weights, order)
-        self.weights = w
+        dead = event > 0
+        self.weights = weights
+        # unit case weights (the usual case) spare a product per pass: r = exp(eta)
+        self.unit_weights = bool(np.all(weights == 1.0))
+        time_code, n_times = _time_codes(time)
+        key = 2 * time_code + ~dead  # deaths (0) before censorings (1) at each time
+        if strata is None:
+            self.stratum = None
+            self.n_strata = 1
+        else:
+            self.stratum, stratum_codes, _ = _dense_codes(strata.astype(np.intp, copy=False))
+            self.n_strata = stratum_codes.shape[0]
+            key += 2 * n_times * self.stratum
+        self.seg, seg_key, self.seg_sizes = _dense_codes(key)
+        n_seg = seg_key.shape[0]
 
-        # one contiguous row per covariate; np.take is much faster than fancy indexing
-        self.centre = (weights @ X) / weights.sum()
-        source = np.ascontiguousarray(X.T)  # free when X is a transposed (p, n) array
-        XT = np.empty((p, n))
-        for j in range(p):  # loop over covariates
-            np.take(source[j], order, out=XT[j])
-        XT -= self.centre[:, None]
-        self.XT = XT
-
-        # strata (rows and groups)
-        self.stratum_row_start = np.flatnonzero(s_new)
-        self.stratum_sizes = np.diff(np.append(self.stratum_row_start, n))
-        group_start = np.flatnonzero(g_new)
-        self.n_groups = group_start.shape[0]
-        self.stratum_group_bounds = np.append(group_of_row[self.stratum_row_start], self.n_groups)
-
-        # segments: the deaths, then the censorings, of each distinct time
-        seg_new = g_new.copy()
-        seg_new[1:] |= dead[:-1] & ~dead[1:]
-        self.seg_start = np.flatnonzero(seg_new)
-        self.seg_sizes = np.diff(np.append(self.seg_start, n))
-        self.seg_group = group_of_row[self.seg_start]
-        self.group_first_seg = np.searchsorted(self.seg_group, np.arange(self.n_groups))
-        # row chunks of about CHUNK_ROWS rows made of whole segments: the (p, n) products
-        # are formed chunk by chunk in a cache-sized buffer (a loop over ~n/65536 chunks)
-        cuts = np.unique(np.searchsorted(self.seg_start, np.arange(CHUNK_ROWS, n, CHUNK_ROWS)))
-        seg_cuts = np.concatenate(([0], cuts[(cuts > 0) & (cuts < self.seg_start.shape[0])],
-                                   [self.seg_start.shape[0]]))
-        row_cuts = np.append(self.seg_start, n)[seg_cuts]
-        self.chunks = list(zip(row_cuts[:-1], row_cuts[1:], seg_cuts[:-1], seg_cuts[1:]))
-        self._work = np.empty((p, int(np.diff(row_cuts).max())))
-        self._row = np.empty(n)
-        self.dead_seg = np.flatnonzero(dead[self.seg_start])
-        self.block_group = self.seg_group[self.dead_seg]
+        # groups (distinct times within a stratum) and strata as runs of segments
+        group_key = seg_key // 2
+        g_new = np.ones(n_seg, dtype=bool)
+        g_new[1:] = group_key[1:] != group_key[:-1]
+        self.seg_group = np.cumsum(g_new) - 1
+        self.group_first_seg = np.flatnonzero(g_new)
+        self.n_groups = self.group_first_seg.shape[0]
+        group_stratum = group_key[self.group_first_seg] // n_times
+        s_new = np.ones(self.n_groups, dtype=bool)
+        s_new[1:] = group_stratum[1:] != group_stratum[:-1]
+        self.stratum_group_bounds = np.append(np.flatnonzero(s_new), self.n_groups)
 
         # deaths and death blocks (the tied deaths of one time = one dead segment)
+        self.dead_seg = np.flatnonzero(seg_key % 2 == 0)
+        self.block_group = self.seg_group[self.dead_seg]
         self.block_size = self.seg_sizes[self.dead_seg]
         n_dead = int(self.block_size.sum())
         self.block_start = np.cumsum(self.block_size) - self.block_size  # in death order
-        self.wbar = np.add.reduceat(w[dead], self.block_start) / self.block_size
+        seg_weight = self.seg_sizes.astype(float) if self.unit_weights else self._segment_sums(weights)
+        block_weight = seg_weight[self.dead_seg]
+        self.wbar = block_weight / self.block_size
+        self.stratum_death_weight = np.bincount(group_stratum[self.block_group], weights=block_weight,
+                                                minlength=self.n_strata)
         self.efron = efron
         if efron:
-            rank = np.arange(n_dead) - np.repeat(self.block_start, self.block_size)
-            self.frac = rank / np.repeat(self.block_size, self.block_size)
-        self.wx_dead = XT @ (dead * w)
-        self.stratum_death_weight = np.add.reduceat(dead * w, self.stratum_row_start)
+            self._efron_layout(n_dead)
+
+        self.centre = (weights @ X) / weights.sum()
+        self.XT = np.subtract(X.T, self.centre[:, None], out=np.empty((p, n)))
+        self.wx_dead = self.XT @ (dead * weights)
+        # row chunks: the (p, n) products of a pass are formed chunk by chunk in a
+        # cache-sized buffer (a loop over ~n/CHUNK_ROWS chunks)
+        self.chunks = [(a, min(a + CHUNK_ROWS, n)) for a in range(0, n, CHUNK_ROWS)]
+        self._work = np.empty((p, min(n, CHUNK_ROWS)))
+        self._pairs = [(i, j) for i in range(p) for j in range(i, p)]
+
+    def _efron_layout(self, n_dead: int) -> None:
+        """The per-death arrays of Efron's correction, and their chunks of whole death blocks.
+
+        Death j of a block of d deaths gets ``f_j = k_j / d`` (k_j = 0..d-1). ``_block_sums``
+        works through the deaths in chunks of whole blocks of about CHUNK_ROWS deaths, so
+        that its per-death temporaries stay in cache; each chunk records its blocks
+        ``k0:k1``, its deaths ``a:b``, and (relative to a) the first death of each block
+        and of each *run* (at most LOG_RUN consecutive deaths of one block).
+        """
+        n_blocks = self.block_size.shape[0]
+        block = np.repeat(np.arange(n_blocks), self.block_size)
+        rank = np.arange(n_dead) - self.block_start[block]
+        self.death_block, self.frac = block, rank / self.block_size[block]
+        run_start = np.flatnonzero(rank % LOG_RUN == 0)
+        first_blocks = np.searchsorted(self.block_start, np.arange(0, n_dead, CHUNK_ROWS), side="right") - 1
+        block_cuts = np.append(np.unique(first_blocks), n_blocks)
+        death_cuts = np.append(self.block_start, n_dead)[block_cuts]
+        self.death_chunks = []
+        for k0, k1, a, b in zip(block_cuts[:-1], block_cuts[1:], death_cuts[:-1], death_cuts[1:]):
+            runs = run_start[np.searchsorted(run_start, a):np.searchsorted(run_start, b)] - a
+            starts = self.block_start[k0:k1] - a
+            self.death_chunks.append((k0, k1, a, b, starts, runs, np.searchsorted(runs, starts)))
 
     def _risk(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``eta - max(eta within stratum)`` and that maximum per stratum (sorted order)."""
+        """``eta - max(eta within stratum)`` (row order) and that maximum per stratum."""
         eta = beta @ self.XT
-        shift = np.maximum.reduceat(eta, self.stratum_row_start)
-        eta -= shift[0] if shift.shape[0] == 1 else np.repeat(shift, self.stratum_sizes)
+        if self.stratum is None:
+            shift = eta.max(keepdims=True)
+            eta -= shift[0]
+        else:
+            shift = np.full(self.n_strata, -np.inf)
+            np.maximum.at(shift, self.stratum, eta)
+            eta -= shift.take(self.stratum)
         return eta, shift
+
+    def _segment_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` (row order) over each segment."""
+        return np.bincount(self.seg, weights=values, minlength=self.seg_sizes.shape[0])
 
     def evaluate(self, beta: np.ndarray) -> CoxPass:
         """Log partial likelihood, score vector and information matrix at ``beta``."""
-        XT, work = self.XT, self._work
-        eta, shift = self._risk(beta)
-        e = np.exp(eta, out=eta)
-        r = np.multiply(self.weights, e, out=self._row)
+        XT, seg, work = self.XT, self.seg, self._work
+        n_seg = self.seg_sizes.shape[0]
+        if beta.any():
+            eta, shift = self._risk(beta)
+            e = np.exp(eta, out=eta)
+        else:  # the first pass, at beta = 0
+            shift, e = np.zeros(self.n_strata), np.ones(self.n)
+        r = e if self.unit_weights else e * self.weights
         # sums over each segment; risk-set sums = reverse cumulative sums within strata
-        seg_r = np.add.reduceat(r, self.seg_start)
-        seg_xr = np.empty((self.p, self.seg_start.shape[0]))
-        for a, b, sa, sb in self.chunks:
+        seg_r = self._segment_sums(r)
+        seg_xr = np.zeros((self.p, n_seg))
+        for a, b in self.chunks:
             xr = np.multiply(XT[:, a:b], r[a:b], out=work[:, :b - a])
-            seg_xr[:, sa:sb] = np.add.reduceat(xr, self.seg_start[sa:sb] - a, axis=1)
+            for j in range(self.p):  # loop over covariates
+                seg_xr[j] += np.bincount(seg[a:b], weights=xr[j], minlength=n_seg)
         bounds = self.stratum_group_bounds
         s0 = _segment_cumsum(np.add.reduceat(seg_r, self.group_first_seg), bounds, True)[self.block_group]
         s1 = _segment_cumsum(np.add.reduceat(seg_xr, self.group_first_seg, axis=1), bounds,
@@ -250,15 +317,21 @@ class CoxLayout:
             # sum_j wbar m_j m_j^T with m_j = (S1 - f_j D1) / c_j, expanded per block
             cross = (s1 * (wbar * b2)) @ d1.T
             mm = (s1 * (wbar * a2)) @ s1.T - cross - cross.T + (d1 * (wbar * g2)) @ d1.T
-            # v_i = r_i (C_i - delta_i B_b), constant on each segment
+            # v_i = r_i (C_i - delta_i B_b), C_i - delta_i B_b constant on each segment
             a_grp = np.zeros(self.n_groups)
             a_grp[self.block_group] = wbar * a1
             seg_c = _segment_cumsum(a_grp, bounds, False)[self.seg_group]
             seg_c[self.dead_seg] -= wbar * af
-            v = np.multiply(r, np.repeat(seg_c, self.seg_sizes), out=r)
+            # the (p, k) @ (k, p) product of a chunk as p (p + 1) / 2 dot products of its
+            # cached rows: OpenBLAS gemm/syrk are about twice as slow for such flat shapes
             gross = np.zeros((self.p, self.p))
-            for a, b, _, _ in self.chunks:
-                gross += np.multiply(XT[:, a:b], v[a:b], out=work[:, :b - a]) @ XT[:, a:b].T
+            for a, b in self.chunks:
+                v = seg_c.take(seg[a:b])
+                v *= r[a:b]
+                xv = np.multiply(XT[:, a:b], v, out=work[:, :b - a])
+                for i, j in self._pairs:
+                    gross[i, j] += xv[i] @ XT[j, a:b]
+        gross = np.triu(gross) + np.triu(gross, 1).T
         info = gross - mm
         return CoxPass(loglik=loglik, score=score, info=(info + info.T) / 2,
                        gross_info_diag=np.diag(gross).copy(), risk=e, s1=s1, d1=d1, a1=a1,
@@ -268,26 +341,41 @@ class CoxLayout:
         """Per death block, the sums over its deaths of log c, 1/c, f/c, 1/c^2, f/c^2, f^2/c^2.
 
         Breslow (every f = 0, c = S0) in closed form per block; Efron per death (the
-        scalars ``c_j = S0 - f_j D0`` only), summed with one ``reduceat``.
+        scalars ``c_j = S0 - f_j D0`` only), a chunk of whole blocks at a time (see
+        ``_efron_layout``), summed per block with ``reduceat``. The logarithms, the
+        costliest part, are taken of products: ``sum_j log c_j = d log S0 + sum log prod_j
+        u_j`` with ``u_j = 1 - f_j D0 / S0``, the products over runs of LOG_RUN deaths. As
+        D0 <= S0 and f_j <= (d - 1) / d, each ``u_j`` is in [1/d, 1], so a product of
+        LOG_RUN of them cannot underflow (for d < 1e19) and its logarithm is as accurate as
+        the sum of theirs.
         """
         d = self.block_size
         if not self.efron:
             zero = np.zeros_like(s0)
             return np.stack([d * np.log(s0), d / s0, zero, d / s0**2, zero, zero])
-        frac = self.frac
-        c = np.repeat(s0, d) - frac * np.repeat(d0, d)
-        inv = 1.0 / c
-        terms = np.empty((6, c.shape[0]))
-        np.log(c, out=terms[0])
-        terms[1] = inv
-        np.multiply(frac, inv, out=terms[2])
-        np.multiply(inv, inv, out=terms[3])
-        np.multiply(frac, terms[3], out=terms[4])
-        np.multiply(frac, terms[4], out=terms[5])
-        return np.add.reduceat(terms, self.block_start, axis=1)
+        out = np.empty((6, d.shape[0]))
+        q = d0 / s0
+        for k0, k1, a, b, starts, runs, first_run in self.death_chunks:
+            frac, block = self.frac[a:b], self.death_block[a:b]
+            u = q.take(block)
+            u *= frac
+            np.subtract(1.0, u, out=u)
+            np.add.reduceat(np.log(np.multiply.reduceat(u, runs)), first_run, out=out[0, k0:k1])
+            c = s0.take(block)
+            c -= np.multiply(d0.take(block), frac, out=u)
+            inv = np.divide(1.0, c, out=c)
+            np.add.reduceat(inv, starts, out=out[1, k0:k1])
+            np.add.reduceat(np.multiply(frac, inv, out=u), starts, out=out[2, k0:k1])
+            inv2 = np.square(inv, out=c)  # 1/c is no longer needed
+            np.add.reduceat(inv2, starts, out=out[3, k0:k1])
+            f_inv2 = np.multiply(frac, inv2, out=u)
+            np.add.reduceat(f_inv2, starts, out=out[4, k0:k1])
+            np.add.reduceat(np.multiply(frac, f_inv2, out=u), starts, out=out[5, k0:k1])
+        out[0] += d * np.log(s0)
+        return out
 
     def score_residuals(self, ev: CoxPass) -> np.ndarray:
-        """Unweighted score residuals, (p, n) in sorted order, at the pass ``ev`` (R type="score").
+        """Unweighted score residuals, (p, n) in row order, at the pass ``ev`` (R type="score").
 
         For row i with time t_i (Therneau & Grambsch 2000, sec. 3.7; R ``coxscore2.c``)::
 
@@ -309,19 +397,29 @@ class CoxLayout:
         hm_grp[:, self.block_group] = (ev.s1 * ev.a2 - ev.d1 * ev.b2) * wbar
         # everything is constant on a segment (the deaths, or the censorings, of one time):
         #   L_i = x_i (delta_i + e_i (delta_i hf - H)) + e_i (G - delta_i hmf) - delta_i mbar
-        # with H, G the running sums and hf, hmf, mbar the death-block terms above
-        seg_scalar = -_segment_cumsum(h_grp, bounds, False)[seg_group]
-        seg_scalar[dead] += wbar * ev.af
-        seg_vector = _segment_cumsum(hm_grp, bounds, False)[:, seg_group]
-        seg_vector[:, dead] -= (ev.s1 * ev.b2 - ev.d1 * ev.g2) * wbar
-        seg_mbar = np.zeros((self.p, seg_group.shape[0]))
-        seg_mbar[:, dead] = (ev.s1 * ev.a1 - ev.d1 * ev.af) / self.block_size
-        seg_delta = np.zeros(seg_group.shape[0])
-        seg_delta[dead] = 1.0
-        sizes, e = self.seg_sizes, ev.risk
-        scalar = e * np.repeat(seg_scalar, sizes) + np.repeat(seg_delta, sizes)
-        return (self.XT * scalar + np.repeat(seg_vector, sizes, axis=1) * e
-                - np.repeat(seg_mbar, sizes, axis=1))
+        # with H, G the running sums and hf, hmf, mbar the death-block terms above. The
+        # table seg_terms holds per segment the coefficients of x_i e_i (row 0), x_i (row
+        # 1), e_i (p rows) and 1 (p rows); one take per row chunk brings them to the rows
+        n_seg, p = seg_group.shape[0], self.p
+        seg_terms = np.zeros((2 + 2 * p, n_seg))
+        seg_terms[0] = -_segment_cumsum(h_grp, bounds, False)[seg_group]
+        seg_terms[0, dead] += wbar * ev.af
+        seg_terms[1, dead] = 1.0
+        seg_terms[2:2 + p] = _segment_cumsum(hm_grp, bounds, False)[:, seg_group]
+        seg_terms[2:2 + p, dead] -= (ev.s1 * ev.b2 - ev.d1 * ev.g2) * wbar
+        seg_terms[2 + p:, dead] = -(ev.s1 * ev.a1 - ev.d1 * ev.af) / self.block_size
+        e, seg = ev.risk, self.seg
+        out = np.empty((p, self.n))
+        for a, b in self.chunks:  # row chunks keep the gathered temporaries small
+            terms, e_chunk = seg_terms.take(seg[a:b], axis=1), e[a:b]
+            scalar = terms[0] * e_chunk
+            scalar += terms[1]
+            chunk = np.multiply(self.XT[:, a:b], scalar, out=out[:, a:b])
+            vector = terms[2:2 + p]
+            vector *= e_chunk
+            chunk += vector
+            chunk += terms[2 + p:]
+        return out
 
 
 #: R ``coxph.control()``: ``eps`` and ``toler.inf = sqrt(eps)``, used by the infinite-beta check

@@ -4,8 +4,9 @@
 event times, strata, case weights and the robust (sandwich) variance with or without
 clusters, and reports the coefficient table and the likelihood-ratio, Wald and score
 tests (plus the robust score test) as R's ``summary.coxph`` does. The numerical core is
-in :mod:`oncotrial.stats._cox_engine` (one sort, then vectorised passes that cost
-O((n + D) p^2) per Newton step).
+in :mod:`oncotrial.stats._cox_engine` (rows grouped by (stratum, time) with
+``np.bincount`` — whole-number times need no sort at all — then vectorised passes that
+cost O((n + D) p^2) per Newton step).
 
 References
 ----------
@@ -395,10 +396,9 @@ def coxph(
     naive_var, rank = generalized_inverse(fit.final.info)
     robust_score = None
     if robust:
-        cl = None if cluster_codes is None else cluster_codes[layout.order]
-        dfbeta = _collapse(naive_var @ layout.score_residuals(fit.final) * layout.weights, cl)
+        dfbeta = _collapse(naive_var @ layout.score_residuals(fit.final) * w, cluster_codes)
         var = dfbeta @ dfbeta.T
-        resid0 = _collapse(layout.score_residuals(initial) * layout.weights, cl)
+        resid0 = _collapse(layout.score_residuals(initial) * w, cluster_codes)
         robust_score = _chi2(*quadratic_form(resid0 @ resid0.T, resid0.sum(axis=1)))
     else:
         var = naive_var
