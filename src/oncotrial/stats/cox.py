@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from numbers import Real
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,7 @@ from ._cox_engine import (
     quadratic_form,
 )
 from ._results import ChiSquareTest, Result, plain
-from ._validate import as_groups, as_weights, row_labels, survival_arrays, timefix
+from ._validate import as_fraction, as_groups, as_weights, row_labels, survival_arrays, timefix
 from .conventions import Convention, resolve_convention
 
 __all__ = ["ConvergenceWarning", "CoxDesign", "CoxResult", "coxph"]
@@ -345,8 +344,7 @@ def coxph(
     method = conv.ties if ties is None else str(ties).lower()
     if method not in _TIES:
         raise ValueError(f"ties: expected one of {list(_TIES)}, got {ties!r}")
-    if isinstance(conf_level, bool) or not (isinstance(conf_level, Real) and 0 < conf_level < 1):
-        raise ValueError(f"conf_level: expected a number strictly between 0 and 1, got {conf_level!r}")
+    conf_level = as_fraction(conf_level, "conf_level")
     if not isinstance(data, pd.DataFrame):
         raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
     covariates = _columns_arg(covariates, "covariates")
