@@ -25,6 +25,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Design, randomise, run and analyse randomised oncology trials.")
 datasets_app = typer.Typer(no_args_is_help=True, help="Real trial data sets bundled with oncotrial.")
 app.add_typer(datasets_app, name="datasets")
+design_app = typer.Typer(no_args_is_help=True, help="Sample size, power and group-sequential designs.")
+app.add_typer(design_app, name="design")
 
 # A report printed to a file or a pipe keeps its table rows on one line; a narrow
 # terminal wraps cells at spaces instead of truncating numbers.
@@ -211,3 +213,66 @@ def datasets_export(
     except ValueError as exc:
         _fail(str(exc))
     console.print(f"wrote {len(frame)} rows to {out}")
+
+
+def _power_grid(hazard_ratio: float) -> Any:
+    """Hazard ratios from a clearly larger effect than designed up to no effect."""
+    import numpy as np
+
+    if hazard_ratio < 1:
+        return np.linspace(max(0.05, hazard_ratio * 0.6), 1.0, 81)
+    return np.linspace(1.0, hazard_ratio * 1.4, 81)
+
+
+@design_app.command("survival")
+def design_survival(
+    median_control: Annotated[float, typer.Option("--median-control", help="Median survival in the control arm.")],
+    accrual: Annotated[float, typer.Option("--accrual", help="Accrual duration (uniform accrual).")],
+    follow_up: Annotated[float, typer.Option("--follow-up", help="Minimum follow-up after the last patient.")],
+    median_experimental: Annotated[Optional[float], typer.Option("--median-experimental", help="Median survival in the experimental arm.")] = None,
+    hazard_ratio: Annotated[Optional[float], typer.Option("--hazard-ratio", help="Hazard ratio experimental:control (instead of --median-experimental).")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level (total, two-sided when --sided 2).")] = 0.05,
+    sided: Annotated[int, typer.Option("--sided", help="1 or 2.")] = 2,
+    power: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
+    allocation: Annotated[float, typer.Option("--allocation", help="Allocation ratio experimental:control.")] = 1.0,
+    not_randomised: Annotated[float, typer.Option("--not-randomised", help="Fraction of enrolled patients not randomised.")] = 0.0,
+    dropout: Annotated[float, typer.Option("--dropout", help="Fraction lost to follow-up by --dropout-time (exponential).")] = 0.0,
+    dropout_time: Annotated[float, typer.Option("--dropout-time", help="Time at which --dropout applies.")] = 12.0,
+    method: Annotated[str, typer.Option("--method", help="schoenfeld, freedman or hsieh-freedman.")] = "schoenfeld",
+    rounding: Annotated[str, typer.Option("--rounding", help="Integer events: nearest or up.")] = "nearest",
+    looks: Annotated[int, typer.Option("--looks", help="Number of analyses (1 = fixed design).")] = 1,
+    spending: Annotated[str, typer.Option("--spending", help="Boundary type: asOF, asP, asHSD, OF or P.")] = "asOF",
+    gamma: Annotated[Optional[float], typer.Option("--gamma", help="Gamma of the Hwang-Shih-DeCani spending function.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the design as JSON.")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Write power against hazard ratio to this PNG/SVG/PDF file.")] = None,
+) -> None:
+    """Events and patients for a two-arm time-to-event trial (log-rank test)."""
+    from oncotrial.design import group_sequential, survival_power, survival_sample_size
+    from oncotrial.report.figures import power_curve_figure
+
+    try:
+        common = dict(median_control=median_control, median_experimental=median_experimental,
+                      hazard_ratio=hazard_ratio, allocation_ratio=allocation, accrual_time=accrual,
+                      follow_up=follow_up, dropout_rate=dropout, dropout_time=dropout_time,
+                      not_randomised=not_randomised, method=method, rounding=rounding)
+        if looks > 1:
+            gsd = group_sequential(looks, alpha=alpha, sided=sided, beta=1 - power, type=spending, gamma=gamma)
+            result = survival_sample_size(**common, design=gsd)
+        else:
+            result = survival_sample_size(**common, alpha=alpha, sided=sided, power=power)
+        if plot is not None:
+            grid = _power_grid(result.hazard_ratio)
+            curve = survival_power(events=result.events, median_control=median_control, hazard_ratio=grid,
+                                   alpha=alpha, sided=sided, allocation_ratio=allocation, method=method)
+            power_curve_figure(grid, curve.power, plot, design_hazard_ratio=result.hazard_ratio,
+                               target_power=power,
+                               subtitle=f"{result.events} events, {method.capitalize()}, "
+                                        f"{'two' if sided == 2 else 'one'}-sided alpha {alpha:g}")
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        console.print_json(json.dumps(_json_safe(result.to_dict())))
+    else:
+        console.print(str(result), markup=False, highlight=False, soft_wrap=True)
+    if plot is not None and not as_json:
+        console.print(f"power curve written to {plot}", highlight=False)
