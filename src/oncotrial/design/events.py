@@ -106,6 +106,17 @@ def _allocation(value: Any) -> float:
     return _positive(value, "allocation_ratio", "a positive ratio experimental:control")
 
 
+def _proportion(value: Any, name: str, what: str, shown: Any = None) -> float:
+    """``value`` as a float in [0, 1) (a fraction lost or excluded; 0 allowed, 1 not)."""
+    try:
+        number = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{name}: expected {what}, got {value if shown is None else shown!r}")
+    return number
+
+
 def _dropout(rate: Any, time: Any) -> tuple[tuple[float, float], float]:
     """``((control, experimental) dropout fractions, dropout_time)``."""
     values = np.atleast_1d(np.asarray(rate, dtype=object))
@@ -114,18 +125,8 @@ def _dropout(rate: Any, time: Any) -> tuple[tuple[float, float], float]:
             "dropout_rate: expected one fraction in [0, 1) or a pair (control, experimental), "
             f"got {rate!r}"
         )
-    out = []
-    for v in values:
-        try:
-            number = math.nan if isinstance(v, bool) else float(v)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not 0.0 <= number < 1.0:
-            raise ValueError(
-                f"dropout_rate: expected a fraction in [0, 1) lost to follow-up by dropout_time, "
-                f"got {rate!r}"
-            )
-        out.append(number)
+    out = [_proportion(v, "dropout_rate", "a fraction in [0, 1) lost to follow-up by dropout_time",
+                       shown=rate) for v in values]
     pair = (out[0], out[-1])
     return pair, _positive(time, "dropout_time", "a positive duration")
 

@@ -40,6 +40,7 @@ from oncotrial.design.events import (
     _method,
     _Model,
     _positive,
+    _proportion,
     _power,
     _sided,
     _solve_time,
@@ -377,16 +378,8 @@ def survival_sample_size(
     acc = _accrual(accrual_time, accrual_intensity)
     follow_up = _positive(follow_up, "follow_up", "a positive duration")
     pair, d_time = _dropout(dropout_rate, dropout_time)
-    try:
-        fraction = math.nan if isinstance(not_randomised, bool) else float(not_randomised)
-    except (TypeError, ValueError):
-        fraction = math.nan
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(
-            f"not_randomised: expected the fraction of enrolled patients not randomised, in "
-            f"[0, 1), got {not_randomised!r}"
-        )
-    not_randomised = fraction
+    not_randomised = _proportion(not_randomised, "not_randomised",
+                                 "the fraction of enrolled patients not randomised, in [0, 1)")
     if rounding not in ("nearest", "up"):
         raise ValueError(f"rounding: expected 'nearest' or 'up', got {rounding!r}")
 
