@@ -1,0 +1,802 @@
+"""The protocol file: pydantic models of a trial protocol, its validation and loading.
+
+A protocol is plain data (YAML) so that the trial which is designed, randomised, run and
+analysed is the *same* trial everywhere, and so that a reviewer can read it without reading
+code. Every model forbids unknown keys: a typo (``ratoi: 1``) is an error, never a silently
+ignored setting. Validation runs in two passes: pydantic checks the structure of each
+section, then :meth:`Protocol._cross_check` checks references between sections (a rule on
+an undeclared field, a block size that is not a multiple of the allocation ratios...), which
+can only run once every section is well formed. Both kinds of error are reported through
+:class:`ProtocolError` as ``dotted.path[index]: problem`` lines.
+
+This module is the lowest layer of oncotrial: it imports nothing from the rest of the
+package, so design, randomisation and analysis can all depend on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from oncotrial.protocol import dosing, eligibility, schedule
+
+#: units a dose may be written in; the per-m2 and per-kg units are scaled by the patient
+DOSE_UNITS = ("mg/m2", "ug/m2", "mg", "ug", "mg/kg")
+PHASES = ("induction", "maintenance")
+FIELD_TYPES = ("number", "boolean", "category", "date")
+OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_true", "is_false")
+
+
+class ProtocolError(ValueError):
+    """An invalid protocol. ``errors`` lists every problem as ``path: message``."""
+
+    def __init__(self, errors: list[str], source: str | None = None) -> None:
+        self.errors = list(errors)
+        self.source = source
+        head = f"invalid protocol{f' {source}' if source else ''}"
+        super().__init__(f"{head} ({len(self.errors)} error"
+                         f"{'s' if len(self.errors) != 1 else ''}):\n  "
+                         + "\n  ".join(self.errors))
+
+
+class _Issues(ValueError):
+    """Several problems found by one validator, each with a path relative to the model.
+
+    Pydantic keeps the raised exception in the error's ``ctx``; :func:`_format_errors`
+    expands it so that a cross-section check can name the exact field it objects to.
+    """
+
+    def __init__(self, issues: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(f"{_path(p)}: {m}" for p, m in issues))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _path(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or "<protocol>"
+
+
+def _format_errors(exc: ValidationError) -> list[str]:
+    """Pydantic errors as ``arms[1].ratio: must be a positive integer, got 0`` lines."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, _Issues):
+            lines.extend(f"{_path(loc + sub)}: {msg}" for sub, msg in error.issues)
+            continue
+        if kind == "missing":
+            msg = "required field is missing"
+        elif kind == "extra_forbidden":
+            msg = "unknown key (not part of the protocol schema; check the spelling)"
+        elif kind == "value_error" and error is not None:
+            msg = str(error)
+        else:
+            msg = err["msg"]
+            if msg.startswith("Input should be "):
+                msg = "must be " + msg[len("Input should be "):]
+            msg = f"{msg}, got {_short(err.get('input'))}"
+        lines.append(f"{_path(loc)}: {msg}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- scalar types
+
+def _not_bool(value: Any) -> Any:
+    # YAML `yes`/`true` must not become 1.0: a boolean where a number belongs is a typo
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
+def _positive(value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"must be a positive number, got {value!r}")
+    return value
+
+
+def _positive_int(value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"must be a positive integer, got {value!r}")
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+PositiveNumber = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_positive)]
+PositiveInt = Annotated[int, Strict(), AfterValidator(_positive_int)]
+Text = Annotated[str, AfterValidator(_non_empty)]
+Source = Literal["protocol", "assumption"]
+
+
+def _unique(items: list[str], what: str) -> list[str]:
+    seen: set[str] = set()
+    for item in items:
+        if item in seen:
+            raise ValueError(f"duplicate {what} {item!r}")
+        seen.add(item)
+    return items
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ----------------------------------------------------------------------------- sections
+
+class Arm(_Model):
+    """A treatment arm; ``ratio`` is its share of the allocation (1:1 -> 1 and 1)."""
+
+    code: Text
+    label: Text
+    ratio: PositiveInt
+    role: Literal["control", "experimental"]
+
+
+class Factor(_Model):
+    """A stratification factor and its levels, as recorded at randomisation."""
+
+    name: Text
+    label: str | None = None
+    levels: Annotated[list[Text], Field(min_length=2)]
+
+    @field_validator("levels")
+    @classmethod
+    def _distinct(cls, levels: list[str]) -> list[str]:
+        return _unique(levels, "level")
+
+
+class Minimisation(_Model):
+    """Pocock-Simon minimisation: factor weights, probability of the preferred arm, metric."""
+
+    weights: dict[str, PositiveNumber]
+    p: Number
+    imbalance: Literal["range", "variance"] = "range"
+
+    @field_validator("p")
+    @classmethod
+    def _p(cls, p: float) -> float:
+        if not 0.5 < p <= 1:
+            raise ValueError(f"must be in (0.5, 1], got {p!r}")
+        return p
+
+
+class Randomisation(_Model):
+    """How arms are allocated; the strata are the stratification factors."""
+
+    method: Literal["blocks", "minimisation", "simple"]
+    system: str | None = None
+    block_sizes: list[PositiveInt] | None = None
+    minimisation: Minimisation | None = None
+
+    @model_validator(mode="after")
+    def _settings_match_method(self) -> Randomisation:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        if self.method == "blocks" and not self.block_sizes:
+            issues.append((("block_sizes",), "method 'blocks' needs at least one block size"))
+        if self.method != "blocks" and self.block_sizes is not None:
+            issues.append((("block_sizes",), f"only used by method 'blocks', "
+                                             f"not {self.method!r}"))
+        if self.method == "minimisation" and self.minimisation is None:
+            issues.append((("minimisation",), "method 'minimisation' needs a "
+                                              "'minimisation' section"))
+        if self.method != "minimisation" and self.minimisation is not None:
+            issues.append((("minimisation",), f"only used by method 'minimisation', "
+                                              f"not {self.method!r}"))
+        if self.block_sizes:
+            for i, size in enumerate(self.block_sizes):
+                if size in self.block_sizes[:i]:
+                    issues.append((("block_sizes", i), f"duplicate block size {size}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class FieldSpec(_Model):
+    """A patient field that eligibility rules may test; categories declare their levels."""
+
+    type: Literal["number", "boolean", "category", "date"]
+    levels: list[Text] | None = None
+    unit: str | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _levels_for_categories(self) -> FieldSpec:
+        if self.type == "category" and not self.levels:
+            raise _Issues([(("levels",), "a category field must declare its levels")])
+        if self.type != "category" and self.levels is not None:
+            raise _Issues([(("levels",), f"only a category field has levels, "
+                                         f"not a {self.type} field")])
+        if self.levels:
+            _unique(self.levels, "level")
+        return self
+
+
+class Rule(_Model):
+    """One machine-checkable condition, or an ``all``/``any`` group of rules.
+
+    A condition is ``field op value`` (``value`` is omitted for ``is_true``/``is_false``;
+    it is a list for ``in``/``not_in``). A rule states what must hold for the patient to
+    be eligible, so an exclusion criterion is written as its negation
+    (``cns_metastases is_false``).
+    """
+
+    text: str | None = None
+    field: str | None = None
+    op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in",
+                "is_true", "is_false"] | None = None
+    value: Any = None
+    all: list[Rule] | None = None
+    any: list[Rule] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Rule:
+        forms = [self.field is not None, self.all is not None, self.any is not None]
+        if sum(forms) != 1:
+            raise ValueError("a rule needs exactly one of 'field' (with 'op'), "
+                             "'all' or 'any'")
+        if self.field is not None and self.op is None:
+            raise _Issues([(("op",), f"a rule on field {self.field!r} needs an 'op' "
+                                     f"(one of {', '.join(OPS)})")])
+        if self.field is None and (self.op is not None or self.value is not None):
+            raise ValueError("'op' and 'value' belong to a rule with a 'field'")
+        for key in ("all", "any"):
+            group = getattr(self, key)
+            if group is not None and not group:
+                raise _Issues([((key,), "a group needs at least one rule")])
+        return self
+
+
+class Criterion(Rule):
+    """An eligibility criterion: an identified, worded :class:`Rule`."""
+
+    id: Text
+    text: Text
+    kind: Literal["inclusion", "exclusion"] = "inclusion"
+
+
+class Reduction(_Model):
+    """Permitted dose-reduction levels: ``levels[0]`` is level -1, ``levels[1]`` level -2.
+
+    ``kind: dose`` gives the reduced dose in the drug's unit; ``kind: percent`` a percentage
+    of the full dose. ``source: assumption`` marks levels not taken from the protocol text.
+    """
+
+    kind: Literal["dose", "percent"]
+    levels: Annotated[list[PositiveNumber], Field(min_length=1)]
+    source: Source = "protocol"
+
+    @model_validator(mode="after")
+    def _decreasing(self) -> Reduction:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        for i in range(1, len(self.levels)):
+            if self.levels[i] >= self.levels[i - 1]:
+                issues.append((("levels", i), f"level {-(i + 1)} ({self.levels[i]:g}) must "
+                                              f"be below level {-i} ({self.levels[i - 1]:g})"))
+        if self.kind == "percent" and self.levels[0] >= 100:
+            issues.append((("levels", 0), f"a reduction must be below 100 %, "
+                                          f"got {self.levels[0]:g}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Drug(_Model):
+    """One drug of a phase: dose per unit, route, infusion time and days of the cycle."""
+
+    drug: Text
+    dose: PositiveNumber
+    unit: Literal["mg/m2", "ug/m2", "mg", "ug", "mg/kg"]
+    route: Literal["IV", "SC", "PO", "IM"]
+    infusion_minutes: Annotated[list[PositiveNumber], Field(min_length=1, max_length=2)] | None = None
+    days: Annotated[list[PositiveInt], Field(min_length=1)]
+    reductions: Reduction | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Drug:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        if any(b <= a for a, b in zip(self.days, self.days[1:])):
+            issues.append((("days",), f"days must be strictly increasing, got {self.days}"))
+        if self.infusion_minutes is not None and self.infusion_minutes != sorted(
+                self.infusion_minutes):
+            issues.append((("infusion_minutes",), f"a range is [shortest, longest], "
+                                                  f"got {self.infusion_minutes}"))
+        if (self.reductions is not None and self.reductions.kind == "dose"
+                and self.reductions.levels[0] >= self.dose):
+            issues.append((("reductions", "levels", 0),
+                           f"level -1 ({self.reductions.levels[0]:g} {self.unit}) must be "
+                           f"below the full dose {self.dose:g} {self.unit}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Phase(_Model):
+    """Induction or maintenance: cycle length, number of cycles and what is given."""
+
+    cycle_length_days: PositiveInt
+    max_cycles: PositiveInt
+    continue_if: Literal["no_progression"] | None = None
+    drugs: Annotated[list[Drug], Field(min_length=1)]
+    supportive_care: list[Drug] = []
+
+    @model_validator(mode="after")
+    def _days_in_cycle(self) -> Phase:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        for key in ("drugs", "supportive_care"):
+            for i, drug in enumerate(getattr(self, key)):
+                late = [d for d in drug.days if d > self.cycle_length_days]
+                if late:
+                    issues.append(((key, i, "days"), f"day(s) {late} fall outside the "
+                                                     f"{self.cycle_length_days}-day cycle"))
+        names = [d.drug for d in self.drugs]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                issues.append((("drugs", i, "drug"), f"duplicate drug {name!r}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Regimen(_Model):
+    """The treatment of one arm: induction, optional maintenance, free-text notes."""
+
+    induction: Phase
+    maintenance: Phase | None = None
+    notes: list[str] = []
+
+    def phase(self, name: str) -> Phase:
+        if name not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {name!r}")
+        found = getattr(self, name)
+        if found is None:
+            raise ValueError(f"this arm has no {name} phase")
+        return found
+
+
+class Duration(_Model):
+    """A positive whole number of days, weeks or months (exactly one of them)."""
+
+    days: Annotated[int, Strict()] | None = None
+    weeks: Annotated[int, Strict()] | None = None
+    months: Annotated[int, Strict()] | None = None
+
+    @model_validator(mode="after")
+    def _one_positive(self) -> Duration:
+        given = {k: v for k, v in (("days", self.days), ("weeks", self.weeks),
+                                   ("months", self.months)) if v is not None}
+        if len(given) != 1:
+            raise ValueError(f"a duration is exactly one of days, weeks or months, "
+                             f"got {given or 'none'}")
+        (unit, value), = given.items()
+        if value <= 0:
+            raise ValueError(f"must be a positive duration, got {value} {unit}")
+        return self
+
+    @property
+    def approx_days(self) -> float:
+        """Length in days (a month counted as 365.25/12 days), for static checks only."""
+        return self.days or (self.weeks or 0) * 7 or (self.months or 0) * 365.25 / 12
+
+    def __str__(self) -> str:
+        for unit in ("days", "weeks", "months"):
+            if getattr(self, unit) is not None:
+                return f"{getattr(self, unit)} {unit}"
+        raise AssertionError("unreachable: validated duration")
+
+
+class Segment(_Model):
+    """Assessments every ``every`` until an end: ``until`` a treatment milestone,
+    ``until_time`` after randomisation, ``for`` a duration, or none (open-ended)."""
+
+    label: str | None = None
+    every: Duration
+    until: Literal["end_of_induction", "end_of_treatment"] | None = None
+    until_time: Duration | None = None
+    for_: Duration | None = Field(default=None, alias="for")
+    source: Source = "protocol"
+
+    @model_validator(mode="after")
+    def _one_end(self) -> Segment:
+        ends = [k for k, v in (("until", self.until), ("until_time", self.until_time),
+                               ("for", self.for_)) if v is not None]
+        if len(ends) > 1:
+            raise ValueError(f"a segment ends in one way, got {', '.join(ends)}")
+        if self.for_ is not None and self.for_.approx_days < self.every.approx_days:
+            raise _Issues([(("for",), f"the segment never advances: it lasts {self.for_}, "
+                                      f"less than its interval of {self.every}")])
+        return self
+
+    @property
+    def open_ended(self) -> bool:
+        return self.until is None and self.until_time is None and self.for_ is None
+
+
+class Assessments(_Model):
+    """The tumour-assessment schedule, counted from randomisation (see ``schedule``)."""
+
+    criteria: Text
+    central_review: bool = False
+    segments: Annotated[list[Segment], Field(min_length=1)]
+    end: Duration | None = None
+    stop_at: list[str] = []
+
+    @model_validator(mode="after")
+    def _ends(self) -> Assessments:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        last = len(self.segments) - 1
+        for i, seg in enumerate(self.segments):
+            if seg.open_ended and i < last:
+                issues.append((("segments", i), f"the segment never ends (it has no "
+                                                f"'until', 'until_time' or 'for'), so "
+                                                f"segment(s) {i + 1}..{last} are never "
+                                                f"reached"))
+        if not self.segments[last].open_ended and self.end is None:
+            issues.append((("segments", last), "the schedule must end with an open-ended "
+                                               "segment or declare an 'end'"))
+        previous = None
+        for i, seg in enumerate(self.segments):
+            if seg.until_time is not None:
+                if previous is not None and seg.until_time.approx_days <= previous[1]:
+                    issues.append((("segments", i, "until_time"),
+                                   f"the segment never advances: it ends at "
+                                   f"{seg.until_time}, not after segment {previous[0]} "
+                                   f"({self.segments[previous[0]].until_time})"))
+                previous = (i, seg.until_time.approx_days)
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Endpoint(_Model):
+    """An end point as the protocol defines it (text: the analysis reads the definition)."""
+
+    name: Text
+    role: Literal["primary", "secondary"]
+    kind: Literal["time_to_event", "binary", "safety"]
+    definition: Text
+    events: list[str] = []
+    censoring: str | None = None
+    assessed_by: str | None = None
+
+
+class DesignInputs(_Model):
+    """Sample-size assumptions, stored as plain data (see :meth:`Protocol.design_inputs`)."""
+
+    endpoint: Text
+    median_control: PositiveNumber
+    median_experimental: PositiveNumber
+    alpha: Number
+    sided: Literal[1, 2]
+    power: Number
+    accrual_time: PositiveNumber
+    follow_up: PositiveNumber
+    not_randomised: Number = 0.0
+    method: Literal["schoenfeld", "freedman", "hsieh"] = "schoenfeld"
+    rounding: Literal["nearest", "up"] = "nearest"
+    software: str | None = None
+
+    @model_validator(mode="after")
+    def _fractions(self) -> DesignInputs:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        for key in ("alpha", "power"):
+            value = getattr(self, key)
+            if not 0 < value < 1:
+                issues.append(((key,), f"must be in (0, 1), got {value!r}"))
+        if not 0 <= self.not_randomised < 1:
+            issues.append((("not_randomised",), f"must be in [0, 1), "
+                                                f"got {self.not_randomised!r}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Analysis(_Model):
+    """Analysis conventions: software defaults to mimic, landmarks, time unit, adjustment."""
+
+    convention: Literal["sas", "r"]
+    time_unit: Literal["days", "weeks", "months", "years"]
+    landmarks: list[PositiveNumber] = []
+    adjust_for: list[str] = []
+    efficacy_population: str | None = None
+
+
+class AdverseEvents(_Model):
+    """How adverse events are graded and over which window."""
+
+    ctcae_version: Text
+    window: Text
+
+
+class SafetyPopulation(_Model):
+    """Who is in the safety population: text plus the machine-checkable minimum cycles."""
+
+    text: Text
+    min_cycles: PositiveInt
+
+
+# ----------------------------------------------------------------------------- protocol
+
+class Protocol(_Model):
+    """A complete, validated trial protocol.
+
+    Build it with :meth:`load` (a bundled name such as ``"lms04"`` or a YAML path) or
+    :meth:`from_dict`; both raise :class:`ProtocolError` listing every problem.
+    """
+
+    id: Text
+    title: Text
+    registry: Text
+    phase: Literal[1, 2, 3, 4]
+    sponsor: Text
+    arms: Annotated[list[Arm], Field(min_length=2)]
+    stratification: list[Factor] = []
+    randomisation: Randomisation
+    fields: dict[str, FieldSpec] = {}
+    eligibility: list[Criterion] = []
+    regimens: dict[str, Regimen]
+    assessments: Assessments
+    endpoints: Annotated[list[Endpoint], Field(min_length=1)]
+    design: DesignInputs
+    analysis: Analysis
+    adverse_events: AdverseEvents
+    safety_population: SafetyPopulation
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Protocol:
+        """Validate a parsed protocol; raise :class:`ProtocolError` listing every error."""
+        if not isinstance(data, Mapping):
+            raise ProtocolError([f"<protocol>: must be a mapping of sections, "
+                                 f"got {type(data).__name__}"], source)
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ProtocolError(_format_errors(exc), source) from None
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Protocol:
+        """Load a bundled protocol by name (``"lms04"``) or a YAML file by path."""
+        text, source = _read(name_or_path)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ProtocolError([f"<yaml>: {exc}".replace("\n", " ")], source) from None
+        return cls.from_dict(data if data is not None else {}, source=source)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_dict` turns back into an equal protocol."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+    def __repr__(self) -> str:
+        arms = ":".join(f"{a.code}" for a in self.arms)
+        return (f"Protocol(id={self.id!r}, registry={self.registry!r}, arms={arms!r}, "
+                f"strata={[f.name for f in self.stratification]!r}, "
+                f"criteria={len(self.eligibility)})")
+
+    __str__ = __repr__
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def arm(self, code: str) -> Arm:
+        for arm in self.arms:
+            if arm.code == code:
+                return arm
+        raise ValueError(f"arm must be one of {', '.join(a.code for a in self.arms)}, "
+                         f"got {code!r}")
+
+    def regimen(self, arm: str) -> Regimen:
+        return self.regimens[self.arm(arm).code]
+
+    @property
+    def control(self) -> Arm:
+        return next(a for a in self.arms if a.role == "control")
+
+    @property
+    def experimental(self) -> Arm:
+        return next(a for a in self.arms if a.role == "experimental")
+
+    # -- behaviour -----------------------------------------------------------------------
+
+    def design_inputs(self) -> dict[str, Any]:
+        """Keyword arguments for ``oncotrial.design.survival_sample_size``.
+
+        ``allocation_ratio`` is experimental:control, from the arms' ratios.
+        """
+        d = self.design
+        return {
+            "median_control": d.median_control,
+            "median_experimental": d.median_experimental,
+            "alpha": d.alpha,
+            "sided": d.sided,
+            "power": d.power,
+            "allocation_ratio": self.experimental.ratio / self.control.ratio,
+            "accrual_time": d.accrual_time,
+            "follow_up": d.follow_up,
+            "not_randomised": d.not_randomised,
+            "method": d.method,
+            "rounding": d.rounding,
+        }
+
+    def check_eligibility(self, patient: Mapping[str, Any]) -> eligibility.EligibilityResult:
+        """Check a patient (field name -> value) against every criterion."""
+        return eligibility.check(self, patient)
+
+    def doses(self, arm: str, phase: str, *, height_cm: float, weight_kg: float,
+              dose_level: int | Mapping[str, int] = 0, bsa_cap: float | None = None,
+              bsa_method: str = "mosteller", cycle: int = 1,
+              bsa_decimals: int | None = 2,
+              dose_decimals: int | None = 1) -> list[dosing.DoseRow]:
+        """Doses of every drug (then supportive care) of ``arm``'s ``phase`` for a patient.
+
+        See :func:`oncotrial.protocol.dosing.doses` for the rounding conventions.
+        """
+        return dosing.doses(self, arm, phase, height_cm=height_cm, weight_kg=weight_kg,
+                            dose_level=dose_level, bsa_cap=bsa_cap, bsa_method=bsa_method,
+                            cycle=cycle, bsa_decimals=bsa_decimals,
+                            dose_decimals=dose_decimals)
+
+    def schedule(self, arm: str, randomisation_date: date, *,
+                 cycle_delays: Mapping[Any, int] | None = None,
+                 cycles: Mapping[str, int] | None = None,
+                 progression_date: date | None = None,
+                 horizon_months: int = 60) -> pd.DataFrame:
+        """Planned cycle starts and tumour assessments (see :mod:`.schedule`)."""
+        return schedule.plan(self, arm, randomisation_date, cycle_delays=cycle_delays,
+                             cycles=cycles, progression_date=progression_date,
+                             horizon_months=horizon_months)
+
+    # -- cross-section validation --------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Protocol:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        issues += self._check_arms()
+        issues += self._check_strata()
+        issues += eligibility.rule_issues(self)
+        issues += self._check_regimens()
+        issues += self._check_outputs()
+        if issues:
+            raise _Issues(issues)
+        return self
+
+    def _check_arms(self) -> list[tuple[tuple[str | int, ...], str]]:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        codes = [a.code for a in self.arms]
+        for i, code in enumerate(codes):
+            if code in codes[:i]:
+                issues.append((("arms", i, "code"), f"duplicate arm code {code!r}"))
+        for role in ("control", "experimental"):
+            n = sum(a.role == role for a in self.arms)
+            if n != 1:
+                issues.append((("arms",), f"exactly one arm must have role {role!r}, "
+                                          f"got {n}"))
+        total = sum(a.ratio for a in self.arms)
+        ratios = ":".join(str(a.ratio) for a in self.arms)
+        for i, size in enumerate(self.randomisation.block_sizes or []):
+            if size % total:
+                issues.append((("randomisation", "block_sizes", i),
+                               f"{size} is not a multiple of the allocation ratio sum "
+                               f"{total} ({':'.join(codes)} = {ratios})"))
+        return issues
+
+    def _check_strata(self) -> list[tuple[tuple[str | int, ...], str]]:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        names = [f.name for f in self.stratification]
+        for i, factor in enumerate(self.stratification):
+            if factor.name in names[:i]:
+                issues.append((("stratification", i, "name"),
+                               f"duplicate stratification factor {factor.name!r}"))
+            spec = self.fields.get(factor.name)
+            if spec is None:
+                issues.append((("fields",), f"stratification factor {factor.name!r} must "
+                                            f"be declared as a category field"))
+            elif spec.type != "category" or spec.levels != factor.levels:
+                issues.append((("fields", factor.name),
+                               f"must be a category with the stratification levels "
+                               f"{factor.levels}, got {spec.type} {spec.levels or ''}".rstrip()))
+        mini = self.randomisation.minimisation
+        for key in (mini.weights if mini else {}):
+            if key not in names:
+                issues.append((("randomisation", "minimisation", "weights", key),
+                               f"not a stratification factor ({', '.join(names) or 'none'})"))
+        for i, key in enumerate(self.analysis.adjust_for):
+            if key not in names:
+                issues.append((("analysis", "adjust_for", i),
+                               f"{key!r} is not a stratification factor "
+                               f"({', '.join(names) or 'none'})"))
+        return issues
+
+    def _check_regimens(self) -> list[tuple[tuple[str | int, ...], str]]:
+        codes = [a.code for a in self.arms]
+        issues: list[tuple[tuple[str | int, ...], str]] = [
+            (("regimens", key), f"not an arm code ({', '.join(codes)})")
+            for key in self.regimens if key not in codes]
+        issues += [(("regimens",), f"no regimen for arm {code!r}")
+                   for code in codes if code not in self.regimens]
+        return issues
+
+    def _check_outputs(self) -> list[tuple[tuple[str | int, ...], str]]:
+        issues: list[tuple[tuple[str | int, ...], str]] = []
+        names = [e.name for e in self.endpoints]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                issues.append((("endpoints", i, "name"), f"duplicate end point {name!r}"))
+        primary = sum(e.role == "primary" for e in self.endpoints)
+        if primary != 1:
+            issues.append((("endpoints",), f"exactly one end point must be primary, "
+                                           f"got {primary}"))
+        if self.design.endpoint not in names:
+            issues.append((("design", "endpoint"), f"{self.design.endpoint!r} is not an end "
+                                                   f"point ({', '.join(names)})"))
+        return issues
+
+
+Rule.model_rebuild()
+Criterion.model_rebuild()
+
+
+# ----------------------------------------------------------------------------- files
+
+def bundled_protocols() -> list[str]:
+    """Names of the protocols shipped with oncotrial (``Protocol.load(name)``)."""
+    folder = resources.files("oncotrial") / "protocols"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str]:
+    path = Path(name_or_path)
+    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") \
+        or len(path.parts) > 1
+    if looks_like_path or path.is_file():
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise ProtocolError([f"<file>: cannot read {str(path)!r}: {exc.strerror}"],
+                                str(path)) from None
+    resource = resources.files("oncotrial") / "protocols" / f"{name_or_path}.yaml"
+    if not resource.is_file():
+        raise ProtocolError([f"<name>: no bundled protocol {str(name_or_path)!r} "
+                             f"(bundled: {', '.join(bundled_protocols())})"])
+    return resource.read_text(encoding="utf-8"), str(name_or_path)
+
+
+def protocol_errors(path: str | Path) -> list[str]:
+    """Every problem of a protocol file as ``path: message`` lines; empty if it is valid."""
+    try:
+        Protocol.load(path)
+    except ProtocolError as exc:
+        return exc.errors
+    return []

@@ -1,0 +1,165 @@
+"""Planned events of one patient: cycle starts per phase and tumour assessments.
+
+Conventions (the protocol text leaves them open, so they are fixed here):
+
+- cycle 1 of induction starts on the randomisation date (day 0); each cycle starts one
+  cycle length after the previous one; maintenance follows the last induction cycle;
+- ``cycle_delays`` maps a cycle to the days it was postponed: the delay moves that cycle
+  and every later one (induction and maintenance). Keys are ``(phase, n)`` or an int
+  counting cycles over the whole treatment (induction 1-6, then maintenance 7, 8, ...);
+- treatment stops at progression: no cycle starts on or after ``progression_date``;
+- assessments are counted **from randomisation**, not from cycles: a delayed cycle does
+  not move the assessment grid (RECIST scans at fixed times from randomisation keep the
+  arms' assessment times comparable, which PFS needs). A segment's assessments fall at
+  ``segment start + k * interval`` (k = 1, 2, ...) up to and including its end; the first
+  segment starts at randomisation and each next one where the previous one ended.
+  Milestones ``end_of_induction`` / ``end_of_treatment`` are the end of the last cycle of
+  induction / of all treatment (its start + cycle length), so they do follow delays;
+- assessments stop after ``progression_date``, the schedule's declared ``end``, or
+  ``horizon_months`` after randomisation, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from oncotrial.protocol.models import Duration, Protocol
+
+COLUMNS = ["date", "day", "event", "phase", "cycle", "label"]
+
+
+def add_months(start: date, months: int) -> date:
+    """Same day of the month ``months`` later, clamped to the month's last day."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return start.replace(year=year, month=month,
+                         day=min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def _after(start: date, duration: Duration, times: int = 1) -> date:
+    if duration.months is not None:
+        return add_months(start, duration.months * times)
+    return start + timedelta(days=(duration.days or duration.weeks * 7) * times)
+
+
+def _as_date(name: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise ValueError(f"{name} must be a date, got {value!r}")
+
+
+def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
+         cycle_delays: Mapping[Any, int] | None = None,
+         cycles: Mapping[str, int] | None = None,
+         progression_date: date | None = None,
+         horizon_months: int = 60) -> pd.DataFrame:
+    """One row per planned event (columns ``date, day, event, phase, cycle, label``).
+
+    ``cycles`` gives the number of cycles actually given per phase (default: the phase's
+    maximum); ``day`` counts days from randomisation (day 0).
+    """
+    regimen = protocol.regimen(arm)
+    start = _as_date("randomisation_date", randomisation_date)
+    progression = None if progression_date is None else _as_date("progression_date",
+                                                                 progression_date)
+    if progression is not None and progression < start:
+        raise ValueError(f"progression_date {progression} is before randomisation {start}")
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) \
+            or horizon_months <= 0:
+        raise ValueError(f"horizon_months must be a positive integer, got {horizon_months!r}")
+
+    phases = [(name, regimen.phase(name)) for name in ("induction", "maintenance")
+              if getattr(regimen, name) is not None]
+    counts = _cycle_counts(cycles, phases, arm)
+    delays = _delays(cycle_delays, [(name, counts[name]) for name, _ in phases])
+
+    rows: list[tuple[date, str, str | None, int | None, str]] = [
+        (start, "randomisation", None, None, "randomisation")]
+    planned = start
+    milestones = {"end_of_induction": start, "end_of_treatment": start}
+    for name, spec in phases:
+        for n in range(1, counts[name] + 1):
+            planned += timedelta(days=delays.get((name, n), 0))
+            if progression is not None and planned >= progression:
+                break  # no later cycle either: the next phase starts after this one
+            rows.append((planned, "cycle", name, n, f"{name} cycle {n}"))
+            planned += timedelta(days=spec.cycle_length_days)
+            milestones["end_of_treatment"] = planned
+            if name == "induction":
+                milestones["end_of_induction"] = planned
+
+    last = add_months(start, horizon_months)
+    schedule = protocol.assessments
+    if schedule.end is not None:
+        last = min(last, _after(start, schedule.end))
+    if progression is not None:
+        last = min(last, progression)
+    segment_start = start
+    for seg in schedule.segments:
+        if seg.until is not None:
+            end = milestones[seg.until]
+        elif seg.until_time is not None:
+            end = _after(start, seg.until_time)
+        elif seg.for_ is not None:
+            end = _after(segment_start, seg.for_)
+        else:
+            end = last
+        end = min(end, last)
+        if end <= segment_start:
+            continue
+        k = 1
+        while (when := _after(segment_start, seg.every, k)) <= end:
+            rows.append((when, "assessment", None, None, seg.label or f"every {seg.every}"))
+            k += 1
+        segment_start = end
+
+    order = {"randomisation": 0, "cycle": 1, "assessment": 2}
+    rows.sort(key=lambda r: (r[0], order[r[1]]))
+    frame = pd.DataFrame(rows, columns=["date", "event", "phase", "cycle", "label"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame.insert(1, "day", (frame["date"] - pd.Timestamp(start)).dt.days)
+    frame["cycle"] = frame["cycle"].astype("Int64")
+    return frame[COLUMNS]
+
+
+def _cycle_counts(cycles: Mapping[str, int] | None, phases: list, arm: str) -> dict[str, int]:
+    counts = {name: spec.max_cycles for name, spec in phases}
+    for name, n in (cycles or {}).items():
+        if name not in counts:
+            raise ValueError(f"cycles: arm {arm} has no {name!r} phase "
+                             f"(phases: {', '.join(counts)})")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= counts[name]:
+            raise ValueError(f"cycles[{name!r}] must be an integer in 0..{counts[name]}, "
+                             f"got {n!r}")
+        counts[name] = n
+    return counts
+
+
+def _delays(cycle_delays: Mapping[Any, int] | None,
+            phases: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    overall = [(name, n) for name, count in phases for n in range(1, count + 1)]
+    out: dict[tuple[str, int], int] = {}
+    for key, days in (cycle_delays or {}).items():
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 1 <= key <= len(overall):
+                raise ValueError(f"cycle_delays: cycle {key} is not given "
+                                 f"(cycles 1..{len(overall)})")
+            target = overall[key - 1]
+        elif isinstance(key, tuple) and tuple(key) in overall:
+            target = tuple(key)
+        else:
+            raise ValueError(f"cycle_delays: key must be a cycle number or a "
+                             f"(phase, cycle) pair that is given, got {key!r}")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise ValueError(f"cycle_delays[{key!r}] must be a non-negative number of days, "
+                             f"got {days!r}")
+        out[target] = out.get(target, 0) + days
+    return out

@@ -1,0 +1,131 @@
+"""The randomisation view of a protocol: arms and ratios, factors and strata, seed checks.
+
+Every method in :mod:`oncotrial.randomise` reads the protocol through :class:`Design`, which
+duck-types against ``protocol.arms`` (``.code``, ``.ratio``), ``protocol.stratification``
+(``.name``, ``.levels``) and ``protocol.randomisation``. Keeping this in one place means the
+allocation list, the live allocation service and the simulation agree on the stratum order
+and the stratum labels, which are part of the list's SHA-256.
+
+Strata are the Cartesian product of the factor levels, in factor order then level order
+(the last factor varies fastest). A stratum is labelled ``origin=uterine|stage=metastatic``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Design", "check_seed", "stratum_label"]
+
+_FORBIDDEN = re.compile(r'[,|="\r\n]')
+
+
+def check_seed(seed: Any) -> int:
+    """A seed is a non-negative integer (it feeds :class:`numpy.random.SeedSequence`)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def stratum_label(factors: Sequence[str], levels: Sequence[str]) -> str:
+    """Canonical label of a stratum: ``factor=level`` pairs joined by ``|`` in factor order."""
+    return "|".join(f"{f}={lv}" for f, lv in zip(factors, levels, strict=True))
+
+
+@dataclass(frozen=True)
+class Design:
+    """Arms, allocation ratio and stratification factors of a protocol, validated."""
+
+    protocol_id: str
+    arms: tuple[str, ...]
+    ratios: tuple[int, ...]
+    factors: tuple[str, ...]
+    levels: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def from_protocol(cls, protocol: Any) -> Design:
+        arms = tuple(str(a.code) for a in protocol.arms)
+        ratios = tuple(a.ratio for a in protocol.arms)
+        if len(arms) < 2:
+            raise ValueError(f"protocol.arms must declare at least two arms, got {list(arms)}")
+        if len(set(arms)) != len(arms):
+            raise ValueError(f"protocol.arms codes must be unique, got {list(arms)}")
+        for code, r in zip(arms, ratios, strict=True):
+            if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
+                raise ValueError(f"protocol.arms ratio of {code!r} must be a positive integer, got {r!r}")
+        g = math.gcd(*ratios)
+        factors = tuple(str(f.name) for f in protocol.stratification)
+        levels = tuple(tuple(str(lv) for lv in f.levels) for f in protocol.stratification)
+        if len(set(factors)) != len(factors):
+            raise ValueError(f"protocol.stratification factor names must be unique, got {list(factors)}")
+        for name, lv in zip(factors, levels, strict=True):
+            if not lv or len(set(lv)) != len(lv):
+                raise ValueError(f"stratification factor {name!r} must have distinct levels, got {list(lv)}")
+        for what, names in (("arm code", arms), ("factor name", factors),
+                            ("level", [lv for lv_ in levels for lv in lv_])):
+            for name in names:
+                if not name or _FORBIDDEN.search(name) or name != name.strip() or name.startswith("#"):
+                    raise ValueError(f"protocol {what} {name!r} must be non-empty, without surrounding "
+                                     "spaces, a leading '#' or any of , | = \" and line breaks "
+                                     "(they delimit stratum labels and the allocation-list CSV)")
+        return cls(str(protocol.id), arms, tuple(int(r) // g for r in ratios), factors, levels)
+
+    @property
+    def ratio_sum(self) -> int:
+        return sum(self.ratios)
+
+    @property
+    def strata(self) -> list[tuple[str, ...]]:
+        """All strata as tuples of levels (one empty stratum if the trial is unstratified)."""
+        return list(itertools.product(*self.levels))
+
+    @property
+    def stratum_labels(self) -> list[str]:
+        return [stratum_label(self.factors, s) for s in self.strata]
+
+    @property
+    def level_labels(self) -> list[str]:
+        """``factor=level`` for every level of every factor, in order (minimisation counts)."""
+        return [f"{f}={lv}" for f, lv_ in zip(self.factors, self.levels, strict=True) for lv in lv_]
+
+    def level_offsets(self) -> np.ndarray:
+        """Index of each factor's first level in :attr:`level_labels`."""
+        return np.concatenate([[0], np.cumsum([len(lv) for lv in self.levels])[:-1]]).astype(np.int64)
+
+    def stratum_levels(self, stratum: Mapping[str, str]) -> tuple[int, ...]:
+        """Level index per factor of a patient's stratum, with a precise error on bad input."""
+        if not isinstance(stratum, Mapping):
+            raise ValueError(f"stratum must be a mapping factor -> level, got {type(stratum).__name__}")
+        extra = sorted(set(stratum) - set(self.factors))
+        if extra:
+            raise ValueError(f"stratum has unknown factor(s) {extra}; declared factors: {list(self.factors)}")
+        out = []
+        for name, lv in zip(self.factors, self.levels, strict=True):
+            if name not in stratum:
+                raise ValueError(f"stratum is missing factor {name!r} (declared levels: {list(lv)})")
+            if stratum[name] not in lv:
+                raise ValueError(f"stratum factor {name!r} has unknown level {stratum[name]!r}; "
+                                 f"declared levels: {list(lv)}")
+            out.append(lv.index(stratum[name]))
+        return tuple(out)
+
+    def stratum_index(self, stratum: Mapping[str, str]) -> int:
+        """Position of the stratum in :attr:`strata` (row-major over the factor levels)."""
+        idx = 0
+        for k, n in zip(self.stratum_levels(stratum), (len(lv) for lv in self.levels), strict=True):
+            idx = idx * n + k
+        return idx
+
+    def strata_level_matrix(self) -> np.ndarray:
+        """``(n_strata, n_factors)`` level indices of every stratum."""
+        if not self.factors:
+            return np.zeros((1, 0), dtype=np.int64)
+        return np.array([[lv.index(x) for lv, x in zip(self.levels, s, strict=True)] for s in self.strata],
+                        dtype=np.int64)

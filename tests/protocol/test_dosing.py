@@ -1,0 +1,119 @@
+"""Dosing: BSA closed forms, rounding, caps, reduction levels, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from oncotrial.protocol import body_surface_area
+from oncotrial.protocol.dosing import round_half_up
+from protocol_fixtures import lms04, data  # noqa: F401 (pytest fixtures)
+
+
+def test_bsa_closed_forms():
+    assert body_surface_area(165, 70) == pytest.approx(math.sqrt(165 * 70 / 3600))
+    assert body_surface_area(165, 70) == pytest.approx(1.791182, abs=1e-6)
+    assert body_surface_area(180, 80, "mosteller") == pytest.approx(2.0)
+    assert body_surface_area(165, 70, "dubois") == pytest.approx(
+        0.007184 * 165 ** 0.725 * 70 ** 0.425)
+    assert body_surface_area(165, 70, "dubois") == pytest.approx(1.77096, abs=1e-5)
+
+
+@pytest.mark.parametrize("h, w, message", [
+    (0, 70, "height_cm must be a positive number, got 0"),
+    (165, -1, "weight_kg must be a positive number, got -1"),
+    (float("nan"), 70, "height_cm must be a positive number, got nan"),
+    (True, 70, "height_cm must be a positive number, got True"),
+])
+def test_bsa_errors(h, w, message):
+    with pytest.raises(ValueError, match=message):
+        body_surface_area(h, w)
+
+
+def test_unknown_bsa_method():
+    with pytest.raises(ValueError, match="bsa_method must be one of mosteller, dubois"):
+        body_surface_area(165, 70, "haycock")
+
+
+def test_round_half_up():
+    assert round_half_up(134.25, 1) == 134.3
+    assert round_half_up(2.675, 2) == 2.68
+    assert round_half_up(1.23456, None) == 1.23456
+
+
+def test_doxorubicin_arm(lms04):
+    # 165 cm, 70 kg: Mosteller 1.7912 -> printed 1.79 m2; 75 * 1.79 = 134.25 -> 134.3 mg
+    dox, leno = lms04.doses("DOX", "induction", height_cm=165, weight_kg=70)
+    assert (dox.drug, dox.dose, dox.unit, dox.route, dox.days, dox.infusion_minutes) == (
+        "doxorubicin", 134.3, "mg", "IV", (1,), (10, 15))
+    assert not dox.supportive and dox.prescribed == "75 mg/m2"
+    assert (leno.drug, leno.dose, leno.unit, leno.days, leno.supportive) == (
+        "lenograstim", 268.5, "ug", (3, 4, 5, 6, 7, 8, 9), True)
+    assert repr(dox) == ("DoseRow(doxorubicin 134.3 mg IV over 10-15 min days [1]; "
+                         "75 mg/m2)")
+    assert dox.to_dict()["dose"] == 134.3
+
+
+def test_unrounded_and_dubois(lms04):
+    [dox, _] = lms04.doses("DOX", "induction", height_cm=165, weight_kg=70,
+                           bsa_decimals=None, dose_decimals=None)
+    assert dox.dose == pytest.approx(75 * math.sqrt(165 * 70 / 3600))
+    [dox, _] = lms04.doses("DOX", "induction", height_cm=165, weight_kg=70,
+                           bsa_method="dubois")
+    assert dox.dose == 132.8  # DuBois 1.7710 -> 1.77 m2 -> 132.75 -> 132.8 mg (half-up)
+
+
+def test_combination_arm_and_flat_supportive_care(lms04):
+    dox, trab, peg = lms04.doses("DOXTRAB", "induction", height_cm=180, weight_kg=80)
+    assert (dox.dose, trab.dose, trab.infusion_minutes) == (120.0, 2.2, (180,))
+    assert (peg.drug, peg.dose, peg.unit, peg.days) == ("pegfilgrastim", 6.0, "mg", (2,))
+    [trab] = lms04.doses("DOXTRAB", "maintenance", height_cm=180, weight_kg=80, cycle=17)
+    assert (trab.drug, trab.dose) == ("trabectedin", 2.2)
+
+
+def test_bsa_cap(lms04):
+    # 190 cm, 110 kg: BSA 2.40 m2, capped at 2.0
+    [dox, leno] = lms04.doses("DOX", "induction", height_cm=190, weight_kg=110, bsa_cap=2.0)
+    assert (dox.dose, leno.dose) == (150.0, 300.0)
+    [dox, _] = lms04.doses("DOX", "induction", height_cm=150, weight_kg=50, bsa_cap=2.0)
+    assert dox.dose == round_half_up(75 * round_half_up(body_surface_area(150, 50), 2), 1)
+
+
+def test_dose_levels(lms04):
+    dox, trab, peg = lms04.doses("DOXTRAB", "induction", height_cm=180, weight_kg=80,
+                                 dose_level=-1)
+    assert (dox.dose, dox.level, trab.dose, trab.level) == (90.0, -1, 1.8, -1)
+    assert (peg.dose, peg.level) == (6.0, 0)
+    dox, trab, _ = lms04.doses("DOXTRAB", "induction", height_cm=180, weight_kg=80,
+                               dose_level={"trabectedin": -2})
+    assert (dox.dose, trab.dose, trab.prescribed) == (120.0, 1.5, "0.75 mg/m2")
+
+
+def test_percent_reductions_and_per_kg(data):
+    from oncotrial.protocol import Protocol
+    drug = data["regimens"]["DOX"]["induction"]["drugs"][0]
+    drug.update(unit="mg/kg", dose=2, reductions={"kind": "percent", "levels": [80, 50]})
+    protocol = Protocol.from_dict(data)
+    [dox, _] = protocol.doses("DOX", "induction", height_cm=170, weight_kg=70, dose_level=-2)
+    assert (dox.dose, dox.unit, dox.prescribed) == (70.0, "mg", "1 mg/kg")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"arm": "DOXX"}, "arm must be one of DOX, DOXTRAB, got 'DOXX'"),
+    ({"phase": "maintenance"}, "this arm has no maintenance phase"),
+    ({"phase": "consolidation"}, "phase must be one of induction, maintenance"),
+    ({"dose_level": -3}, r"dose_level -3 is not permitted for doxorubicin \(permitted: "
+                         r"0, -1, -2\)"),
+    ({"dose_level": 1}, "dose_level 1 is not permitted"),
+    ({"dose_level": {"cisplatin": -1}}, r"dose_level names drug\(s\) \['cisplatin'\]"),
+    ({"cycle": 7}, "cycle must be an integer in 1..6 for DOX induction, got 7"),
+    ({"height_cm": 0}, "height_cm must be a positive number, got 0"),
+    ({"weight_kg": -70}, "weight_kg must be a positive number, got -70"),
+    ({"bsa_cap": 0}, "bsa_cap must be a positive number, got 0"),
+])
+def test_dosing_errors(lms04, kwargs, message):
+    args = {"arm": "DOX", "phase": "induction", "height_cm": 165, "weight_kg": 70} | kwargs
+    arm, phase = args.pop("arm"), args.pop("phase")
+    with pytest.raises(ValueError, match=message):
+        lms04.doses(arm, phase, **args)
