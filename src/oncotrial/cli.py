@@ -27,6 +27,10 @@ datasets_app = typer.Typer(no_args_is_help=True, help="Real trial data sets bund
 app.add_typer(datasets_app, name="datasets")
 design_app = typer.Typer(no_args_is_help=True, help="Sample size, power and group-sequential designs.")
 app.add_typer(design_app, name="design")
+protocol_app = typer.Typer(no_args_is_help=True, help="Protocol files: show and check.")
+app.add_typer(protocol_app, name="protocol")
+randomise_app = typer.Typer(no_args_is_help=True, help="Randomisation lists and their assessment.")
+app.add_typer(randomise_app, name="randomise")
 
 # A report printed to a file or a pipe keeps its table rows on one line; a narrow
 # terminal wraps cells at spaces instead of truncating numbers.
@@ -276,3 +280,173 @@ def design_survival(
         console.print(str(result), markup=False, highlight=False, soft_wrap=True)
     if plot is not None and not as_json:
         console.print(f"power curve written to {plot}", highlight=False)
+
+
+def _load_protocol(name_or_path: str) -> Any:
+    from oncotrial.protocol import Protocol
+
+    return Protocol.load(name_or_path)
+
+
+@protocol_app.command("show")
+def protocol_show(
+    protocol: Annotated[str, typer.Argument(help="Bundled protocol name (e.g. lms04) or a YAML file.")],
+) -> None:
+    """Summarise a protocol: arms, strata, randomisation, eligibility, regimens, schedule, design."""
+    try:
+        proto = _load_protocol(protocol)
+    except ValueError as exc:
+        _fail(str(exc))
+    d = proto.to_dict()
+    console.print(f"[bold]{d['id']}[/] ({d.get('registry') or 'no registry id'}): {d['title']}", highlight=False)
+    arms = Table(title="Arms", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("code", "label", "ratio"):
+        arms.add_column(col)
+    for arm in proto.arms:
+        arms.add_row(arm.code, arm.label, str(arm.ratio))
+    console.print(arms)
+    console.print("Stratification: " + "; ".join(f"{f.name} ({', '.join(f.levels)})" for f in proto.stratification),
+                  highlight=False, soft_wrap=True)
+    r = d["randomisation"]
+    console.print(f"Randomisation: {r['method']}"
+                  + (f", block sizes {r['block_sizes']}" if r.get("block_sizes") else ""), highlight=False)
+    elig = Table(title="Eligibility", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("id", "kind", "criterion"):
+        elig.add_column(col)
+    for rule in d["eligibility"]:
+        elig.add_row(str(rule["id"]), str(rule.get("kind", "")), str(rule["text"]))
+    console.print(elig)
+    reg = Table(title="Regimens (per cycle)", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("arm", "phase", "drug", "dose", "route", "days", "cycle", "max cycles"):
+        reg.add_column(col)
+    for arm_code, phases in d["regimens"].items():
+        for phase in ("induction", "maintenance"):
+            spec = phases.get(phase)
+            if not spec:
+                continue
+            for drug in [*spec["drugs"], *spec.get("supportive_care", [])]:
+                reg.add_row(arm_code, phase, drug["drug"], f"{drug['dose']:g} {drug['unit']}", drug["route"],
+                            ",".join(str(x) for x in drug["days"]), f"{spec['cycle_length_days']} d",
+                            str(spec["max_cycles"]))
+    console.print(reg)
+    console.print("Design: " + ", ".join(f"{k}={v}" for k, v in proto.design_inputs().items()),
+                  highlight=False, soft_wrap=True)
+    console.print(f"Analysis convention: {d['analysis'].get('convention')}", highlight=False)
+
+
+@protocol_app.command("check")
+def protocol_check(
+    path: Annotated[Path, typer.Argument(help="Protocol YAML file.")],
+) -> None:
+    """Validate a protocol file; list every error with its field path (exit code 1 on errors)."""
+    from oncotrial.protocol import protocol_errors
+
+    errors = protocol_errors(path)
+    if errors:
+        for line in errors:
+            err_console.print(f"[red]✗[/] {escape(line)}", highlight=False, soft_wrap=True)
+        err_console.print(f"{len(errors)} error(s) in {path}", highlight=False)
+        raise typer.Exit(code=1)
+    console.print(f"{path}: valid", highlight=False)
+
+
+@randomise_app.command("list")
+def randomise_list(
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the list (keep it sealed).")],
+    per_stratum: Annotated[int, typer.Option("--per-stratum", help="Allocations per stratum.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Generate the stratified permuted-block list and print its SHA-256."""
+    from oncotrial.randomise import generate_list
+
+    try:
+        lst = generate_list(_load_protocol(protocol), seed, per_stratum)
+        lst.write_csv(out)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"wrote {len(lst.frame):,} allocations ({lst.algorithm_version}, seed {seed}) to {out}",
+                  highlight=False)
+    console.print(f"SHA-256 {lst.sha256}", highlight=False)
+
+
+@randomise_app.command("assess")
+def randomise_assess(
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
+    n: Annotated[int, typer.Option("--n", help="Patients per simulated trial.")] = 150,
+    sims: Annotated[int, typer.Option("--sims", help="Number of simulated trials.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation.")] = 2017,
+    method: Annotated[list[str], typer.Option("--method", help="Method spec (repeatable), e.g. blocks:2,4,6, minimisation:p=0.8, simple.")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Monte-Carlo imbalance and predictability (convergence-strategy guessing) per method."""
+    from rich.progress import Progress
+
+    from oncotrial.randomise import COMPARISON, assess
+
+    try:
+        proto = _load_protocol(protocol)
+        with Progress(console=err_console, transient=True, disable=as_json) as bar:
+            task = bar.add_task("simulating", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = assess(proto, tuple(method) or COMPARISON, n, sims, seed, progress=progress)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        console.print_json(json.dumps(_json_safe(result.to_dict())))
+        return
+    table = Table(title=f"{proto.id}: {sims:,} simulated trials of {n} patients (seed {seed})",
+                  title_justify="left", box=box.SIMPLE_HEAD,
+                  caption="Imbalance |n_A - n_B| (ratio-adjusted): mean / 95th percentile / max. "
+                          "Predictability: share of allocations guessed right by a site that guesses "
+                          "the arm with fewer patients so far in the stratum.", caption_justify="left")
+    for col in ("method", "overall", "per stratum", "per factor level", "predictability", "excess over chance"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in result.table.itertuples(index=False):
+        table.add_row(r.method, f"{r.overall_mean:.2f} / {r.overall_p95:g} / {r.overall_max:g}",
+                      f"{r.stratum_mean:.2f} / {r.stratum_p95:g} / {r.stratum_max:g}",
+                      f"{r.level_mean:.2f} / {r.level_p95:g} / {r.level_max:g}",
+                      f"{r.predictability:.3f}", f"{r.excess:+.3f}")
+    console.print(table)
+
+
+@app.command()
+def dose(
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
+    arm: Annotated[str, typer.Option("--arm", help="Arm code, e.g. DOXTRAB.")],
+    height_cm: Annotated[float, typer.Option("--height-cm", help="Height in cm.")],
+    weight_kg: Annotated[float, typer.Option("--weight-kg", help="Weight in kg.")],
+    phase: Annotated[Optional[str], typer.Option("--phase", help="induction or maintenance (default: every phase of the arm).")] = None,
+    dose_level: Annotated[int, typer.Option("--dose-level", help="0 = full dose, -1, -2 = reduction levels.")] = 0,
+    bsa_cap: Annotated[Optional[float], typer.Option("--bsa-cap", help="Cap on body-surface area (m2).")] = None,
+    bsa_method: Annotated[str, typer.Option("--bsa-method", help="mosteller or dubois.")] = "mosteller",
+) -> None:
+    """Each drug's dose per cycle for a patient (body-surface area from height and weight)."""
+    from oncotrial.protocol import body_surface_area
+
+    try:
+        proto = _load_protocol(protocol)
+        phases = [phase] if phase else [p for p in ("induction", "maintenance")
+                                        if proto.to_dict()["regimens"].get(arm, {}).get(p)]
+        if not phases:
+            raise ValueError(f"--arm: unknown arm {arm!r}; arms are {[a.code for a in proto.arms]}")
+        bsa = body_surface_area(height_cm, weight_kg, method=bsa_method)
+        rows = {p: proto.doses(arm, p, height_cm=height_cm, weight_kg=weight_kg, dose_level=dose_level,
+                               bsa_cap=bsa_cap, bsa_method=bsa_method) for p in phases}
+    except ValueError as exc:
+        _fail(str(exc))
+    capped = f", capped at {bsa_cap:g}" if bsa_cap is not None and bsa > bsa_cap else ""
+    console.print(f"Body-surface area ({bsa_method}): {bsa:.2f} m2{capped}; dose level {dose_level}",
+                  highlight=False)
+    table = Table(box=box.SIMPLE_HEAD)
+    for col in ("phase", "drug", "dose", "prescribed", "route", "days", "infusion"):
+        table.add_column(col)
+    for p, items in rows.items():
+        for r in items:
+            infusion = "" if not r.infusion_minutes else "–".join(f"{m:g}" for m in r.infusion_minutes) + " min"
+            table.add_row(p, r.drug + (" (support)" if r.supportive else ""), f"{r.dose:g} {r.unit}",
+                          r.prescribed, r.route, ",".join(str(d) for d in r.days), infusion)
+    console.print(table)

@@ -1,0 +1,62 @@
+"""`oncotrial protocol`, `randomise` and `dose` commands."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from oncotrial.cli import app
+from oncotrial.protocol import Protocol
+from oncotrial.randomise import read_list_csv
+
+runner = CliRunner()
+
+
+def test_protocol_show():
+    result = runner.invoke(app, ["protocol", "show", "lms04"])
+    assert result.exit_code == 0, result.output
+    assert "NCT02997358" in result.output and "Doxorubicin + trabectedin" in result.output
+    assert "block sizes [2, 4, 6]" in result.output and "pegfilgrastim" in result.output
+
+
+def test_protocol_check_valid_and_invalid(tmp_path):
+    good = tmp_path / "good.yaml"
+    data = Protocol.load("lms04").to_dict()
+    good.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert runner.invoke(app, ["protocol", "check", str(good)]).exit_code == 0
+    data["arms"][1]["ratio"] = 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(app, ["protocol", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "arms[1].ratio" in result.output and "error(s)" in result.output
+
+
+def test_randomise_list_writes_a_verifiable_list(tmp_path):
+    out = tmp_path / "list.csv"
+    result = runner.invoke(app, ["randomise", "list", "--protocol", "lms04", "--seed", "7",
+                                 "--per-stratum", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lst = read_list_csv(out, Protocol.load("lms04"))
+    assert f"SHA-256 {lst.sha256}" in result.output and len(lst.frame) == 80
+
+
+def test_randomise_assess_json():
+    result = runner.invoke(app, ["randomise", "assess", "--protocol", "lms04", "--n", "40", "--sims", "200",
+                                 "--method", "blocks:2", "--method", "simple", "--json"])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.output)["table"]
+    assert [r["method"] for r in table] == ["blocks:2", "simple"]
+    assert table[0]["predictability"] > table[1]["predictability"]
+
+
+def test_dose():
+    result = runner.invoke(app, ["dose", "--protocol", "lms04", "--arm", "DOX", "--height-cm", "165",
+                                 "--weight-kg", "70"])
+    assert result.exit_code == 0, result.output
+    assert "1.79 m2" in result.output and "134.3 mg" in result.output  # 75 mg/m2 x 1.79
+    bad = runner.invoke(app, ["dose", "--protocol", "lms04", "--arm", "XYZ", "--height-cm", "165",
+                              "--weight-kg", "70"])
+    assert bad.exit_code == 2 and "XYZ" in bad.output
