@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-design install clean
+.PHONY: demo test bench bench-design bench-randomise install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,6 @@ clean:
 
 bench-design: $(STAMP)
 	$(BIN)/python benchmarks/bench_design.py
+
+bench-randomise: $(STAMP)
+	$(BIN)/python benchmarks/bench_randomise.py

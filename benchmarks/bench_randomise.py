@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
-import time
-from types import SimpleNamespace as NS
 
+from _timing import best_of
+
+from oncotrial.protocol import Protocol
 from oncotrial.randomise import COMPARISON, assess, generate_list
 
-LMS04 = NS(id="lms04", arms=[NS(code="DOX", label="Doxorubicin", ratio=1),
-                             NS(code="DOXTRAB", label="Doxorubicin + trabectedin", ratio=1)],
-           stratification=[NS(name="origin", levels=["uterine", "soft_tissue"]),
-                           NS(name="stage", levels=["locally_advanced", "metastatic"])],
-           randomisation=NS(method="blocks", block_sizes=[2, 4, 6], minimisation=None))
+LMS04 = Protocol.load("lms04")
 
 
 def naive_loop_peer(seed: int, per_stratum: int) -> str:
@@ -47,15 +44,6 @@ def naive_loop_peer(seed: int, per_stratum: int) -> str:
                         break
                     lines.append(f"{label},{seq},{block},{size},{arm}")
     return hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ Each oncotrial timing is the best of ``--repeat`` runs; lifelines runs once (it 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from _timing import best_of
 
 COVARIATES = ["arm", "s1", "s2", "age", "m1", "m2"]
 
@@ -53,15 +53,6 @@ def quietly(fn: Callable[[], object]) -> Callable[[], object]:
             warnings.simplefilter("ignore")
             return fn()
     return run
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
