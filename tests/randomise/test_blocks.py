@@ -215,3 +215,13 @@ def test_lms04_protocol():
     _check_blocks(lst, (1, 1), [2, 4, 6])
     # the stand-in with the same content gives the same list, except for the protocol id
     assert generate_list(protocol(), 2017, 40).frame.equals(lst.frame)
+
+
+def test_lms04_list_is_pinned_to_its_published_hash():
+    """Algorithm version 1 must keep producing the same list for the same seed: the SHA-256 a
+    trial records at go-live has to verify for the trial's whole life. A change to the
+    generator needs a new ALGORITHM_VERSION, not a new hash here."""
+    import oncotrial.protocol as mod
+
+    lst = generate_list(mod.Protocol.load("lms04"), 42, 100)
+    assert lst.sha256 == "6f5f88da2992f1b75fcb04ab15afa5782bcfb7288c347afafbc9001d32f01963"
