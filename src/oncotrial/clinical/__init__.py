@@ -1,0 +1,28 @@
+"""Clinical data derivations (raw SDTM-style trial data -> analysis datasets).
+
+First building block: the RECIST 1.1 engine (Eisenhauer et al., Eur J Cancer
+2009;45:228-247) -- time-point responses from TU/TR, best overall response with or
+without confirmation, response rates with exact CIs and duration-of-response dates.
+Layering: may import ``oncotrial.protocol`` and ``oncotrial.stats`` only.
+"""
+
+from oncotrial.clinical.recist import (
+    DataQualityIssue,
+    TimepointResult,
+    derive_nontarget_response,
+    derive_overall_response,
+    derive_target_response,
+    derive_timepoint_responses,
+)
+from oncotrial.clinical.recist_bor import derive_best_overall_response, response_rates
+
+__all__ = [
+    "DataQualityIssue",
+    "TimepointResult",
+    "derive_best_overall_response",
+    "derive_nontarget_response",
+    "derive_overall_response",
+    "derive_target_response",
+    "derive_timepoint_responses",
+    "response_rates",
+]
