@@ -6,8 +6,8 @@ without confirmation, response rates with exact CIs and duration-of-response dat
 Layering: may import ``oncotrial.protocol`` and ``oncotrial.stats`` only.
 """
 
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.clinical.recist import (
-    DataQualityIssue,
     TimepointResult,
     derive_nontarget_response,
     derive_overall_response,
@@ -24,5 +24,6 @@ __all__ = [
     "derive_overall_response",
     "derive_target_response",
     "derive_timepoint_responses",
+    "issues_frame",
     "response_rates",
 ]

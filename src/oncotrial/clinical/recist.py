@@ -53,6 +53,7 @@ from typing import Any
 
 import pandas as pd
 
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.stats._results import Result
 
 __all__ = [
@@ -77,17 +78,6 @@ BASELINE_WINDOW_DAYS = 28
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class DataQualityIssue(Result):
-    """One problem found in the input: which domain, subject, field and value, and why."""
-
-    domain: str
-    usubjid: str
-    field: str
-    value: Any
-    problem: str
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
 class TimepointResult(Result):
     """Output of :func:`derive_timepoint_responses`.
 
@@ -103,8 +93,7 @@ class TimepointResult(Result):
 
     def issues_frame(self) -> pd.DataFrame:
         """The issues as a DataFrame with columns ``domain, usubjid, field, value, problem``."""
-        columns = [f.name for f in dataclasses.fields(DataQualityIssue)]
-        return pd.DataFrame([i.to_dict() for i in self.issues], columns=columns)
+        return issues_frame(self.issues)
 
     def to_frame(self) -> pd.DataFrame:
         return self.responses
