@@ -1,0 +1,437 @@
+"""The accepted SDTM subset, as data, and its validation into clean frames plus a data-quality report.
+
+Each domain has a :class:`DomainSpec`: its columns (required or optional), each column's type
+and, where the code list is fixed, the accepted codes; and the natural key used to find
+duplicate records (SDTMIG key variables; ``--SEQ`` is not required because raw exports often
+lack it). Types: ``text``; ``date`` (ISO 8601 ``YYYY-MM-DD`` or ``YYYY-MM-DDThh:mm[:ss]``);
+``number``; ``integer``; ``flag`` (``Y``/``N``). Column names and codes are upper case.
+
+======  ======================================================  =====================================
+Domain  Required columns                                        Optional columns
+======  ======================================================  =====================================
+DM      STUDYID, USUBJID, ARM                                   SUBJID, SITEID, ARMCD, ACTARM, AGE
+                                                                (number), SEX (M/F/U), RACE, RFSTDTC,
+                                                                RFENDTC, DTHDTC (dates), DTHFL (Y/N)
+EX      USUBJID, EXTRT, EXDOSE (number), EXSTDTC (date)         STUDYID, EXSEQ, EXDOSU, EXENDTC
+AE      USUBJID, AEDECOD, AEBODSYS, AESTDTC (date),             STUDYID, AESEQ, AETERM, AEENDTC,
+        AETOXGR (integer 1-5), AESER (Y/N)                      AEREL, AEOUT
+DS      USUBJID, DSDECOD (code list ``DS_DECODES``),            STUDYID, DSSEQ, DSTERM, DSCAT
+        DSSTDTC (date)
+CM      USUBJID, CMTRT                                          STUDYID, CMSEQ, CMDECOD, CMCAT,
+                                                                CMSTDTC, CMENDTC (dates)
+TU      USUBJID, TULNKID, TUTESTCD (TUMIDENT), TUORRES          STUDYID, TUSEQ, TULOC, TUDTC (date),
+        (TARGET/NON-TARGET/NEW)                                 TUNODE (Y/N)
+TR      USUBJID, TRLNKID, TRTESTCD, TRDTC (date)                STUDYID, TRSEQ, TRORRES,
+                                                                TRSTRESN (number), TRSTRESU
+RS      USUBJID, RSTESTCD, RSORRES (CR/PR/SD/NON-CR/NON-PD/     STUDYID, RSSEQ, RSEVAL
+        PD/NE), RSDTC (date)
+======  ======================================================  =====================================
+
+Natural keys: DM ``USUBJID``; EX ``USUBJID, EXTRT, EXSTDTC``; AE ``USUBJID, AEDECOD,
+AESTDTC``; DS ``USUBJID, DSDECOD, DSSTDTC``; CM ``USUBJID, CMTRT, CMSTDTC``; TU ``USUBJID,
+TULNKID``; TR ``USUBJID, TRLNKID, TRTESTCD, TRDTC``; RS ``USUBJID, RSTESTCD, RSDTC`` (plus
+``RSEVAL`` when present, so two readers are not duplicates). Other columns pass through
+unchanged.
+
+Rules of :func:`validate_domain`: a missing *required column* is a structural error
+(``ValueError`` naming the columns). Everything else is row level: the row is excluded from
+``valid``, copied to ``excluded`` with the reason in ``EXCLREAS``, and reported as a
+:class:`~oncotrial.clinical.quality.DataQualityIssue`. Dates are parsed to pandas
+``Timestamp``; a *partial* date (``2019`` or ``2019-05``) is never imputed here -- imputation
+is an analysis decision -- so it is an issue: in a required column the row is excluded, in an
+optional column the value becomes ``NaT`` and the row is kept. A missing value in an optional
+column is not a problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import pandas as pd
+
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame
+from oncotrial.stats._results import Result
+
+__all__ = [
+    "DS_DECODES",
+    "SPECS",
+    "ColumnSpec",
+    "DomainCheck",
+    "DomainSpec",
+    "check_dates",
+    "validate_domain",
+]
+
+Kind = Literal["text", "date", "number", "integer", "flag"]
+
+#: DSDECOD codes accepted (CDISC NCOMPLT / protocol milestone subset used in oncology trials)
+DS_DECODES = (
+    "RANDOMIZED",
+    "INFORMED CONSENT OBTAINED",
+    "COMPLETED",
+    "DEATH",
+    "ADVERSE EVENT",
+    "PROGRESSIVE DISEASE",
+    "WITHDRAWAL BY SUBJECT",
+    "PHYSICIAN DECISION",
+    "LOST TO FOLLOW-UP",
+    "PROTOCOL DEVIATION",
+    "SCREEN FAILURE",
+    "OTHER",
+)
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnSpec:
+    """One accepted column: its name, type, whether required, and its code list if fixed."""
+
+    name: str
+    kind: Kind = "text"
+    required: bool = False
+    codes: tuple[Any, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainSpec:
+    """The accepted columns of one SDTM domain and its natural key."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    key: tuple[str, ...]
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+
+def _req(
+    name: str, kind: Kind = "text", codes: tuple[Any, ...] | None = None
+) -> ColumnSpec:
+    return ColumnSpec(name, kind, True, codes)
+
+
+def _opt(
+    name: str, kind: Kind = "text", codes: tuple[Any, ...] | None = None
+) -> ColumnSpec:
+    return ColumnSpec(name, kind, False, codes)
+
+
+_COMMON = (_opt("STUDYID"), _req("USUBJID"))
+
+SPECS: dict[str, DomainSpec] = {
+    "DM": DomainSpec(
+        "DM",
+        (
+            _req("STUDYID"),
+            _req("USUBJID"),
+            _req("ARM"),
+            _opt("SUBJID"),
+            _opt("SITEID"),
+            _opt("ARMCD"),
+            _opt("ACTARM"),
+            _opt("AGE", "number"),
+            _opt("SEX", codes=("M", "F", "U")),
+            _opt("RACE"),
+            _opt("RFSTDTC", "date"),
+            _opt("RFENDTC", "date"),
+            _opt("DTHDTC", "date"),
+            _opt("DTHFL", "flag"),
+        ),
+        ("USUBJID",),
+    ),
+    "EX": DomainSpec(
+        "EX",
+        (
+            *_COMMON,
+            _opt("EXSEQ", "integer"),
+            _req("EXTRT"),
+            _req("EXDOSE", "number"),
+            _opt("EXDOSU"),
+            _req("EXSTDTC", "date"),
+            _opt("EXENDTC", "date"),
+        ),
+        ("USUBJID", "EXTRT", "EXSTDTC"),
+    ),
+    "AE": DomainSpec(
+        "AE",
+        (
+            *_COMMON,
+            _opt("AESEQ", "integer"),
+            _opt("AETERM"),
+            _req("AEDECOD"),
+            _req("AEBODSYS"),
+            _req("AESTDTC", "date"),
+            _opt("AEENDTC", "date"),
+            _req("AETOXGR", "integer", (1, 2, 3, 4, 5)),
+            _req("AESER", "flag"),
+            _opt("AEREL"),
+            _opt("AEOUT"),
+        ),
+        ("USUBJID", "AEDECOD", "AESTDTC"),
+    ),
+    "DS": DomainSpec(
+        "DS",
+        (
+            *_COMMON,
+            _opt("DSSEQ", "integer"),
+            _opt("DSTERM"),
+            _req("DSDECOD", codes=DS_DECODES),
+            _opt("DSCAT"),
+            _req("DSSTDTC", "date"),
+        ),
+        ("USUBJID", "DSDECOD", "DSSTDTC"),
+    ),
+    "CM": DomainSpec(
+        "CM",
+        (
+            *_COMMON,
+            _opt("CMSEQ", "integer"),
+            _req("CMTRT"),
+            _opt("CMDECOD"),
+            _opt("CMCAT"),
+            _opt("CMSTDTC", "date"),
+            _opt("CMENDTC", "date"),
+        ),
+        ("USUBJID", "CMTRT", "CMSTDTC"),
+    ),
+    "TU": DomainSpec(
+        "TU",
+        (
+            *_COMMON,
+            _opt("TUSEQ", "integer"),
+            _req("TULNKID"),
+            _req("TUTESTCD", codes=("TUMIDENT",)),
+            _req("TUORRES", codes=("TARGET", "NON-TARGET", "NEW")),
+            _opt("TULOC"),
+            _opt("TUDTC", "date"),
+            _opt("TUNODE", "flag"),
+        ),
+        ("USUBJID", "TULNKID"),
+    ),
+    "TR": DomainSpec(
+        "TR",
+        (
+            *_COMMON,
+            _opt("TRSEQ", "integer"),
+            _req("TRLNKID"),
+            _req("TRTESTCD"),
+            _opt("TRORRES"),
+            _opt("TRSTRESN", "number"),
+            _opt("TRSTRESU"),
+            _req("TRDTC", "date"),
+        ),
+        ("USUBJID", "TRLNKID", "TRTESTCD", "TRDTC"),
+    ),
+    "RS": DomainSpec(
+        "RS",
+        (
+            *_COMMON,
+            _opt("RSSEQ", "integer"),
+            _req("RSTESTCD"),
+            _req("RSORRES", codes=("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")),
+            _req("RSDTC", "date"),
+            _opt("RSEVAL"),
+        ),
+        ("USUBJID", "RSTESTCD", "RSDTC", "RSEVAL"),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class DomainCheck(Result):
+    """A validated domain: the usable rows (typed), the excluded rows with ``EXCLREAS``, issues.
+
+    ``to_frame()`` is the data-quality report (:func:`issues_frame` of ``issues``).
+    """
+
+    domain: str
+    valid: pd.DataFrame
+    excluded: pd.DataFrame
+    issues: tuple[DataQualityIssue, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        return issues_frame(self.issues)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (
+        not isinstance(value, (list, tuple)) and bool(pd.isna(value))
+    )
+
+
+def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
+    """The typed value and, if it cannot be used, the problem (value is then ``None``/NaT)."""
+    if column.kind == "date":
+        if isinstance(value, pd.Timestamp):
+            return value, None
+        text = str(value).strip()
+        if _PARTIAL_DATE.match(text):
+            return pd.NaT, "partial date (not imputed)"
+        if not _FULL_DATE.match(text):
+            return pd.NaT, "unparsable ISO 8601 date"
+        try:
+            return pd.Timestamp(text), None
+        except ValueError:
+            return pd.NaT, "unparsable ISO 8601 date"
+    if column.kind in ("number", "integer"):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None, "not a number"
+        if column.kind == "integer":
+            if not number.is_integer():
+                return None, "not an integer"
+            number = int(number)
+        if column.codes is not None and number not in column.codes:
+            return None, f"outside {column.codes[0]}-{column.codes[-1]}"
+        return number, None
+    text = str(value).strip().upper() if column.kind == "flag" else str(value).strip()
+    codes = ("Y", "N") if column.kind == "flag" else column.codes
+    if codes is not None and text.upper() not in codes:
+        return None, f"unknown code (accepted: {', '.join(map(str, codes))})"
+    return (text.upper() if codes is not None else text), None
+
+
+def validate_domain(
+    name: str, frame: pd.DataFrame, *, subjects: Iterable[str] | None = None
+) -> DomainCheck:
+    """Check ``frame`` against the accepted spec of domain ``name`` (see module docstring).
+
+    Rule per row, in order: every spec column present is parsed to its type (problems in a
+    required column, or an unknown code anywhere, exclude the row; a bad date in an optional
+    column becomes NaT and keeps the row); ``USUBJID`` must be in ``subjects`` (the DM
+    subjects) when given, because a record of an unknown subject cannot be analysed; then
+    rows sharing the natural key are duplicates: exact copies keep the first row, conflicting
+    rows are all excluded because the correct one cannot be known. Re-validating a valid frame
+    is a no-op (parsed Timestamps are accepted).
+    """
+    domain = name.upper()
+    if domain not in SPECS:
+        raise ValueError(f"unknown SDTM domain {name!r}; accepted: {', '.join(SPECS)}")
+    spec = SPECS[domain]
+    absent = [c for c in spec.required if c not in frame.columns]
+    if absent:
+        raise ValueError(f"{domain}: required column(s) missing: {', '.join(absent)}")
+    known = None if subjects is None else {str(s) for s in subjects}
+    issues: list[DataQualityIssue] = []
+    rows: list[dict[str, Any]] = []
+    reasons: list[str | None] = []
+    for raw in frame.to_dict(orient="records"):
+        row = dict(raw)
+        subject = "" if _missing(row["USUBJID"]) else str(row["USUBJID"]).strip()
+        row["USUBJID"] = subject
+        problems: list[tuple[str, Any, str, bool]] = []
+        for column in spec.columns:
+            if column.name not in row:
+                continue
+            value = row[column.name]
+            if _missing(value) or (isinstance(value, str) and not value.strip()):
+                row[column.name] = pd.NaT if column.kind == "date" else None
+                if column.required:
+                    problems.append(
+                        (column.name, value, "required value missing", True)
+                    )
+                continue
+            parsed, problem = _parse(column, value)
+            row[column.name] = parsed
+            if problem is not None:
+                excluding = column.required or column.kind != "date"
+                problems.append((column.name, value, problem, excluding))
+        if known is not None and subject and subject not in known:
+            problems.append(("USUBJID", subject, "subject absent from DM", True))
+        for field, value, problem, _ in problems:
+            issues.append(DataQualityIssue(domain, subject, field, value, problem))
+        reason = next(
+            (f"{f}: {p}" for f, _, p, excluding in problems if excluding), None
+        )
+        rows.append(row)
+        reasons.append(reason)
+    typed = pd.DataFrame(rows, columns=list(frame.columns))
+    typed["EXCLREAS"] = pd.Series(reasons, index=typed.index, dtype=object)
+    key = [c for c in spec.key if c in typed.columns]
+    candidates = typed[typed["EXCLREAS"].isna()]
+    data_columns = [c for c in typed.columns if c != "EXCLREAS"]
+    for _, group in candidates.groupby(key, dropna=False, sort=False):
+        if len(group) < 2:
+            continue
+        exact = len(group.drop_duplicates(subset=data_columns)) == 1
+        rest = group.index[1:] if exact else group.index
+        problem = "exact duplicate record" if exact else "conflicting duplicate records"
+        for index in rest:
+            value = ", ".join(str(typed.at[index, c]) for c in key)
+            subject = str(typed.at[index, "USUBJID"])
+            issues.append(
+                DataQualityIssue(domain, subject, "/".join(key), value, problem)
+            )
+            typed.at[index, "EXCLREAS"] = f"{'/'.join(key)}: {problem}"
+    ok = typed["EXCLREAS"].isna()
+    for column in spec.columns:
+        if column.kind == "date" and column.name in typed.columns:
+            typed[column.name] = pd.to_datetime(typed[column.name])
+    valid = typed.loc[ok, data_columns].reset_index(drop=True)
+    for column in spec.columns:
+        if column.kind in ("number", "integer") and column.name in valid.columns:
+            numbers = pd.to_numeric(valid[column.name])
+            valid[column.name] = (
+                numbers.astype("Int64") if column.kind == "integer" else numbers
+            )
+    excluded = typed.loc[~ok].reset_index(drop=True)
+    return DomainCheck(domain, valid, excluded, tuple(issues))
+
+
+def _first_dates(ds: pd.DataFrame, decode: str) -> dict[str, pd.Timestamp]:
+    rows = ds[ds["DSDECOD"] == decode]
+    return {str(k): v for k, v in rows.groupby("USUBJID")["DSSTDTC"].min().items()}
+
+
+def check_dates(
+    dm: pd.DataFrame, ds: pd.DataFrame, others: Mapping[str, pd.DataFrame] | None = None
+) -> tuple[DataQualityIssue, ...]:
+    """Cross-domain date checks on *validated* frames (``validate_domain(...).valid``).
+
+    * Death before randomisation: the death date (earliest of ``DM.DTHDTC`` and the
+      ``DS`` record ``DSDECOD == "DEATH"``) is before the randomisation date (``DS``
+      ``DSDECOD == "RANDOMIZED"``) -- one of the two dates is wrong.
+    * Records dated after death: any date column of ``DS`` (other than the death record) and
+      of each domain in ``others`` (``{"AE": ae, ...}``) strictly after the death date. The
+      same day is allowed (a grade 5 AE starts on the day of death).
+
+    The checks report; they do not exclude, because which date is wrong needs a site query.
+    """
+    deaths: dict[str, pd.Timestamp] = _first_dates(ds, "DEATH")
+    if "DTHDTC" in dm.columns:
+        for subject, date in zip(dm["USUBJID"], dm["DTHDTC"], strict=True):
+            if not pd.isna(date):
+                key = str(subject)
+                deaths[key] = min(date, deaths.get(key, date))
+    issues: list[DataQualityIssue] = []
+    for subject, randomised in _first_dates(ds, "RANDOMIZED").items():
+        death = deaths.get(subject)
+        if death is not None and death < randomised:
+            problem = f"death ({death.date()}) before randomisation"
+            issues.append(
+                DataQualityIssue("DS", subject, "DSSTDTC", randomised, problem)
+            )
+    domains = {"DS": ds[ds["DSDECOD"] != "DEATH"], **dict(others or {})}
+    for name, frame in domains.items():
+        spec = SPECS[name.upper()]
+        dates = [
+            c.name for c in spec.columns if c.kind == "date" and c.name in frame.columns
+        ]
+        for row in frame.to_dict(orient="records"):
+            death = deaths.get(str(row["USUBJID"]))
+            for column in dates:
+                date = row[column]
+                if death is not None and not pd.isna(date) and date > death:
+                    problem = f"dated after death ({death.date()})"
+                    issues.append(
+                        DataQualityIssue(
+                            spec.name, str(row["USUBJID"]), column, date, problem
+                        )
+                    )
+    return tuple(issues)
