@@ -450,3 +450,54 @@ def dose(
             table.add_row(p, r.drug + (" (support)" if r.supportive else ""), f"{r.dose:g} {r.unit}",
                           r.prescribed, r.route, ",".join(str(d) for d in r.days), infusion)
     console.print(table)
+
+
+SDTM_DOMAINS = ("dm", "ex", "ae", "ds", "cm", "tu", "tr", "rs")
+
+
+def read_sdtm_dir(directory: Path) -> dict[str, Any]:
+    """One file per domain in ``directory`` (``dm.csv``, ``AE.xpt``, ``tr.parquet``, ...)."""
+    from oncotrial.io import FORMATS, read_table
+
+    if not directory.is_dir():
+        raise ValueError(f"--sdtm: not a directory: {directory}")
+    found: dict[str, Any] = {}
+    for path in sorted(directory.iterdir()):
+        name, suffix = path.stem.lower(), path.suffix.lower()
+        if name in SDTM_DOMAINS and suffix in FORMATS:
+            if name.upper() in found:
+                raise ValueError(f"--sdtm: two files for domain {name.upper()} in {directory}")
+            found[name.upper()] = read_table(path)
+    if "DM" not in found:
+        raise ValueError(f"--sdtm: no DM file (dm.csv, dm.parquet or dm.xpt) in {directory}")
+    return found
+
+
+@app.command()
+def derive(
+    sdtm: Annotated[Path, typer.Option("--sdtm", help="Directory with one file per SDTM domain (dm, ex, ae, ds, cm, tu, tr, rs).")],
+    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")],
+    cutoff: Annotated[Optional[str], typer.Option("--cutoff", help="Data cut-off date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Derive ADSL, ADTTE, ADRS and ADAE (.csv, .parquet, .xpt) and a data-quality report."""
+    import pandas as pd
+
+    from oncotrial.clinical import derive_all
+
+    try:
+        cut = None if cutoff is None else pd.Timestamp(cutoff)
+        data = derive_all(read_sdtm_dir(sdtm), _load_protocol(protocol), cutoff=cut)
+        data.write(out)
+    except ValueError as exc:
+        _fail(str(exc))
+    summary = data.summary()
+    console.print(f"Wrote adsl, adtte, adrs, adae (.csv, .parquet, .xpt) and data_quality.csv to {out}",
+                  highlight=False)
+    console.print(f"Subjects: {summary['subjects']} (ITT {summary['itt']}, safety {summary['safety']})",
+                  highlight=False)
+    for param, counts in summary["events"].items():
+        console.print(f"  {param}: {counts['events']} events in {counts['subjects']} subjects", highlight=False)
+    by_domain = ", ".join(f"{k} {v}" for k, v in summary["problems_by_domain"].items()) or "none"
+    console.print(f"Data-quality problems: {summary['problems']} ({by_domain}); see data_quality.csv",
+                  highlight=False)

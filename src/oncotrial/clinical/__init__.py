@@ -14,6 +14,7 @@ from oncotrial.clinical.adae import (
     derive_adae,
     derive_saffl,
 )
+from oncotrial.clinical.adsl import derive_adsl
 from oncotrial.clinical.adtte import (
     CENSORING_CODES,
     AdtteResult,
@@ -26,6 +27,7 @@ from oncotrial.clinical.adtte import (
     derive_pfs2,
     scheduled_assessments,
 )
+from oncotrial.clinical.derive import DerivedData, derive_all
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.clinical.recist import (
     TimepointResult,
@@ -38,6 +40,9 @@ from oncotrial.clinical.recist_bor import derive_best_overall_response, response
 from oncotrial.clinical.sdtm import SPECS, DomainCheck, check_dates, validate_domain
 
 __all__ = [
+    "DerivedData",
+    "derive_adsl",
+    "derive_all",
     "AdverseEventSummary",
     "DomainCheck",
     "SPECS",

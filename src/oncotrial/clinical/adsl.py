@@ -1,0 +1,392 @@
+"""ADSL (subject level analysis dataset) from SDTM DM, DS, EX, CM and RECIST overall responses.
+
+One row per DM subject. Inputs are validated with
+:func:`oncotrial.clinical.sdtm.validate_domain` (a no-op on already validated frames), so a bad
+record is reported and left out, never silently used. Derivation rules, per column:
+
+* ``USUBJID``, ``SITEID``, ``AGE``, ``SEX``: from DM as validated.
+* ``ARM`` / ``ARMCD``: the planned (randomised) arm. ``ARMCD`` is ``DM.ARMCD`` when present,
+  else ``DM.ARM`` when it is a protocol arm code, else the code whose label equals ``DM.ARM``.
+  An arm that is not a protocol arm is an issue (``ARMCD`` left empty).
+* ``ACTARM``: the arm of the treatment received. A subject's received drugs are the
+  lower-cased ``EXTRT`` of EX records with ``EXDOSE > 0``; the arm is the planned arm when
+  its regimen (induction + maintenance drugs) contains all of them, else the one protocol arm
+  whose regimen does (e.g. a DOX subject given trabectedin received DOXTRAB). No EX records,
+  or no arm containing all received drugs (issue): as planned.
+* ``RANDDT``: ``DM.RANDDTC`` when DM has that (non-standard) column, else the ``DS`` record
+  ``DSDECOD == "RANDOMIZED"``, else ``DM.RFSTDTC`` (which in LMS04 exports holds the
+  randomisation date). Missing: issue, and ``ITTFL = "N"``.
+* Strata: one column per protocol stratification factor (``protocol.stratification``), named
+  as the factor and taken from the DM column of the same name (case-insensitive), i.e. the
+  strata *as randomised*. A value outside the declared levels is an issue and becomes empty.
+* ``ITTFL``: ``"Y"`` for every randomised subject (a ``RANDDT``). ``SAFFL``:
+  :func:`oncotrial.clinical.adae.derive_saffl` with ``protocol.safety_population.min_cycles``.
+* ``DTHDT``: earliest of ``DM.DTHDTC`` and the ``DS`` ``DEATH`` record.
+* ``PDDT``: first ``OVRLRESP == "PD"`` of ``rs_ovr`` after ``RANDDT`` (on/before the cut-off).
+* ``NACTDT``: earliest ``CMSTDTC`` after ``RANDDT`` of a CM record whose ``CMCAT`` contains
+  ``ANTICANCER``, ``ANTI-CANCER`` or ``ANTINEOPLASTIC`` (case-insensitive). Without a
+  ``CMCAT`` column new therapy cannot be identified and ``NACTDT`` is empty (one issue).
+* ``WDDT``: earliest DS date with a discontinuation decode (``WITHDRAWAL_DECODES``).
+* ``TEAEENDT``: earliest of ``PDDT``, ``DTHDT`` and ``WDDT`` (LMS04 treatment-emergent
+  window "randomisation to first progression, death or withdrawal").
+* ``LSTALVDT``: latest date of any record of the subject (DM, DS, EX, CM, RS and the frames in
+  ``others``, death included), capped at the cut-off.
+* ``CYCLES``: cycles received = distinct ``EXSTDTC`` dates with ``EXDOSE > 0`` (all LMS04 drugs
+  of a cycle are given on day 1, so one date is one cycle whatever the number of drugs). When
+  EX has ``EPOCH`` (or ``PHASE``) the count is also given per phase as ``CYC`` + the first 5
+  letters of the phase (e.g. ``CYCINDUC``, ``CYCMAINT``), names <= 8 characters for SAS v5.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from oncotrial.clinical.adae import derive_saffl
+from oncotrial.clinical.quality import DataQualityIssue
+from oncotrial.clinical.sdtm import SPECS, validate_domain
+
+__all__ = ["ANTICANCER_CATEGORIES", "WITHDRAWAL_DECODES", "derive_adsl"]
+
+ANTICANCER_CATEGORIES = ("ANTICANCER", "ANTI-CANCER", "ANTINEOPLASTIC")
+WITHDRAWAL_DECODES = (
+    "ADVERSE EVENT",
+    "PROGRESSIVE DISEASE",
+    "WITHDRAWAL BY SUBJECT",
+    "PHYSICIAN DECISION",
+    "LOST TO FOLLOW-UP",
+    "PROTOCOL DEVIATION",
+    "OTHER",
+)
+
+
+def _first(frame: pd.DataFrame, column: str, *, latest: bool = False) -> pd.Series:
+    if frame.empty:
+        return pd.Series(dtype="datetime64[ns]")
+    grouped = frame.dropna(subset=[column]).groupby("USUBJID")[column]
+    return grouped.max() if latest else grouped.min()
+
+
+def _arm_drugs(protocol: Any) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for arm in protocol.arms:
+        regimen = protocol.regimens.get(arm.code)
+        drugs: set[str] = set()
+        if regimen is not None:
+            for phase in (regimen.induction, regimen.maintenance):
+                if phase is not None:
+                    drugs |= {d.drug.lower() for d in phase.drugs}
+        out[arm.code] = drugs
+    return out
+
+
+def _received_arm(
+    planned: str, received: set[str], drugs: dict[str, set[str]]
+) -> str | None:
+    if not received or (planned in drugs and received <= drugs[planned]):
+        return planned
+    fitting = [code for code, arm_drugs in drugs.items() if received <= arm_drugs]
+    if len(fitting) == 1:
+        return fitting[0]
+    return None
+
+
+def _validated(
+    name: str,
+    frame: pd.DataFrame | None,
+    subjects: pd.Series,
+    issues: list[DataQualityIssue],
+) -> pd.DataFrame:
+    if frame is None:
+        spec = SPECS[name]
+        columns = [c.name for c in spec.columns]
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    check = validate_domain(name, frame, subjects=subjects)
+    issues.extend(check.issues)
+    return check.valid
+
+
+def derive_adsl(
+    dm: pd.DataFrame,
+    ds: pd.DataFrame | None,
+    ex: pd.DataFrame | None,
+    cm: pd.DataFrame | None,
+    rs_ovr: pd.DataFrame | None,
+    *,
+    protocol: Any,
+    cutoff: Any = None,
+    others: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, tuple[DataQualityIssue, ...]]:
+    """ADSL, one row per DM subject, and the data-quality issues (rules: module docstring).
+
+    ``rs_ovr``: RS-style records ``USUBJID, RSTESTCD, RSORRES, RSDTC`` (only ``OVRLRESP`` rows
+    are used; no ``RSTESTCD`` column means all rows are overall responses). ``others``: further
+    validated frames (e.g. ``{"AE": ae, "TR": tr}``) whose dates count for ``LSTALVDT``.
+    """
+    cut = None if cutoff is None else pd.Timestamp(cutoff)
+    issues: list[DataQualityIssue] = []
+    dm_check = validate_domain("DM", dm)
+    issues.extend(dm_check.issues)
+    dmv = dm_check.valid
+    subjects = dmv["USUBJID"].astype(str)
+    dsv = _validated("DS", ds, subjects, issues)
+    exv = _validated("EX", ex, subjects, issues)
+    cmv = _validated("CM", cm, subjects, issues)
+
+    adsl = pd.DataFrame({"USUBJID": subjects})
+    adsl["STUDYID"] = dmv["STUDYID"]
+    adsl["SITEID"] = dmv["SITEID"] if "SITEID" in dmv.columns else None
+
+    # planned arm
+    codes = {a.code: a.label for a in protocol.arms}
+    by_label = {label: code for code, label in codes.items()}
+    armcd: list[str | None] = []
+    for i, row in dmv.iterrows():
+        given = row.get("ARMCD") if "ARMCD" in dmv.columns else None
+        arm = str(row["ARM"])
+        code = (
+            given
+            if isinstance(given, str) and given in codes
+            else (arm if arm in codes else by_label.get(arm))
+        )
+        if code is None:
+            issues.append(
+                DataQualityIssue(
+                    "DM", subjects[i], "ARM", arm, "arm is not a protocol arm"
+                )
+            )
+        armcd.append(code)
+    adsl["ARMCD"] = armcd
+    adsl["ARM"] = [
+        codes.get(c, a) if c else a for c, a in zip(armcd, dmv["ARM"], strict=True)
+    ]
+
+    # actual arm
+    drugs = _arm_drugs(protocol)
+    given_ex = (
+        exv[pd.to_numeric(exv["EXDOSE"], errors="coerce") > 0] if len(exv) else exv
+    )
+    received = (
+        {
+            s: {str(t).lower() for t in g["EXTRT"]}
+            for s, g in given_ex.groupby("USUBJID")
+        }
+        if len(given_ex)
+        else {}
+    )
+    actarm = []
+    for subject, planned in zip(adsl["USUBJID"], adsl["ARMCD"], strict=True):
+        got = received.get(subject, set())
+        code = _received_arm(planned, got, drugs) if planned else None
+        if code is None and got:
+            issues.append(
+                DataQualityIssue(
+                    "EX",
+                    subject,
+                    "EXTRT",
+                    ", ".join(sorted(got)),
+                    "treatment received matches no protocol arm; ACTARM set as planned",
+                )
+            )
+            code = planned
+        actarm.append(code)
+    adsl["ACTARMCD"] = actarm
+    adsl["ACTARM"] = [codes.get(c, c) if c else None for c in actarm]
+
+    # randomisation date
+    randdt = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    if "RFSTDTC" in dmv.columns:
+        randdt = pd.to_datetime(dmv["RFSTDTC"]).astype("datetime64[ns]")
+    ds_rand = (
+        _first(dsv[dsv["DSDECOD"] == "RANDOMIZED"], "DSSTDTC") if len(dsv) else None
+    )
+    if ds_rand is not None and len(ds_rand):
+        from_ds = adsl["USUBJID"].map(ds_rand)
+        randdt = from_ds.where(from_ds.notna(), randdt)
+    if "RANDDTC" in dmv.columns:
+        raw = dmv["RANDDTC"]
+        parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
+        for i in adsl.index[
+            parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        ]:
+            issues.append(
+                DataQualityIssue(
+                    "DM",
+                    adsl.at[i, "USUBJID"],
+                    "RANDDTC",
+                    raw[i],
+                    "not a complete ISO 8601 date",
+                )
+            )
+        randdt = parsed.where(parsed.notna(), randdt)
+    adsl["RANDDT"] = pd.to_datetime(randdt).astype("datetime64[ns]")
+    for subject in adsl.loc[adsl["RANDDT"].isna(), "USUBJID"]:
+        issues.append(
+            DataQualityIssue("DM", subject, "RANDDT", None, "no randomisation date")
+        )
+
+    # strata as randomised
+    upper = {c.upper(): c for c in dmv.columns}
+    for factor in protocol.stratification:
+        source = upper.get(factor.name.upper())
+        if source is None:
+            issues.append(
+                DataQualityIssue(
+                    "DM",
+                    "",
+                    factor.name,
+                    None,
+                    "stratification factor column absent from DM",
+                )
+            )
+            adsl[factor.name] = None
+            continue
+        values = []
+        for subject, value in zip(adsl["USUBJID"], dmv[source], strict=True):
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                values.append(None)
+            elif str(value) in factor.levels:
+                values.append(str(value))
+            else:
+                issues.append(
+                    DataQualityIssue(
+                        "DM",
+                        subject,
+                        source,
+                        value,
+                        f"not a declared level of {factor.name} ({', '.join(factor.levels)})",
+                    )
+                )
+                values.append(None)
+        adsl[factor.name] = values
+
+    adsl["AGE"] = dmv["AGE"] if "AGE" in dmv.columns else None
+    adsl["SEX"] = dmv["SEX"] if "SEX" in dmv.columns else None
+    adsl["ITTFL"] = adsl["RANDDT"].notna().map({True: "Y", False: "N"})
+    min_cycles = getattr(protocol.safety_population, "min_cycles", 1)
+    saffl = derive_saffl(adsl[["USUBJID"]], exv, min_cycles=min_cycles)
+    issues.extend(saffl.issues)
+    adsl["SAFFL"] = saffl.data["SAFFL"].to_numpy()
+
+    # death
+    death = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    if "DTHDTC" in dmv.columns:
+        death = pd.to_datetime(dmv["DTHDTC"]).astype("datetime64[ns]")
+    if len(dsv):
+        ds_death = adsl["USUBJID"].map(
+            _first(dsv[dsv["DSDECOD"] == "DEATH"], "DSSTDTC")
+        )
+        death = pd.concat([death, pd.to_datetime(ds_death)], axis=1).min(axis=1)
+    adsl["DTHDT"] = pd.to_datetime(death).astype("datetime64[ns]")
+
+    # first progression
+    pddt = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    if rs_ovr is not None and len(rs_ovr):
+        rs = rs_ovr
+        if "RSTESTCD" in rs.columns:
+            rs = rs[rs["RSTESTCD"] == "OVRLRESP"]
+        rs = rs.assign(
+            RSDTC=pd.to_datetime(rs["RSDTC"]), USUBJID=rs["USUBJID"].astype(str)
+        )
+        rs = rs.merge(adsl[["USUBJID", "RANDDT"]], on="USUBJID")
+        rs = rs[(rs["RSORRES"] == "PD") & (rs["RSDTC"] > rs["RANDDT"])]
+        if cut is not None:
+            rs = rs[rs["RSDTC"] <= cut]
+        pddt = adsl["USUBJID"].map(_first(rs, "RSDTC"))
+    adsl["PDDT"] = pd.to_datetime(pddt).astype("datetime64[ns]")
+
+    # new anticancer therapy
+    nact = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    if cm is not None and "CMCAT" not in cmv.columns:
+        issues.append(
+            DataQualityIssue(
+                "CM",
+                "",
+                "CMCAT",
+                None,
+                "no CMCAT: new anticancer therapy not identifiable",
+            )
+        )
+    elif len(cmv) and "CMSTDTC" in cmv.columns:
+        cat = cmv["CMCAT"].fillna("").astype(str).str.upper()
+        pattern = "|".join(re.escape(c) for c in ANTICANCER_CATEGORIES)
+        therapy = cmv[cat.str.contains(pattern)]
+        therapy = therapy.merge(adsl[["USUBJID", "RANDDT"]], on="USUBJID")
+        therapy = therapy[therapy["CMSTDTC"] > therapy["RANDDT"]]
+        nact = adsl["USUBJID"].map(_first(therapy, "CMSTDTC"))
+    adsl["NACTDT"] = pd.to_datetime(nact).astype("datetime64[ns]")
+
+    # withdrawal, treatment-emergent window end
+    wd = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    if len(dsv):
+        wd = adsl["USUBJID"].map(
+            _first(dsv[dsv["DSDECOD"].isin(WITHDRAWAL_DECODES)], "DSSTDTC")
+        )
+    adsl["WDDT"] = pd.to_datetime(wd).astype("datetime64[ns]")
+    adsl["TEAEENDT"] = (
+        adsl[["PDDT", "DTHDT", "WDDT"]].min(axis=1).astype("datetime64[ns]")
+    )
+
+    # last known alive
+    frames: dict[str, pd.DataFrame] = {
+        "DS": dsv,
+        "EX": exv,
+        "CM": cmv,
+        **dict(others or {}),
+    }
+    dated = [adsl[["USUBJID", c]].rename(columns={c: "D"}) for c in ("RANDDT", "DTHDT")]
+    for c in ("RFSTDTC", "RFENDTC"):
+        if c in dmv.columns:
+            dated.append(
+                pd.DataFrame({"USUBJID": subjects, "D": pd.to_datetime(dmv[c])})
+            )
+    if rs_ovr is not None and len(rs_ovr):
+        dated.append(
+            pd.DataFrame(
+                {
+                    "USUBJID": rs_ovr["USUBJID"].astype(str),
+                    "D": pd.to_datetime(rs_ovr["RSDTC"]),
+                }
+            )
+        )
+    for name, frame in frames.items():
+        spec = SPECS.get(name.upper())
+        if spec is None or frame is None or not len(frame):
+            continue
+        for c in spec.columns:
+            if c.kind == "date" and c.name in frame.columns:
+                dated.append(
+                    pd.DataFrame(
+                        {
+                            "USUBJID": frame["USUBJID"].astype(str),
+                            "D": pd.to_datetime(frame[c.name]),
+                        }
+                    )
+                )
+    alldates = pd.concat(dated, ignore_index=True).dropna(subset=["D"])
+    latest = alldates.groupby("USUBJID")["D"].max()
+    lstalv = adsl["USUBJID"].map(latest)
+    if cut is not None:
+        lstalv = lstalv.where(lstalv.isna() | (lstalv <= cut), cut)
+    adsl["LSTALVDT"] = pd.to_datetime(lstalv).astype("datetime64[ns]")
+
+    # cycles received
+    if len(given_ex):
+        dates = given_ex.drop_duplicates(["USUBJID", "EXSTDTC"])
+        adsl["CYCLES"] = adsl["USUBJID"].map(dates.groupby("USUBJID").size()).fillna(0)
+        phase = next((c for c in ("EPOCH", "PHASE") if c in given_ex.columns), None)
+        if phase is not None:
+            per = given_ex.drop_duplicates(["USUBJID", phase, "EXSTDTC"])
+            for value, group in per.groupby(phase):
+                name = "CYC" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
+                adsl[name] = (
+                    adsl["USUBJID"].map(group.groupby("USUBJID").size()).fillna(0)
+                )
+                adsl[name] = adsl[name].astype("int64")
+    else:
+        adsl["CYCLES"] = 0
+    adsl["CYCLES"] = adsl["CYCLES"].astype("int64")
+    return adsl.reset_index(drop=True), tuple(issues)

@@ -1,0 +1,372 @@
+"""End-to-end SDTM -> ADaM on a hand-built four-subject LMS04 set.
+
+Everyone is randomised on 2024-01-01 (2024 is a leap year: Jan 31 + Feb 29 days); baseline
+imaging 2023-12-20; cut-off 2024-09-01. AVAL = ADT - RANDDT + 1 days.
+
+* S1 (DOX): liver target 50 mm -> 30 mm on 02-12 (-40 %: PR) -> 40 mm on 03-25 (+10 mm,
+  +33 % over the nadir 30: PD). Dies 2024-06-01 (DM.DTHDTC and DS). 4 doxorubicin cycles.
+  PDDT 03-25; TEAEENDT = PDDT; PFS event 03-25: 31+29+24 = 84 days after -> AVAL 85;
+  OS event 06-01: 31+29+31+30+31 = 152 -> AVAL 153; BOR PR. AE on 04-10 is after PD: not TEAE.
+* S2 (DOXTRAB): target 40 -> 38 (SD) on 02-12, 03-25, 05-06. 6 induction cycles (2 drugs per
+  cycle, 21 days apart from 01-01) + 2 maintenance cycles (05-06, 05-27): CYCLES 8. No
+  progression: PFS censored at the last assessment 05-06: 126 days -> AVAL 127, CNSR 2.
+  LSTALVDT = last EX 05-27: 147 days -> OS AVAL 148, CNSR 5. BOR SD. One AE with grade 7
+  (invalid -> excluded, reported) and one valid grade-1 AE kept.
+* S3 (DOX, stratum origin "bone" is not a declared level -> empty + issue): given
+  doxorubicin *and* trabectedin once (01-03) -> ACTARM DOXTRAB. Withdraws 02-01 (DS):
+  TEAEENDT = 02-01, LSTALVDT 02-01 -> OS AVAL 32, CNSR 5. Only baseline imaging plus a TR
+  measurement of lesion T99 that has no TU record (issue): PFS CNSR 1 at RANDDT, AVAL 1.
+* S4 (DOXTRAB): never treated (no EX) -> SAFFL N, CYCLES 0, ACTARM as planned. RANDDT only
+  from DS. Dies 02-15 (DS only): OS and PFS (death, no assessment) events, AVAL 46.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from oncotrial.clinical.derive import derive_all
+from oncotrial.protocol import Protocol
+
+T = pd.Timestamp
+CUTOFF = "2024-09-01"
+
+
+def _sdtm() -> dict[str, pd.DataFrame]:
+    dm = pd.DataFrame(
+        [
+            (
+                "LMS04",
+                "S1",
+                "01",
+                "DOX",
+                "DOX",
+                55,
+                "F",
+                "2024-01-01",
+                "2024-06-01",
+                "uterine",
+                "metastatic",
+            ),
+            (
+                "LMS04",
+                "S2",
+                "01",
+                "DOXTRAB",
+                "DOXTRAB",
+                61,
+                "F",
+                "2024-01-01",
+                None,
+                "soft_tissue",
+                "metastatic",
+            ),
+            (
+                "LMS04",
+                "S3",
+                "02",
+                "DOX",
+                "DOX",
+                48,
+                "M",
+                "2024-01-01",
+                None,
+                "bone",
+                "locally_advanced",
+            ),
+            (
+                "LMS04",
+                "S4",
+                "02",
+                "DOXTRAB",
+                "DOXTRAB",
+                70,
+                "M",
+                None,
+                None,
+                "uterine",
+                "locally_advanced",
+            ),
+        ],
+        columns=[
+            "STUDYID",
+            "USUBJID",
+            "SITEID",
+            "ARM",
+            "ARMCD",
+            "AGE",
+            "SEX",
+            "RFSTDTC",
+            "DTHDTC",
+            "origin",
+            "stage",
+        ],
+    )
+    ds = pd.DataFrame(
+        [
+            ("S1", "RANDOMIZED", "2024-01-01"),
+            ("S1", "DEATH", "2024-06-01"),
+            ("S2", "RANDOMIZED", "2024-01-01"),
+            ("S3", "RANDOMIZED", "2024-01-01"),
+            ("S3", "WITHDRAWAL BY SUBJECT", "2024-02-01"),
+            ("S4", "RANDOMIZED", "2024-01-01"),
+            ("S4", "DEATH", "2024-02-15"),
+        ],
+        columns=["USUBJID", "DSDECOD", "DSSTDTC"],
+    )
+    ex = [
+        ("S1", "DOXORUBICIN", 75.0, d, "INDUCTION")
+        for d in ("2024-01-01", "2024-01-22", "2024-02-12", "2024-03-04")
+    ]
+    induction = (
+        "2024-01-01",
+        "2024-01-22",
+        "2024-02-12",
+        "2024-03-04",
+        "2024-03-25",
+        "2024-04-15",
+    )
+    for d in induction:
+        ex += [
+            ("S2", "DOXORUBICIN", 60.0, d, "INDUCTION"),
+            ("S2", "TRABECTEDIN", 1.1, d, "INDUCTION"),
+        ]
+    ex += [
+        ("S2", "TRABECTEDIN", 1.1, d, "MAINTENANCE")
+        for d in ("2024-05-06", "2024-05-27")
+    ]
+    ex += [
+        ("S3", "DOXORUBICIN", 75.0, "2024-01-03", "INDUCTION"),
+        ("S3", "TRABECTEDIN", 1.1, "2024-01-03", "INDUCTION"),
+    ]
+    ex = pd.DataFrame(ex, columns=["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC", "EPOCH"])
+    ae = pd.DataFrame(
+        [
+            ("S1", "Nausea", "Gastrointestinal disorders", "2024-01-05", 2, "N"),
+            ("S1", "Neutropenia", "Blood disorders", "2024-04-10", 3, "N"),
+            ("S2", "Fatigue", "General disorders", "2024-02-01", 1, "N"),
+            ("S2", "Anaemia", "Blood disorders", "2024-02-20", 7, "N"),
+        ],
+        columns=["USUBJID", "AEDECOD", "AEBODSYS", "AESTDTC", "AETOXGR", "AESER"],
+    )
+    tu = pd.DataFrame(
+        [
+            ("S1", "T01", "TUMIDENT", "TARGET", "LIVER", "2023-12-20"),
+            ("S2", "T01", "TUMIDENT", "TARGET", "LIVER", "2023-12-20"),
+            ("S3", "T01", "TUMIDENT", "TARGET", "LUNG", "2023-12-20"),
+        ],
+        columns=["USUBJID", "TULNKID", "TUTESTCD", "TUORRES", "TULOC", "TUDTC"],
+    )
+    tr_rows = [
+        ("S1", "T01", v, d)
+        for v, d in ((50, "2023-12-20"), (30, "2024-02-12"), (40, "2024-03-25"))
+    ]
+    tr_rows += [
+        ("S2", "T01", v, d)
+        for v, d in (
+            (40, "2023-12-20"),
+            (38, "2024-02-12"),
+            (38, "2024-03-25"),
+            (38, "2024-05-06"),
+        )
+    ]
+    tr_rows += [("S3", "T01", 20, "2023-12-20"), ("S3", "T99", 12, "2024-01-20")]
+    tr = pd.DataFrame(
+        [
+            {
+                "USUBJID": s,
+                "TRLNKID": k,
+                "TRTESTCD": "LDIAM",
+                "TRORRES": str(v),
+                "TRSTRESN": float(v),
+                "TRDTC": d,
+            }
+            for s, k, v, d in tr_rows
+        ]
+    )
+    return {"DM": dm, "DS": ds, "EX": ex, "AE": ae, "TU": tu, "TR": tr}
+
+
+@pytest.fixture(scope="module")
+def derived():
+    return derive_all(_sdtm(), Protocol.load("lms04"), cutoff=CUTOFF)
+
+
+def test_adsl(derived):
+    adsl = derived.adsl.set_index("USUBJID")
+    assert list(adsl.index) == ["S1", "S2", "S3", "S4"]
+    assert adsl["ARMCD"].tolist() == ["DOX", "DOXTRAB", "DOX", "DOXTRAB"]
+    assert adsl["ACTARMCD"].tolist() == ["DOX", "DOXTRAB", "DOXTRAB", "DOXTRAB"]
+    assert (adsl["RANDDT"] == T("2024-01-01")).all()
+    assert adsl["ITTFL"].tolist() == ["Y", "Y", "Y", "Y"]
+    assert adsl["SAFFL"].tolist() == ["Y", "Y", "Y", "N"]
+    assert adsl["CYCLES"].tolist() == [4, 8, 1, 0]
+    assert adsl["CYCINDUC"].tolist() == [4, 6, 1, 0]
+    assert adsl["CYCMAINT"].tolist() == [0, 2, 0, 0]
+    assert adsl.at["S1", "PDDT"] == T("2024-03-25")
+    assert adsl["PDDT"].drop("S1").isna().all()
+    assert adsl.at["S1", "DTHDT"] == T("2024-06-01")
+    assert adsl.at["S4", "DTHDT"] == T("2024-02-15")
+    assert adsl.at["S1", "TEAEENDT"] == T("2024-03-25")
+    assert pd.isna(adsl.at["S2", "TEAEENDT"])
+    assert adsl.at["S3", "TEAEENDT"] == T("2024-02-01")
+    assert adsl["LSTALVDT"].tolist() == [
+        T("2024-06-01"),
+        T("2024-05-27"),
+        T("2024-02-01"),
+        T("2024-02-15"),
+    ]
+    assert adsl["origin"].tolist() == ["uterine", "soft_tissue", None, "uterine"]
+    assert adsl["stage"].tolist() == [
+        "metastatic",
+        "metastatic",
+        "locally_advanced",
+        "locally_advanced",
+    ]
+
+
+def test_adtte(derived):
+    tte = derived.adtte.set_index(["USUBJID", "PARAMCD"])
+    expected = {
+        ("S1", "PFS"): (85, 0),
+        ("S1", "OS"): (153, 0),
+        ("S2", "PFS"): (127, 2),
+        ("S2", "OS"): (148, 5),
+        ("S3", "PFS"): (1, 1),
+        ("S3", "OS"): (32, 5),
+        ("S4", "PFS"): (46, 0),
+        ("S4", "OS"): (46, 0),
+    }
+    for key, (aval, cnsr) in expected.items():
+        assert (tte.at[key, "AVAL"], tte.at[key, "CNSR"]) == (aval, cnsr), key
+    # DOR: S1 responds 02-12, progresses 03-25: 17 + 25 = 42 days -> AVAL 43
+    assert (tte.at[("S1", "DOR"), "AVAL"], tte.at[("S1", "DOR"), "CNSR"]) == (43, 0)
+    summary = derived.summary()
+    assert summary["subjects"] == 4
+    assert summary["events"]["OS"] == {"subjects": 4, "events": 2}
+    assert summary["events"]["PFS"] == {"subjects": 4, "events": 2}
+
+
+def test_adrs(derived):
+    adrs = derived.adrs
+    bor = adrs[adrs["PARAMCD"] == "BOR"].set_index("USUBJID")["AVALC"]
+    assert bor.to_dict() == {"S1": "PR", "S2": "SD", "S3": "MISSING", "S4": "MISSING"}
+    s1 = adrs[(adrs["USUBJID"] == "S1") & (adrs["PARAMCD"] == "OVRLRESP")]
+    assert s1["AVALC"].tolist() == ["PR", "PD"]
+
+
+def test_data_quality_excludes_only_bad_records(derived):
+    dq = derived.data_quality()
+    ae = dq[dq["domain"] == "AE"]
+    assert ae["usubjid"].tolist() == ["S2"] and ae["field"].tolist() == ["AETOXGR"]
+    assert ((dq["usubjid"] == "S3") & dq["value"].astype(str).str.contains("T99")).any()
+    assert ((dq["usubjid"] == "S3") & (dq["field"] == "origin")).any()
+    adae = derived.adae
+    assert sorted(adae["AEDECOD"]) == ["Fatigue", "Nausea", "Neutropenia"]
+    assert adae.set_index("AEDECOD")["TRTEMFL"].to_dict() == {
+        "Nausea": "Y",
+        "Neutropenia": "N",
+        "Fatigue": "Y",
+    }
+
+
+def test_write_round_trip(derived, tmp_path):
+    derived.write(tmp_path)
+    for name in ("adsl", "adtte", "adrs", "adae"):
+        for ext in ("csv", "parquet", "xpt"):
+            assert (tmp_path / f"{name}.{ext}").is_file()
+    assert (tmp_path / "data_quality.csv").is_file()
+    for name in ("adsl", "adtte", "adrs", "adae"):
+        csv = pd.read_csv(tmp_path / f"{name}.csv", dtype=str, keep_default_na=False)
+        xpt, _meta = pyreadstat.read_xport(str(tmp_path / f"{name}.xpt"))
+        assert list(xpt.columns) == list(csv.columns)
+        for column in csv.columns:
+            left = csv[column]
+            right = xpt[column]
+            if column.endswith(("DT", "DTC")):
+                left = pd.to_datetime(left.replace("", None))
+                right = pd.to_datetime(right)
+                assert left.equals(right) or (
+                    left.isna().equals(right.isna())
+                    and (left.dropna() == right.dropna()).all()
+                ), column
+            elif pd.api.types.is_numeric_dtype(right):
+                assert (
+                    pd.to_numeric(left.replace("", None))
+                    .astype(float)
+                    .round(6)
+                    .fillna(-1)
+                    .tolist()
+                    == right.astype(float).round(6).fillna(-1).tolist()
+                ), column
+            else:
+                assert left.tolist() == right.fillna("").tolist(), column
+    _, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"), metadataonly=True)
+    assert meta.column_names_to_labels["origin"] == "Tumour origin site"
+    assert meta.column_names_to_labels["RANDDT"] == "Date of Randomization"
+    parquet = pd.read_parquet(tmp_path / "adsl.parquet")
+    assert parquet["USUBJID"].tolist() == ["S1", "S2", "S3", "S4"]
+
+
+def test_xpt_long_names_are_shortened(tmp_path):
+    data = derive_all(_sdtm(), Protocol.load("lms04"), cutoff=CUTOFF)
+    adsl = data.adsl.assign(LONGCOLUMNNAME=1.0)
+    renamed = type(data)(adsl, data.adtte, data.adrs, data.adae, data.issues).write(
+        tmp_path
+    )
+    assert renamed["adsl"] == {"LONGCOLU": "LONGCOLUMNNAME"}
+    xpt, meta = pyreadstat.read_xport(str(tmp_path / "adsl.xpt"))
+    assert xpt["LONGCOLU"].tolist() == [1.0] * 4
+    assert meta.column_names_to_labels["LONGCOLU"] == "LONGCOLUMNNAME"
+
+
+def test_adsl_new_therapy_and_randdtc():
+    """CM with CMCAT: prior therapy (before RANDDT) is ignored, the first later anticancer
+    start is NACTDT; DM.RANDDTC, when present, wins over DS and RFSTDTC (an unparseable value
+    is an issue and falls back to DS)."""
+    from oncotrial.clinical.adsl import derive_adsl
+
+    sdtm = _sdtm()
+    dm = sdtm["DM"].assign(RANDDTC=["2024-01-02", None, "2024-13", None])
+    cm = pd.DataFrame(
+        [
+            ("S2", "GEMCITABINE", "ANTICANCER THERAPY", "2024-07-01"),
+            ("S2", "IFOSFAMIDE", "PRIOR ANTICANCER THERAPY", "2023-06-01"),
+            ("S2", "PARACETAMOL", "CONCOMITANT", "2024-03-01"),
+            ("S1", "DOCETAXEL", "Anticancer therapy", "2024-04-20"),
+        ],
+        columns=["USUBJID", "CMTRT", "CMCAT", "CMSTDTC"],
+    )
+    adsl, issues = derive_adsl(
+        dm,
+        sdtm["DS"],
+        sdtm["EX"],
+        cm,
+        None,
+        protocol=Protocol.load("lms04"),
+        cutoff=CUTOFF,
+    )
+    adsl = adsl.set_index("USUBJID")
+    assert adsl["NACTDT"].tolist()[:2] == [T("2024-04-20"), T("2024-07-01")]
+    assert adsl["RANDDT"].tolist() == [
+        T("2024-01-02"),
+        T("2024-01-01"),
+        T("2024-01-01"),
+        T("2024-01-01"),
+    ]
+    assert any(i.field == "RANDDTC" and i.usubjid == "S3" for i in issues)
+    # S2's last record is now the CM start 07-01 (before the cut-off)
+    assert adsl.at["S2", "LSTALVDT"] == T("2024-07-01")
+
+
+def test_cutoff_caps_last_alive_and_drops_later_events():
+    """Cut-off 2024-04-01: S1's death (06-01) and S2's last EX (05-27) are after it, so
+    LSTALVDT is capped at 04-01; S1's OS is censored there (91 days -> AVAL 92, CNSR 5)."""
+    data = derive_all(_sdtm(), Protocol.load("lms04"), cutoff="2024-04-01")
+    adsl = data.adsl.set_index("USUBJID")
+    assert adsl.at["S1", "LSTALVDT"] == T("2024-04-01")
+    assert adsl.at["S2", "LSTALVDT"] == T("2024-04-01")
+    assert adsl.at["S3", "LSTALVDT"] == T("2024-02-01")
+    os_ = data.adtte[data.adtte["PARAMCD"] == "OS"].set_index("USUBJID")
+    assert (os_.at["S1", "AVAL"], os_.at["S1", "CNSR"]) == (92, 5)
