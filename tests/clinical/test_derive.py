@@ -22,6 +22,7 @@ imaging 2023-12-20; cut-off 2024-09-01. AVAL = ADT - RANDDT + 1 days.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
@@ -370,3 +371,18 @@ def test_cutoff_caps_last_alive_and_drops_later_events():
     assert adsl.at["S3", "LSTALVDT"] == T("2024-02-01")
     os_ = data.adtte[data.adtte["PARAMCD"] == "OS"].set_index("USUBJID")
     assert (os_.at["S1", "AVAL"], os_.at["S1", "CNSR"]) == (92, 5)
+
+
+def test_assessment_schedules_feed_the_missed_assessment_rule():
+    """derive_all hands ADTTE each subject's protocol schedule (6-weekly first: day 42, 84, ...);
+    a subject whose arm is not a protocol arm gets none, and an issue says the rule was skipped."""
+    from oncotrial.clinical.derive import _assessment_schedules
+    from oncotrial.protocol import Protocol
+
+    adsl = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "ARMCD": ["DOX", None, "DOXTRAB"],
+                         "RANDDT": [pd.Timestamp("2017-03-01"), pd.Timestamp("2017-04-01"), pd.NaT]})
+    schedules, issues = _assessment_schedules(adsl, Protocol.load("lms04"))
+    assert set(schedules) == {"S1", "S2"}
+    assert schedules["S1"][0] == np.datetime64("2017-04-12")  # randomisation + 42 days
+    assert schedules["S2"].size == 0
+    assert [(i.usubjid, i.field) for i in issues] == [("S2", "ARMCD")]

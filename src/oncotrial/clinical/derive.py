@@ -30,11 +30,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oncotrial.clinical.adae import derive_adae
 from oncotrial.clinical.adsl import derive_adsl
-from oncotrial.clinical.adtte import derive_adtte
+from oncotrial.clinical.adtte import derive_adtte, scheduled_assessments
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.clinical.recist import derive_timepoint_responses
 from oncotrial.clinical.recist_bor import derive_best_overall_response
@@ -238,6 +239,29 @@ def _adrs(responses: pd.DataFrame, bor: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _assessment_schedules(adsl: pd.DataFrame, protocol: Any,
+                          ) -> tuple[dict[str, np.ndarray], list[DataQualityIssue]]:
+    """Each randomised subject's scheduled tumour-assessment dates from the protocol, so that
+    the "event after two or more missed assessments" censoring rule of ``derive_pfs``
+    applies. A subject without a protocol arm gets an empty schedule — the rule cannot be
+    applied to them — and an issue saying so; subjects without a randomisation date are
+    reported by ADTTE itself."""
+    arms = {a.code for a in protocol.arms}
+    schedules: dict[str, np.ndarray] = {}
+    issues: list[DataQualityIssue] = []
+    for row in adsl.itertuples(index=False):
+        if pd.isna(row.RANDDT):
+            continue
+        if row.ARMCD in arms:
+            schedules[row.USUBJID] = scheduled_assessments(protocol, row.ARMCD, row.RANDDT)
+        else:
+            schedules[row.USUBJID] = np.array([], dtype="datetime64[ns]")
+            issues.append(DataQualityIssue("DM", str(row.USUBJID), "ARMCD", row.ARMCD,
+                                           "no protocol arm: the missed-assessment censoring rule "
+                                           "of PFS/DOR was not applied"))
+    return schedules, issues
+
+
 def derive_all(
     sdtm: Mapping[str, pd.DataFrame], protocol: Any, *, cutoff: Any = None
 ) -> DerivedData:
@@ -311,7 +335,9 @@ def derive_all(
     bor = derive_best_overall_response(ovr_bor, refs, nact_dates=nact, death_dates=dth)
     adrs = _adrs(ovr, bor)
 
-    adtte = derive_adtte(adsl, ovr, cutoff=cutoff)
+    schedules, schedule_issues = _assessment_schedules(adsl, protocol)
+    issues.extend(schedule_issues)
+    adtte = derive_adtte(adsl, ovr, cutoff=cutoff, schedule=schedules)
     issues.extend(adtte.issues)
 
     if "AE" in valid:
