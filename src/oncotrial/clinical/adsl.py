@@ -26,7 +26,7 @@ record is reported and left out, never silently used. Derivation rules, per colu
 * ``NACTDT``: earliest ``CMSTDTC`` after ``RANDDT`` of a CM record whose ``CMCAT`` contains
   ``ANTICANCER``, ``ANTI-CANCER`` or ``ANTINEOPLASTIC`` (case-insensitive). Without a
   ``CMCAT`` column new therapy cannot be identified and ``NACTDT`` is empty (one issue).
-* ``WDDT``: earliest DS date with a discontinuation decode (``WITHDRAWAL_DECODES``).
+* ``WDDT``: earliest DS date with a discontinuation decode (``sdtm.DS_DISCONTINUATION``).
 * ``TEAEENDT``: earliest of ``PDDT``, ``DTHDT`` and ``WDDT`` (LMS04 treatment-emergent
   window "randomisation to first progression, death or withdrawal").
 * ``LSTALVDT``: latest date of any record of the subject (DM, DS, EX, CM, RS and the frames in
@@ -47,20 +47,11 @@ import pandas as pd
 
 from oncotrial.clinical.adae import derive_saffl
 from oncotrial.clinical.quality import DataQualityIssue
-from oncotrial.clinical.sdtm import SPECS, validate_domain
+from oncotrial.clinical.sdtm import DS_DISCONTINUATION, SPECS, validate_domain
 
-__all__ = ["ANTICANCER_CATEGORIES", "WITHDRAWAL_DECODES", "derive_adsl"]
+__all__ = ["ANTICANCER_CATEGORIES", "derive_adsl"]
 
 ANTICANCER_CATEGORIES = ("ANTICANCER", "ANTI-CANCER", "ANTINEOPLASTIC")
-WITHDRAWAL_DECODES = (
-    "ADVERSE EVENT",
-    "PROGRESSIVE DISEASE",
-    "WITHDRAWAL BY SUBJECT",
-    "PHYSICIAN DECISION",
-    "LOST TO FOLLOW-UP",
-    "PROTOCOL DEVIATION",
-    "OTHER",
-)
 
 
 def _first(frame: pd.DataFrame, column: str, *, latest: bool = False) -> pd.Series:
@@ -323,7 +314,7 @@ def derive_adsl(
     wd = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
     if len(dsv):
         wd = adsl["USUBJID"].map(
-            _first(dsv[dsv["DSDECOD"].isin(WITHDRAWAL_DECODES)], "DSSTDTC")
+            _first(dsv[dsv["DSDECOD"].isin(DS_DISCONTINUATION)], "DSSTDTC")
         )
     adsl["WDDT"] = pd.to_datetime(wd).astype("datetime64[ns]")
     adsl["TEAEENDT"] = (

@@ -383,6 +383,20 @@ def _assessments_after_death(row: Any, assessments: pd.DataFrame,
 # -- parameters ----------------------------------------------------------------------------
 
 
+def _progression_inputs(subjects: pd.DataFrame, rs: pd.DataFrame, cutoff: Any,
+                        censor_at_new_therapy: bool, missed_assessments: int | None,
+                        schedule: Mapping[str, Iterable[Any]] | None, window_days: int,
+                        ) -> tuple[_Rules, pd.DataFrame, dict[Any, pd.DataFrame], pd.DataFrame]:
+    """What PFS and DOR both start from: the rules, the validated subjects, each subject's
+    overall responses, and an empty response frame for subjects without any."""
+    rules = _Rules(None if cutoff is None else pd.Timestamp(cutoff), censor_at_new_therapy,
+                   missed_assessments, schedule, window_days)
+    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
+    ovr = _overall(rs)
+    by_subject = {k: g for k, g in ovr.groupby("USUBJID", sort=False)}
+    return rules, subj, by_subject, ovr.iloc[0:0]
+
+
 def derive_pfs(subjects: pd.DataFrame, rs: pd.DataFrame, *,
                cutoff: date | pd.Timestamp | None = None, censor_at_new_therapy: bool = True,
                missed_assessments: int | None = 2,
@@ -400,12 +414,8 @@ def derive_pfs(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     None); otherwise no event censors (:func:`censor_no_event`). Tumour assessments after
     death leave the subject's PFS underivable (a data-quality issue).
     """
-    rules = _Rules(None if cutoff is None else pd.Timestamp(cutoff), censor_at_new_therapy,
-                   missed_assessments, schedule, window_days)
-    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
-    ovr = _overall(rs)
-    by_subject = {k: g for k, g in ovr.groupby("USUBJID", sort=False)}
-    empty = ovr.iloc[0:0]
+    rules, subj, by_subject, empty = _progression_inputs(
+        subjects, rs, cutoff, censor_at_new_therapy, missed_assessments, schedule, window_days)
     rows: list[dict[str, Any]] = []
     issues: list[DataQualityIssue] = []
     for row in subj.itertuples(index=False):
@@ -439,13 +449,9 @@ def derive_dor(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     best overall response) restricts the subjects; without it every subject with such a
     response is a responder. A listed responder without one is a data-quality issue.
     """
-    rules = _Rules(None if cutoff is None else pd.Timestamp(cutoff), censor_at_new_therapy,
-                   missed_assessments, schedule, window_days)
-    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
+    rules, subj, by_subject, empty = _progression_inputs(
+        subjects, rs, cutoff, censor_at_new_therapy, missed_assessments, schedule, window_days)
     listed = None if responders is None else set(responders)
-    ovr = _overall(rs)
-    by_subject = {k: g for k, g in ovr.groupby("USUBJID", sort=False)}
-    empty = ovr.iloc[0:0]
     rows: list[dict[str, Any]] = []
     issues: list[DataQualityIssue] = []
     for row in subj.itertuples(index=False):

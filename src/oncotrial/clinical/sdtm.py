@@ -57,6 +57,7 @@ from oncotrial.stats._results import Result
 
 __all__ = [
     "DS_DECODES",
+    "DS_DISCONTINUATION",
     "SPECS",
     "ColumnSpec",
     "DomainCheck",
@@ -67,20 +68,24 @@ __all__ = [
 
 Kind = Literal["text", "date", "number", "integer", "flag"]
 
-#: DSDECOD codes accepted (CDISC NCOMPLT / protocol milestone subset used in oncology trials)
-DS_DECODES = (
-    "RANDOMIZED",
-    "INFORMED CONSENT OBTAINED",
-    "COMPLETED",
-    "DEATH",
+#: DSDECOD codes of a discontinuation (withdrawal) record
+DS_DISCONTINUATION = (
     "ADVERSE EVENT",
     "PROGRESSIVE DISEASE",
     "WITHDRAWAL BY SUBJECT",
     "PHYSICIAN DECISION",
     "LOST TO FOLLOW-UP",
     "PROTOCOL DEVIATION",
-    "SCREEN FAILURE",
     "OTHER",
+)
+#: DSDECOD codes accepted (CDISC NCOMPLT / protocol milestone subset used in oncology trials)
+DS_DECODES = (
+    "RANDOMIZED",
+    "INFORMED CONSENT OBTAINED",
+    "COMPLETED",
+    "DEATH",
+    "SCREEN FAILURE",
+    *DS_DISCONTINUATION,
 )
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
