@@ -386,3 +386,130 @@ def test_assessment_schedules_feed_the_missed_assessment_rule():
     assert schedules["S1"][0] == np.datetime64("2017-04-12")  # randomisation + 42 days
     assert schedules["S2"].size == 0
     assert [(i.usubjid, i.field) for i in issues] == [("S2", "ARMCD")]
+
+
+def _with_response_rules(**rules):
+    protocol = Protocol.load("lms04")
+    response = protocol.assessments.response.model_copy(update=rules)
+    return protocol.model_copy(
+        update={"assessments": protocol.assessments.model_copy(update={"response": response})}
+    )
+
+
+def _extended_sdtm() -> dict[str, pd.DataFrame]:
+    """The four subjects plus baseline ECOG in DM, phase dispositions in DS, a reduced dose
+    and an EXADJ reason in EX, surgery in PR and second progressions in RS."""
+    sdtm = _sdtm()
+    sdtm["DM"] = sdtm["DM"].assign(ECOG=[0, 1, 0, 1], NMETS=[2, 1, 0, 0])
+    ds = sdtm["DS"].assign(EPOCH=None)
+    phases = pd.DataFrame(
+        [("S1", "PROGRESSIVE DISEASE", "2024-03-25", "INDUCTION"),
+         ("S2", "COMPLETED", "2024-05-06", "INDUCTION")],
+        columns=["USUBJID", "DSDECOD", "DSSTDTC", "EPOCH"])
+    sdtm["DS"] = pd.concat([ds, phases], ignore_index=True)
+    ex = sdtm["EX"].assign(EXADJ=None)
+    # S2's last induction doxorubicin at the first reduction level (45 mg/m2, not 60)
+    last = (ex["USUBJID"] == "S2") & (ex["EXTRT"] == "DOXORUBICIN") & (
+        ex["EXSTDTC"] == "2024-04-15")
+    ex.loc[last, "EXDOSE"] = 45.0
+    # S1: full dose recorded, but the site flagged a reduction (EXADJ wins)
+    ex.loc[(ex["USUBJID"] == "S1") & (ex["EXSTDTC"] == "2024-03-04"), "EXADJ"] = "DOSE REDUCED"
+    sdtm["EX"] = ex
+    sdtm["PR"] = pd.DataFrame(
+        [("S2", "SURGERY OF RESIDUAL DISEASE", "SURGERY", "2024-05-20"),
+         ("S1", "BIOPSY", "DIAGNOSTIC", "2024-01-10"),
+         ("S3", "HYSTERECTOMY", "SURGERY", "2023-06-01")],
+        columns=["USUBJID", "PRTRT", "PRCAT", "PRSTDTC"])
+    sdtm["RS"] = pd.DataFrame(
+        [("S1", "PROG2", "PD", "2024-03-01"),   # before the first PD (03-25): an issue
+         ("S1", "PROG2", "PD", "2024-05-10")],
+        columns=["USUBJID", "RSTESTCD", "RSORRES", "RSDTC"])
+    return sdtm
+
+
+@pytest.fixture(scope="module")
+def extended():
+    return derive_all(_extended_sdtm(), Protocol.load("lms04"), cutoff=CUTOFF)
+
+
+def test_adsl_treatment_disposition_surgery_and_baseline(extended):
+    adsl = extended.adsl.set_index("USUBJID")
+    assert adsl["ECOG"].tolist() == [0, 1, 0, 1]
+    assert adsl["NMETS"].tolist() == [2, 1, 0, 0]
+    assert adsl["DOSREDFL"].tolist() == ["Y", "Y", "N", "N"]
+    assert adsl["REDINDUC"].tolist() == ["Y", "Y", "N", None]
+    assert adsl["REDMAINT"].tolist() == [None, "N", None, None]
+    assert adsl["EOTSTT"].tolist() == ["DISCONTINUED", "COMPLETED", "DISCONTINUED", "ONGOING"]
+    assert adsl["DCTREAS"].tolist()[0] == "PROGRESSIVE DISEASE"
+    assert adsl.at["S3", "DCTREAS"] == "WITHDRAWAL BY SUBJECT"
+    assert adsl.at["S3", "DCTDT"] == T("2024-02-01")
+    assert adsl["EOTINDUC"].tolist()[:2] == ["PROGRESSIVE DISEASE", "COMPLETED"]
+    assert adsl["EOTINDUC"].iloc[2:].isna().all()
+    # surgery: only S2's (S1's biopsy is not surgical, S3's hysterectomy predates RANDDT)
+    assert adsl["SURGFL"].tolist() == ["N", "Y", "N", "N"]
+    assert adsl.at["S2", "SURGDT"] == T("2024-05-20")
+    assert adsl.at["S1", "PD2DT"] == T("2024-05-10")
+    assert adsl["PD2DT"].drop("S1").isna().all()
+
+
+def test_pfs2_from_second_progression_records(extended):
+    """S1: second progression 05-10 = 31 + 29 + 31 + 30 + 9 = 130 days -> AVAL 131, event.
+    S2: no second progression, alive: censored at LSTALVDT 05-27 (AVAL 148, CNSR 5).
+    S4 dies on 02-15: event, AVAL 46. The PROG2 record before S1's first PD is reported."""
+    tte = extended.adtte.set_index(["USUBJID", "PARAMCD"])
+    assert (tte.at[("S1", "PFS2"), "AVAL"], tte.at[("S1", "PFS2"), "CNSR"]) == (131, 0)
+    assert tte.at[("S1", "PFS2"), "EVNTDESC"] == "Second disease progression"
+    assert (tte.at[("S2", "PFS2"), "AVAL"], tte.at[("S2", "PFS2"), "CNSR"]) == (148, 5)
+    assert (tte.at[("S4", "PFS2"), "AVAL"], tte.at[("S4", "PFS2"), "CNSR"]) == (46, 0)
+    dq = extended.data_quality()
+    early = dq[(dq["domain"] == "RS") & (dq["usubjid"] == "S1")]
+    assert early["problem"].str.contains("before the first progression").tolist() == [True]
+
+
+def test_pfs2_not_derived_without_second_progression_data(derived):
+    """No PROG2 record anywhere: second progression was not collected, so no PFS2 rows
+    (rather than a PFS2 in which nobody progressed twice)."""
+    assert "PD2DT" not in derived.adsl.columns
+    assert "PFS2" not in set(derived.adtte["PARAMCD"])
+
+
+def test_protocol_confirmation_setting_drives_bor_and_dor():
+    """S1's PR (02-12) is followed by PD (03-25): unconfirmed it is the BOR and S1 has a DOR;
+    with ``confirmation: true`` the PR does not count (BOR SD: 42 days >= 35) and S1 is not
+    a responder, so no DOR row."""
+    confirmed = derive_all(_sdtm(), _with_response_rules(confirmation=True), cutoff=CUTOFF)
+    bor = confirmed.adrs[confirmed.adrs["PARAMCD"] == "BOR"].set_index("USUBJID")
+    assert bor.at["S1", "AVALC"] == "SD"
+    assert bor.at["S1", "PARAM"] == "Best Overall Response (RECIST 1.1, confirmed)"
+    assert "DOR" not in set(confirmed.adtte["PARAMCD"])
+    # SD needs 50 days under a longer minimum: S1's only post-baseline non-PD is at day 42
+    strict = derive_all(_sdtm(), _with_response_rules(confirmation=True, min_sd_days=50),
+                        cutoff=CUTOFF)
+    bor = strict.adrs[strict.adrs["PARAMCD"] == "BOR"].set_index("USUBJID")
+    assert bor.at["S1", "AVALC"] == "PD"
+
+
+def test_protocol_missed_assessment_settings_reach_adtte(monkeypatch):
+    import oncotrial.clinical.derive as derive_module
+
+    seen = {}
+    real = derive_module.derive_adtte
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(derive_module, "derive_adtte", spy)
+    derive_all(_sdtm(), _with_response_rules(missed_assessments=None, window_days=3),
+               cutoff=CUTOFF)
+    assert seen["missed_assessments"] is None and seen["window_days"] == 3
+    assert set(seen["schedule"]) == {"S1", "S2", "S3", "S4"}
+
+
+def test_adrs_flags_responses_after_the_cutoff():
+    """Cut-off 2024-03-01: S1's PD of 03-25 stays in ADRS for traceability with ANL01FL empty;
+    the BOR uses only flagged records."""
+    data = derive_all(_sdtm(), Protocol.load("lms04"), cutoff="2024-03-01")
+    s1 = data.adrs[(data.adrs["USUBJID"] == "S1") & (data.adrs["PARAMCD"] == "OVRLRESP")]
+    assert s1["AVALC"].tolist() == ["PR", "PD"]
+    assert s1["ANL01FL"].tolist() == ["Y", None]

@@ -20,7 +20,7 @@ def _ae(**columns):
 
 
 def test_every_domain_has_usubjid_required_and_key_columns_in_spec():
-    assert set(SPECS) == {"DM", "EX", "AE", "DS", "CM", "TU", "TR", "RS"}
+    assert set(SPECS) == {"DM", "EX", "AE", "DS", "CM", "TU", "TR", "RS", "PR"}
     for spec in SPECS.values():
         assert "USUBJID" in spec.required
         names = {c.name for c in spec.columns}

@@ -31,6 +31,26 @@ record is reported and left out, never silently used. Derivation rules, per colu
   window "randomisation to first progression, death or withdrawal").
 * ``LSTALVDT``: latest date of any record of the subject (DM, DS, EX, CM, RS and the frames in
   ``others``, death included), capped at the cut-off.
+* ``PD2DT``: first ``RS`` record ``RSTESTCD == "PROG2"``, ``RSORRES == "PD"`` after ``RANDDT``
+  (on/before the cut-off). One dated before ``PDDT`` is an issue and is not used. The column
+  exists only when RS holds ``PROG2`` records (second progression collected), so PFS2 is
+  derived only then.
+* ``NACTTRT``: ``CMTRT`` of the record giving ``NACTDT`` (subsequent therapy, e.g. second-line
+  trabectedin in the control arm).
+* ``SURGFL`` / ``SURGDT``: ``"Y"`` and the first date when PR holds a procedure after
+  ``RANDDT`` whose ``PRCAT`` contains ``SURG`` (every PR record when PR has no ``PRCAT``).
+* ``DOSREDFL``: ``"Y"`` when any EX record given has a reduced dose: ``EXADJ`` mentions a
+  reduction, or ``EXDOSE`` is below the protocol dose of that drug in the subject's actual
+  arm and phase (``EPOCH``; without it, the drug's highest protocol dose). With ``EPOCH`` also
+  per phase as ``RED`` + the first 5 letters of the phase (``REDINDUC``, ``REDMAINT``).
+* ``EOTSTT`` / ``DCTREAS`` / ``DCTDT``: end-of-treatment status (``COMPLETED``,
+  ``DISCONTINUED``, or ``ONGOING`` without a disposition record), the reason (``DSDECOD``)
+  and date of the first discontinuation record. With a DS ``EPOCH`` column the disposition
+  of each phase is also given as ``EOT`` + 5 letters (``EOTINDUC``, ``EOTMAINT``): the
+  ``DSDECOD`` of the phase's disposition record.
+* Baseline characteristics: every DM column that is neither an accepted DM column nor a
+  stratification factor (e.g. ``ECOG``, ``GRADE``, ``NMETS``, ``METLUNG``) is carried to ADSL
+  unchanged, so tables can use them without a second merge.
 * ``CYCLES``: cycles received = distinct ``EXSTDTC`` dates with ``EXDOSE > 0`` (all LMS04 drugs
   of a cycle are given on day 1, so one date is one cycle whatever the number of drugs). When
   EX has ``EPOCH`` (or ``PHASE``) the count is also given per phase as ``CYC`` + the first 5
@@ -110,12 +130,15 @@ def derive_adsl(
     protocol: Any,
     cutoff: Any = None,
     others: Mapping[str, pd.DataFrame] | None = None,
+    pr: pd.DataFrame | None = None,
+    rs: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, tuple[DataQualityIssue, ...]]:
     """ADSL, one row per DM subject, and the data-quality issues (rules: module docstring).
 
     ``rs_ovr``: RS-style records ``USUBJID, RSTESTCD, RSORRES, RSDTC`` (only ``OVRLRESP`` rows
     are used; no ``RSTESTCD`` column means all rows are overall responses). ``others``: further
     validated frames (e.g. ``{"AE": ae, "TR": tr}``) whose dates count for ``LSTALVDT``.
+    ``pr``: the PR domain (surgery); ``rs``: the collected RS domain (``PROG2`` records).
     """
     cut = None if cutoff is None else pd.Timestamp(cutoff)
     issues: list[DataQualityIssue] = []
@@ -126,6 +149,8 @@ def derive_adsl(
     dsv = _validated("DS", ds, subjects, issues)
     exv = _validated("EX", ex, subjects, issues)
     cmv = _validated("CM", cm, subjects, issues)
+    prv = _validated("PR", pr, subjects, issues)
+    rsv = _validated("RS", rs, subjects, issues)
 
     adsl = pd.DataFrame({"USUBJID": subjects})
     adsl["STUDYID"] = dmv["STUDYID"]
@@ -291,6 +316,7 @@ def derive_adsl(
 
     # new anticancer therapy
     nact = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    nact_trt = pd.Series(None, index=adsl.index, dtype=object)
     if cm is not None and "CMCAT" not in cmv.columns:
         issues.append(
             DataQualityIssue(
@@ -308,7 +334,15 @@ def derive_adsl(
         therapy = therapy.merge(adsl[["USUBJID", "RANDDT"]], on="USUBJID")
         therapy = therapy[therapy["CMSTDTC"] > therapy["RANDDT"]]
         nact = adsl["USUBJID"].map(_first(therapy, "CMSTDTC"))
+        first = therapy.sort_values("CMSTDTC", kind="stable").drop_duplicates("USUBJID")
+        nact_trt = adsl["USUBJID"].map(first.set_index("USUBJID")["CMTRT"])
     adsl["NACTDT"] = pd.to_datetime(nact).astype("datetime64[ns]")
+    adsl["NACTTRT"] = nact_trt
+    pd2dt = _second_progression(adsl, rsv, cut, issues)
+    if pd2dt is not None:
+        adsl["PD2DT"] = pd2dt
+    adsl["SURGDT"] = _surgery(adsl, prv)
+    adsl["SURGFL"] = adsl["SURGDT"].notna().map({True: "Y", False: "N"})
 
     # withdrawal, treatment-emergent window end
     wd = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
@@ -320,6 +354,7 @@ def derive_adsl(
     adsl["TEAEENDT"] = (
         adsl[["PDDT", "DTHDT", "WDDT"]].min(axis=1).astype("datetime64[ns]")
     )
+    _end_of_treatment(adsl, dsv)
 
     # last known alive
     frames: dict[str, pd.DataFrame] = {
@@ -380,4 +415,123 @@ def derive_adsl(
     else:
         adsl["CYCLES"] = 0
     adsl["CYCLES"] = adsl["CYCLES"].astype("int64")
+    _dose_reductions(adsl, given_ex, protocol)
+    for column in _baseline_columns(dmv, protocol):
+        if column not in adsl.columns:
+            adsl[column] = dmv[column].to_numpy()
     return adsl.reset_index(drop=True), tuple(issues)
+
+
+def _baseline_columns(dm: pd.DataFrame, protocol: Any) -> list[str]:
+    """DM columns carried to ADSL unchanged: neither an accepted DM column nor a factor."""
+    accepted = {c.name for c in SPECS["DM"].columns} | {"RANDDTC"}
+    factors = {f.name.upper() for f in protocol.stratification}
+    return [c for c in dm.columns if c not in accepted and str(c).upper() not in factors]
+
+
+def _second_progression(adsl: pd.DataFrame, rs: pd.DataFrame, cut: pd.Timestamp | None,
+                        issues: list[DataQualityIssue]) -> pd.Series | None:
+    """``PD2DT``: first ``PROG2``/``PD`` record after randomisation (see module docstring);
+    ``None`` when RS has no ``PROG2`` record at all: second progression was not collected,
+    and PFS2 must not be derived as if nobody progressed twice."""
+    if not len(rs):
+        return None
+    prog2 = rs[(rs["RSTESTCD"].astype(str).str.upper() == "PROG2") & (rs["RSORRES"] == "PD")]
+    if prog2.empty:
+        return None
+    prog2 = prog2.merge(adsl[["USUBJID", "RANDDT", "PDDT"]], on="USUBJID")
+    prog2 = prog2[prog2["RSDTC"] > prog2["RANDDT"]]
+    if cut is not None:
+        prog2 = prog2[prog2["RSDTC"] <= cut]
+    early = prog2[prog2["PDDT"].notna() & (prog2["RSDTC"] < prog2["PDDT"])]
+    for row in early.itertuples(index=False):
+        issues.append(DataQualityIssue("RS", row.USUBJID, "RSDTC", row.RSDTC.date().isoformat(),
+                                       f"second progression before the first progression "
+                                       f"({row.PDDT.date().isoformat()}); not used for PFS2"))
+    prog2 = prog2.drop(early.index)
+    return pd.to_datetime(adsl["USUBJID"].map(_first(prog2, "RSDTC"))).astype("datetime64[ns]")
+
+
+def _surgery(adsl: pd.DataFrame, pr: pd.DataFrame) -> pd.Series:
+    """``SURGDT``: first surgical procedure after randomisation."""
+    if not len(pr):
+        return pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    surgical = pr
+    if "PRCAT" in pr.columns:
+        surgical = pr[pr["PRCAT"].fillna("").astype(str).str.upper().str.contains("SURG")]
+    surgical = surgical.merge(adsl[["USUBJID", "RANDDT"]], on="USUBJID")
+    surgical = surgical[surgical["PRSTDTC"] > surgical["RANDDT"]]
+    return pd.to_datetime(adsl["USUBJID"].map(_first(surgical, "PRSTDTC"))).astype(
+        "datetime64[ns]")
+
+
+def _end_of_treatment(adsl: pd.DataFrame, ds: pd.DataFrame) -> None:
+    """``EOTSTT``, ``DCTREAS``, ``DCTDT`` and, with DS ``EPOCH``, ``EOT<phase>``."""
+    stopped = ds[ds["DSDECOD"].isin(DS_DISCONTINUATION)] if len(ds) else ds
+    first = (stopped.sort_values("DSSTDTC", kind="stable").drop_duplicates("USUBJID")
+             .set_index("USUBJID") if len(stopped) else None)
+    completed = set(ds.loc[ds["DSDECOD"] == "COMPLETED", "USUBJID"]) if len(ds) else set()
+    if first is None:
+        adsl["DCTREAS"] = None
+        adsl["DCTDT"] = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
+    else:
+        adsl["DCTREAS"] = adsl["USUBJID"].map(first["DSDECOD"])
+        adsl["DCTDT"] = pd.to_datetime(adsl["USUBJID"].map(first["DSSTDTC"])).astype(
+            "datetime64[ns]")
+    adsl["EOTSTT"] = [
+        "DISCONTINUED" if isinstance(reason, str) else
+        "COMPLETED" if subject in completed else "ONGOING"
+        for subject, reason in zip(adsl["USUBJID"], adsl["DCTREAS"], strict=True)
+    ]
+    if len(ds) and "EPOCH" in ds.columns:
+        phased = ds[ds["EPOCH"].notna() & ds["DSDECOD"].isin(("COMPLETED", *DS_DISCONTINUATION))]
+        for value, group in phased.groupby("EPOCH"):
+            name = "EOT" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
+            last = group.sort_values("DSSTDTC", kind="stable").drop_duplicates("USUBJID")
+            adsl[name] = adsl["USUBJID"].map(last.set_index("USUBJID")["DSDECOD"])
+
+
+def _planned_doses(protocol: Any) -> dict[tuple[str, str | None, str], float]:
+    """Full protocol dose per (arm, phase, drug); phase ``None``: the drug's highest dose."""
+    out: dict[tuple[str, str | None, str], float] = {}
+    for code, regimen in protocol.regimens.items():
+        for phase_name in ("induction", "maintenance"):
+            phase = getattr(regimen, phase_name)
+            if phase is None:
+                continue
+            for drug in phase.drugs:
+                name = drug.drug.lower()
+                out[(code, phase_name, name)] = float(drug.dose)
+                out[(code, None, name)] = max(out.get((code, None, name), 0.0), float(drug.dose))
+    return out
+
+
+def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any) -> None:
+    """``DOSREDFL`` and, with EX ``EPOCH``, ``RED<phase>`` (see module docstring)."""
+    if not len(given):
+        adsl["DOSREDFL"] = "N"
+        return
+    planned = _planned_doses(protocol)
+    arm = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
+    phase_column = "EPOCH" if "EPOCH" in given.columns else None
+    reduced = []
+    for row in given.to_dict(orient="records"):
+        adj = row.get("EXADJ")
+        flagged = isinstance(adj, str) and "REDUC" in adj.upper()
+        phase = row.get(phase_column) if phase_column else None
+        phase_key = str(phase).lower() if isinstance(phase, str) else None
+        full = planned.get((arm.get(row["USUBJID"]), phase_key, str(row["EXTRT"]).lower()))
+        if full is None:
+            full = planned.get((arm.get(row["USUBJID"]), None, str(row["EXTRT"]).lower()))
+        below = full is not None and float(row["EXDOSE"]) < full * (1 - 1e-9)
+        reduced.append(flagged or below)
+    flags = given.assign(_RED=reduced)
+    any_red = set(flags.loc[flags["_RED"], "USUBJID"])
+    adsl["DOSREDFL"] = adsl["USUBJID"].isin(any_red).map({True: "Y", False: "N"})
+    if phase_column:
+        for value, group in flags.groupby(phase_column):
+            name = "RED" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
+            exposed = set(group["USUBJID"])
+            red = set(group.loc[group["_RED"], "USUBJID"])
+            adsl[name] = [("Y" if s in red else "N") if s in exposed else None
+                          for s in adsl["USUBJID"]]

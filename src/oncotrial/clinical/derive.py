@@ -7,13 +7,20 @@ run (:func:`~oncotrial.clinical.sdtm.check_dates`); every problem is kept as a
 
 * ADRS: time-point responses from TU/TR by the RECIST 1.1 engine
   (:func:`~oncotrial.clinical.recist.derive_timepoint_responses`); without TU/TR the
-  validated RS domain is used as given. ``PARAMCD = "OVRLRESP"`` rows (``ADT`` = assessment
-  date, ``AVALC`` = response) plus one ``PARAMCD = "BOR"`` row per randomised subject
-  (:func:`~oncotrial.clinical.recist_bor.derive_best_overall_response`, unconfirmed, new
-  therapy and death dates from ADSL; ``ADT`` = date of the assessment giving the BOR).
-* ADSL: :func:`~oncotrial.clinical.adsl.derive_adsl`.
-* ADTTE: :func:`~oncotrial.clinical.adtte.derive_adtte` on ADSL and the OVRLRESP records
-  (PFS, DOR, OS; the missed-assessment rule is not applied because no schedule is passed).
+  validated RS ``OVRLRESP`` records are used as given. ``PARAMCD = "OVRLRESP"`` rows
+  (``ADT`` = assessment date, ``AVALC`` = response, ``ANL01FL = "Y"`` when on/before the
+  cut-off: later records are kept for traceability but not analysed) plus one
+  ``PARAMCD = "BOR"`` row per randomised subject
+  (:func:`~oncotrial.clinical.recist_bor.derive_best_overall_response` with the protocol's
+  ``assessments.response`` rules: confirmation, its minimum interval, minimum SD duration;
+  new therapy and death dates from ADSL; ``ADT`` = date of the assessment giving the BOR).
+* ADSL: :func:`~oncotrial.clinical.adsl.derive_adsl` (PR gives surgery, RS ``PROG2`` records
+  the second progression).
+* ADTTE: :func:`~oncotrial.clinical.adtte.derive_adtte` on ADSL and the OVRLRESP records:
+  PFS, DOR (confirmed responders when the protocol requires confirmation), OS, and PFS2 (from
+  ``PD2DT``). The "event after missed assessments" rule uses each subject's scheduled
+  assessment dates from the protocol and ``assessments.response.missed_assessments`` /
+  ``window_days``.
 * ADAE: :func:`~oncotrial.clinical.adae.derive_adae` with window ``RANDDT``..``TEAEENDT``.
 
 :meth:`DerivedData.write` writes each dataset as CSV, Parquet and SAS v5 transport (XPT).
@@ -65,6 +72,15 @@ LABELS: Mapping[str, str] = {
     "WDDT": "Date of Withdrawal",
     "TEAEENDT": "End Date of TEAE Window",
     "CYCLES": "Number of Cycles Received",
+    "PD2DT": "Date of Second Progression",
+    "NACTTRT": "First New Anticancer Therapy",
+    "SURGFL": "Surgery of Residual Disease Flag",
+    "SURGDT": "Date of Surgery",
+    "DOSREDFL": "Dose Reduction Flag",
+    "EOTSTT": "End of Treatment Status",
+    "DCTREAS": "Reason for Discontinuation of Treatment",
+    "DCTDT": "Date of Discontinuation of Treatment",
+    "ANL01FL": "Analysis Flag 01",
     "PARAMCD": "Parameter Code",
     "PARAM": "Parameter",
     "STARTDT": "Time-to-Event Origin Date",
@@ -212,8 +228,10 @@ def _for_xpt(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     return out, mapping
 
 
-def _adrs(responses: pd.DataFrame, bor: pd.DataFrame) -> pd.DataFrame:
+def _adrs(responses: pd.DataFrame, bor: pd.DataFrame, cutoff: pd.Timestamp | None,
+          confirmed: bool) -> pd.DataFrame:
     ovr = responses[responses["RSTESTCD"] == "OVRLRESP"]
+    kept = ovr["RSDTC"].notna() if cutoff is None else ovr["RSDTC"] <= cutoff
     rows = pd.DataFrame(
         {
             "USUBJID": ovr["USUBJID"].astype(str),
@@ -221,15 +239,18 @@ def _adrs(responses: pd.DataFrame, bor: pd.DataFrame) -> pd.DataFrame:
             "PARAM": "Overall Response by Investigator (RECIST 1.1)",
             "ADT": pd.to_datetime(ovr["RSDTC"]),
             "AVALC": ovr["RSORRES"],
+            "ANL01FL": kept.map({True: "Y", False: None}),
         }
     )
     best = pd.DataFrame(
         {
             "USUBJID": bor["USUBJID"].astype(str),
             "PARAMCD": "BOR",
-            "PARAM": "Best Overall Response (RECIST 1.1, unconfirmed)",
+            "PARAM": "Best Overall Response (RECIST 1.1, "
+                     f"{'confirmed' if confirmed else 'unconfirmed'})",
             "ADT": pd.to_datetime(bor["BORDT"]),
             "AVALC": bor["BOR"],
+            "ANL01FL": "Y",
         }
     )
     out = pd.concat([rows, best], ignore_index=True)
@@ -300,7 +321,7 @@ def derive_all(
     responses = responses.assign(RSDTC=pd.to_datetime(responses["RSDTC"]))
     ovr = responses[responses["RSTESTCD"] == "OVRLRESP"]
 
-    adsl_others = {k: valid[k] for k in ("AE", "TU", "TR", "RS") if k in valid}
+    adsl_others = {k: valid[k] for k in ("AE", "TU", "TR", "RS", "PR") if k in valid}
     adsl, adsl_issues = derive_adsl(
         valid["DM"],
         valid.get("DS"),
@@ -310,6 +331,8 @@ def derive_all(
         protocol=protocol,
         cutoff=cutoff,
         others=adsl_others,
+        pr=valid.get("PR"),
+        rs=valid.get("RS"),
     )
     issues.extend(adsl_issues)
 
@@ -332,12 +355,19 @@ def derive_all(
         ovr_bor = ovr_bor[ovr_bor["RSDTC"] <= cut]
     nact = randomised.dropna(subset=["NACTDT"]).set_index("USUBJID")["NACTDT"]
     dth = randomised.dropna(subset=["DTHDT"]).set_index("USUBJID")["DTHDT"]
-    bor = derive_best_overall_response(ovr_bor, refs, nact_dates=nact, death_dates=dth)
-    adrs = _adrs(ovr, bor)
+    rules = protocol.assessments.response
+    bor = derive_best_overall_response(
+        ovr_bor, refs, confirm=rules.confirmation, confirm_days=rules.confirmation_days,
+        min_sd_days=rules.min_sd_days, nact_dates=nact, death_dates=dth)
+    adrs = _adrs(ovr, bor, cut, rules.confirmation)
+    responders = (bor.loc[bor["BOR"].isin(("CR", "PR")), "USUBJID"].tolist()
+                  if rules.confirmation else None)
 
     schedules, schedule_issues = _assessment_schedules(adsl, protocol)
     issues.extend(schedule_issues)
-    adtte = derive_adtte(adsl, ovr, cutoff=cutoff, schedule=schedules)
+    adtte = derive_adtte(adsl, ovr, cutoff=cutoff, schedule=schedules,
+                         missed_assessments=rules.missed_assessments,
+                         window_days=rules.window_days, responders=responders)
     issues.extend(adtte.issues)
 
     if "AE" in valid:

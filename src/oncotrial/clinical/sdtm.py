@@ -12,11 +12,13 @@ Domain  Required columns                                        Optional columns
 DM      STUDYID, USUBJID, ARM                                   SUBJID, SITEID, ARMCD, ACTARM, AGE
                                                                 (number), SEX (M/F/U), RACE, RFSTDTC,
                                                                 RFENDTC, DTHDTC (dates), DTHFL (Y/N)
-EX      USUBJID, EXTRT, EXDOSE (number), EXSTDTC (date)         STUDYID, EXSEQ, EXDOSU, EXENDTC
+EX      USUBJID, EXTRT, EXDOSE (number), EXSTDTC (date)         STUDYID, EXSEQ, EXDOSU, EXENDTC,
+                                                                EXADJ (reason for dose adjustment),
+                                                                EPOCH (treatment phase)
 AE      USUBJID, AEDECOD, AEBODSYS, AESTDTC (date),             STUDYID, AESEQ, AETERM, AEENDTC,
         AETOXGR (integer 1-5), AESER (Y/N)                      AEREL, AEOUT
-DS      USUBJID, DSDECOD (code list ``DS_DECODES``),            STUDYID, DSSEQ, DSTERM, DSCAT
-        DSSTDTC (date)
+DS      USUBJID, DSDECOD (code list ``DS_DECODES``),            STUDYID, DSSEQ, DSTERM, DSCAT,
+        DSSTDTC (date)                                          EPOCH (phase a disposition ends)
 CM      USUBJID, CMTRT                                          STUDYID, CMSEQ, CMDECOD, CMCAT,
                                                                 CMSTDTC, CMENDTC (dates)
 TU      USUBJID, TULNKID, TUTESTCD (TUMIDENT), TUORRES          STUDYID, TUSEQ, TULOC, TUDTC (date),
@@ -25,13 +27,20 @@ TR      USUBJID, TRLNKID, TRTESTCD, TRDTC (date)                STUDYID, TRSEQ, 
                                                                 TRSTRESN (number), TRSTRESU
 RS      USUBJID, RSTESTCD, RSORRES (CR/PR/SD/NON-CR/NON-PD/     STUDYID, RSSEQ, RSEVAL
         PD/NE), RSDTC (date)
+PR      USUBJID, PRTRT, PRSTDTC (date)                          STUDYID, PRSEQ, PRDECOD, PRCAT,
+                                                                PRENDTC (date)
 ======  ======================================================  =====================================
 
 Natural keys: DM ``USUBJID``; EX ``USUBJID, EXTRT, EXSTDTC``; AE ``USUBJID, AEDECOD,
 AESTDTC``; DS ``USUBJID, DSDECOD, DSSTDTC``; CM ``USUBJID, CMTRT, CMSTDTC``; TU ``USUBJID,
 TULNKID``; TR ``USUBJID, TRLNKID, TRTESTCD, TRDTC``; RS ``USUBJID, RSTESTCD, RSDTC`` (plus
-``RSEVAL`` when present, so two readers are not duplicates). Other columns pass through
-unchanged.
+``RSEVAL`` when present, so two readers are not duplicates); PR ``USUBJID, PRTRT, PRSTDTC``.
+Other columns pass through unchanged.
+
+RS carries two kinds of records: ``RSTESTCD = "OVRLRESP"`` (a collected overall response,
+used when TU/TR are not given) and ``RSTESTCD = "PROG2"`` with ``RSORRES = "PD"``: the date of
+second progression (progression on the next line of therapy), the event of PFS2. PR
+(procedures) holds surgery of residual disease (``PRCAT`` containing ``SURG``).
 
 Rules of :func:`validate_domain`: a missing *required column* is a structural error
 (``ValueError`` naming the columns). Everything else is row level: the row is excluded from
@@ -159,6 +168,8 @@ SPECS: dict[str, DomainSpec] = {
             _opt("EXDOSU"),
             _req("EXSTDTC", "date"),
             _opt("EXENDTC", "date"),
+            _opt("EXADJ"),
+            _opt("EPOCH"),
         ),
         ("USUBJID", "EXTRT", "EXSTDTC"),
     ),
@@ -188,6 +199,7 @@ SPECS: dict[str, DomainSpec] = {
             _req("DSDECOD", codes=DS_DECODES),
             _opt("DSCAT"),
             _req("DSSTDTC", "date"),
+            _opt("EPOCH"),
         ),
         ("USUBJID", "DSDECOD", "DSSTDTC"),
     ),
@@ -243,6 +255,19 @@ SPECS: dict[str, DomainSpec] = {
             _opt("RSEVAL"),
         ),
         ("USUBJID", "RSTESTCD", "RSDTC", "RSEVAL"),
+    ),
+    "PR": DomainSpec(
+        "PR",
+        (
+            *_COMMON,
+            _opt("PRSEQ", "integer"),
+            _req("PRTRT"),
+            _opt("PRDECOD"),
+            _opt("PRCAT"),
+            _req("PRSTDTC", "date"),
+            _opt("PRENDTC", "date"),
+        ),
+        ("USUBJID", "PRTRT", "PRSTDTC"),
     ),
 }
 

@@ -443,14 +443,42 @@ class Segment(_Model):
         return self.until is None and self.until_time is None and self.for_ is None
 
 
+class ResponseRules(_Model):
+    """How tumour assessments become analysis data: the SAP choices RECIST 1.1 and the FDA
+    guidance leave to the protocol.
+
+    * ``confirmation``: a CR/PR counts for the best overall response only when confirmed by
+      a second assessment at least ``confirmation_days`` later (RECIST 1.1 §4.4, required
+      in single-arm trials, optional in randomised ones); confirmed responders then define
+      the DOR population.
+    * ``min_sd_days``: minimum time from randomisation for SD to count as best response
+      (RECIST 1.1 §4.4 "protocol-defined"; admiralonco's example uses 42 days, a 6-weekly
+      schedule minus a one-week window gives 35).
+    * ``missed_assessments``: an event after this many consecutive missed scheduled
+      assessments is censored at the last adequate assessment (FDA 2018 table, row P9);
+      ``None`` counts every event at its observed date (the EMA primary analysis).
+    * ``window_days``: a scheduled assessment counts as done when an assessment falls within
+      this many days of it.
+    """
+
+    confirmation: bool = False
+    confirmation_days: PositiveInt = 28
+    min_sd_days: Annotated[int, Strict(), Field(ge=0)] = 35
+    missed_assessments: PositiveInt | None = 2
+    window_days: Annotated[int, Strict(), Field(ge=0)] = 7
+    source: Source = "protocol"
+
+
 class Assessments(_Model):
-    """The tumour-assessment schedule, counted from randomisation (see ``schedule``)."""
+    """The tumour-assessment schedule, counted from randomisation (see ``schedule``), and
+    the response/censoring rules applied to the assessments (``response``)."""
 
     criteria: Text
     central_review: bool = False
     segments: Annotated[list[Segment], Field(min_length=1)]
     end: Duration | None = None
     stop_at: list[str] = []
+    response: ResponseRules = ResponseRules()
 
     @model_validator(mode="after")
     def _ends(self) -> Assessments:
