@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
+from oncotrial.protocol.schedule import assessment_dates
 from oncotrial.stats._results import Result
 
 __all__ = [
@@ -243,11 +244,11 @@ def scheduled_assessments(protocol: Any, arm: str, randdt: date | pd.Timestamp,
                           horizon: int = 60) -> np.ndarray:
     """Scheduled tumour-assessment dates (``datetime64[ns]``) for one subject.
 
-    ``protocol.schedule(arm, randdt, horizon_months=horizon)`` rows with
-    ``event == "assessment"``; build the ``schedule`` mapping of :func:`derive_pfs` with it.
+    The assessments of ``protocol.schedule(arm, randdt, horizon_months=horizon)``
+    (:func:`oncotrial.protocol.schedule.assessment_dates`); build the ``schedule`` mapping of :func:`derive_pfs` with it.
     """
-    plan = protocol.schedule(arm, pd.Timestamp(randdt).date(), horizon_months=horizon)
-    return plan.loc[plan["event"] == "assessment", "date"].to_numpy(dtype="datetime64[ns]")
+    dates = assessment_dates(protocol, arm, pd.Timestamp(randdt).date(), horizon_months=horizon)
+    return np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
 
 
 # -- censoring rules -----------------------------------------------------------------------

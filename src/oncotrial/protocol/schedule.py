@@ -66,7 +66,6 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
     ``cycles`` gives the number of cycles actually given per phase (default: the phase's
     maximum); ``day`` counts days from randomisation (day 0).
     """
-    regimen = protocol.regimen(arm)
     start = _as_date("randomisation_date", randomisation_date)
     progression = None if progression_date is None else _as_date("progression_date",
                                                                  progression_date)
@@ -76,6 +75,32 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
             or horizon_months <= 0:
         raise ValueError(f"horizon_months must be a positive integer, got {horizon_months!r}")
 
+    rows = _planned_rows(protocol, arm, start, cycle_delays, cycles, progression,
+                         horizon_months)
+    order = {"randomisation": 0, "cycle": 1, "assessment": 2}
+    rows.sort(key=lambda r: (r[0], order[r[1]]))
+    frame = pd.DataFrame(rows, columns=["date", "event", "phase", "cycle", "label"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    frame.insert(1, "day", (frame["date"] - pd.Timestamp(start)).dt.days)
+    frame["cycle"] = frame["cycle"].astype("Int64")
+    return frame[COLUMNS]
+
+
+def assessment_dates(protocol: Protocol, arm: str, randomisation_date: date, *,
+                     horizon_months: int = 60) -> list[date]:
+    """The planned tumour-assessment dates of :func:`plan` (no delays, full cycles), without
+    building a frame: derivations call this once per subject."""
+    start = _as_date("randomisation_date", randomisation_date)
+    rows = _planned_rows(protocol, arm, start, None, None, None, horizon_months)
+    return sorted(r[0] for r in rows if r[1] == "assessment")
+
+
+def _planned_rows(protocol: Protocol, arm: str, start: date,
+                  cycle_delays: Mapping[Any, int] | None, cycles: Mapping[str, int] | None,
+                  progression: date | None, horizon_months: int,
+                  ) -> list[tuple[date, str, str | None, int | None, str]]:
+    """Unsorted ``(date, event, phase, cycle, label)`` rows of :func:`plan`."""
+    regimen = protocol.regimen(arm)
     phases = [(name, regimen.phase(name)) for name in ("induction", "maintenance")
               if getattr(regimen, name) is not None]
     counts = _cycle_counts(cycles, phases, arm)
@@ -121,14 +146,7 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
             k += 1
         segment_start = end
 
-    order = {"randomisation": 0, "cycle": 1, "assessment": 2}
-    rows.sort(key=lambda r: (r[0], order[r[1]]))
-    frame = pd.DataFrame(rows, columns=["date", "event", "phase", "cycle", "label"])
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame.insert(1, "day", (frame["date"] - pd.Timestamp(start)).dt.days)
-    frame["cycle"] = frame["cycle"].astype("Int64")
-    return frame[COLUMNS]
-
+    return rows
 
 def _cycle_counts(cycles: Mapping[str, int] | None, phases: list, arm: str) -> dict[str, int]:
     counts = {name: spec.max_cycles for name, spec in phases}
