@@ -338,7 +338,9 @@ def validate_domain(
     subjects) when given, because a record of an unknown subject cannot be analysed; then
     rows sharing the natural key are duplicates: exact copies keep the first row, conflicting
     rows are all excluded because the correct one cannot be known. Re-validating a valid frame
-    is a no-op (parsed Timestamps are accepted).
+    is a no-op (parsed Timestamps are accepted): ``valid`` carries the mark
+    ``attrs["sdtm_domain"]``, and a frame with the mark (or a row subset of one) only has its
+    subjects re-checked, which keeps derivations that validate their inputs defensively cheap.
     """
     domain = name.upper()
     if domain not in SPECS:
@@ -348,6 +350,10 @@ def validate_domain(
     if absent:
         raise ValueError(f"{domain}: required column(s) missing: {', '.join(absent)}")
     known = None if subjects is None else {str(s) for s in subjects}
+    if frame.attrs.get("sdtm_domain") == domain and (
+            known is None or frame["USUBJID"].astype(str).isin(known).all()):
+        excluded = frame.iloc[0:0].assign(EXCLREAS=pd.Series(dtype=object))
+        return DomainCheck(domain, frame, excluded, ())
     issues: list[DataQualityIssue] = []
     rows: list[dict[str, Any]] = []
     reasons: list[str | None] = []
@@ -411,6 +417,7 @@ def validate_domain(
                 numbers.astype("Int64") if column.kind == "integer" else numbers
             )
     excluded = typed.loc[~ok].reset_index(drop=True)
+    valid.attrs["sdtm_domain"] = domain
     return DomainCheck(domain, valid, excluded, tuple(issues))
 
 
