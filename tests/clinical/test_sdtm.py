@@ -151,3 +151,18 @@ def test_check_dates_death_before_randomisation_and_records_after_death():
         ("DS", "S1", "DSSTDTC", "2020-04-01"),  # completed after death
         ("AE", "S1", "AESTDTC", "2020-03-05"),  # same-day grade 5 AE is allowed
     }
+
+
+def test_validated_mark_still_rechecks_subjects():
+    """A validated frame is not parsed again, but its subjects are checked against the DM
+    subjects given: a record of a subject absent from DM is still reported and excluded."""
+    ae = pd.DataFrame({"USUBJID": ["S1", "S2"], "AEDECOD": ["Nausea", "Fatigue"],
+                       "AEBODSYS": ["GI", "General"], "AESTDTC": ["2024-01-05", "2024-01-06"],
+                       "AETOXGR": [2, 1], "AESER": ["N", "N"]})
+    first = validate_domain("AE", ae)
+    assert first.valid.attrs["sdtm_domain"] == "AE"
+    again = validate_domain("AE", first.valid, subjects=["S1", "S2"])
+    assert again.valid is first.valid and again.issues == ()
+    narrowed = validate_domain("AE", first.valid, subjects=["S1"])
+    assert narrowed.valid["USUBJID"].tolist() == ["S1"]
+    assert [(i.usubjid, i.field) for i in narrowed.issues] == [("S2", "USUBJID")]
