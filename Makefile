@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-design bench-randomise install clean
+.PHONY: demo test bench bench-design bench-randomise bench-simulate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,6 @@ bench-design: $(STAMP)
 
 bench-randomise: $(STAMP)
 	$(BIN)/python benchmarks/bench_randomise.py
+
+bench-simulate: $(STAMP)
+	$(BIN)/python benchmarks/bench_simulate.py

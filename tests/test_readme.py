@@ -13,7 +13,8 @@ README = Path(__file__).parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
 
 
-def test_readme_examples_run_in_order():
+def test_readme_examples_run_in_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
     assert len(BLOCKS) >= 4
     namespace: dict = {}
     for i, code in enumerate(BLOCKS):

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from oncotrial import __version__
+from oncotrial.cli_simulate import simulate_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Design, randomise, run and analyse randomised oncology trials.")
@@ -31,6 +32,7 @@ protocol_app = typer.Typer(no_args_is_help=True, help="Protocol files: show and 
 app.add_typer(protocol_app, name="protocol")
 randomise_app = typer.Typer(no_args_is_help=True, help="Randomisation lists and their assessment.")
 app.add_typer(randomise_app, name="randomise")
+app.add_typer(simulate_app, name="simulate")
 
 # A report printed to a file or a pipe keeps its table rows on one line; a narrow
 # terminal wraps cells at spaces instead of truncating numbers.
@@ -452,7 +454,7 @@ def dose(
     console.print(table)
 
 
-SDTM_DOMAINS = ("dm", "ex", "ae", "ds", "cm", "tu", "tr", "rs")
+SDTM_DOMAINS = ("dm", "ex", "ae", "ds", "cm", "tu", "tr", "rs", "pr")
 
 
 def read_sdtm_dir(directory: Path) -> dict[str, Any]:

@@ -1,0 +1,805 @@
+"""The scenario file: everything a patient-level replica needs beyond the protocol.
+
+A protocol says what the trial *does* (arms, strata, regimens, assessment schedule); a
+scenario says what *happens* to the patients: accrual, baseline characteristics, the
+disease course, tumour response, treatment delivery, subsequent therapy and adverse
+events, and the data cut-off. LMS04's ships as ``oncotrial/scenarios/lms04.yaml``, each
+parameter commented with the published number it reproduces.
+
+Validation mirrors the protocol file (:mod:`oncotrial.protocol.models`): unknown keys are
+errors, pydantic checks each section, then cross-checks run against the protocol (arm codes)
+and between sections, and every problem is reported at once through :class:`ScenarioError`
+as ``dotted.path[index]: problem`` lines. Two kinds of target are *solved* here rather than
+fitted by simulation, and an impossible one is reported, never silently approximated:
+
+* survival landmarks of the progression-free time (with the median) must describe a
+  decreasing survival curve: a 24-month rate at or above 0.5 with a 6-month median is an
+  error, not a curve bent to fit;
+* the objective response rate cannot exceed the share of patients still progression-free
+  at the first scheduled assessment; the grade 3-4 incidence of any adverse event must lie
+  between the largest single-term incidence and the incidence of independent terms;
+  serious events cannot be more frequent than grade 3-4 ones; the single-metastasis share
+  cannot exceed the share of patients with one metastatic site.
+
+The solved quantities (piecewise-exponential hazards, response intercepts, the latent
+toxicity correlation, site probabilities) are kept on the validated scenario as
+:attr:`Scenario.fitted`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from datetime import date
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+
+from oncotrial.protocol import Protocol, ProtocolError
+from oncotrial.protocol.models import Number, PositiveInt, PositiveNumber, Text
+from oncotrial.simulate.adverse_events import toxicity_loading
+from oncotrial.simulate.baseline import STRATA, site_probabilities
+from oncotrial.simulate.disease import PiecewiseExponential
+from oncotrial.simulate.tumours import response_intercept
+from oncotrial.simulate.visits import DAYS_PER_MONTH, planned_assessments
+
+__all__ = ["Scenario", "ScenarioError", "bundled_scenarios", "scenario_errors"]
+
+Loc = tuple[str | int, ...]
+#: libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SITES = ("lung", "liver", "bone", "skin", "other")
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario. ``errors`` lists every problem as ``path: message``."""
+
+    def __init__(self, errors: list[str], source: str | None = None) -> None:
+        self.errors = list(errors)
+        self.source = source
+        head = f"invalid scenario{f' {source}' if source else ''}"
+        super().__init__(f"{head} ({len(self.errors)} error"
+                         f"{'s' if len(self.errors) != 1 else ''}):\n  "
+                         + "\n  ".join(self.errors))
+
+
+class _Issues(ValueError):
+    """Several problems found by one validator, each with a path relative to the model."""
+
+    def __init__(self, issues: list[tuple[Loc, str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(f"{_path(p)}: {m}" for p, m in issues))
+
+
+def _path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or "<scenario>"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_errors(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, _Issues):
+            lines.extend(f"{_path(loc + sub)}: {msg}" for sub, msg in error.issues)
+            continue
+        if err["type"] == "missing":
+            msg = "required field is missing"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key (not part of the scenario schema; check the spelling)"
+        elif err["type"] == "value_error" and error is not None:
+            msg = str(error)
+        else:
+            msg = err["msg"]
+            if msg.startswith("Input should be "):
+                msg = "must be " + msg[len("Input should be "):]
+            msg = f"{msg}, got {_short(err.get('input'))}"
+        lines.append(f"{_path(loc)}: {msg}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- scalar types
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    return value
+
+
+def _probability(value: float) -> float:
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ValueError(f"must be a probability in [0, 1], got {value!r}")
+    return value
+
+
+def _open_probability(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value < 1):
+        raise ValueError(f"must be in (0, 1), got {value!r}")
+    return value
+
+
+def _loading(value: float) -> float:
+    if not (math.isfinite(value) and 0 <= value < 1):
+        raise ValueError(f"must be in [0, 1), got {value!r}")
+    return value
+
+
+Probability = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_probability)]
+OpenProbability = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_open_probability)]
+Loading = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_loading)]
+def _range(value: tuple[int, int]) -> tuple[int, int]:
+    if value[0] > value[1]:
+        raise ValueError(f"a range is [smallest, largest], got {list(value)}")
+    return value
+
+
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+DayRange = Annotated[tuple[NonNegativeInt, NonNegativeInt], AfterValidator(_range)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _shares(values: Mapping[str, float], loc: Loc) -> list[tuple[Loc, str]]:
+    total = sum(values.values())
+    if values and abs(total - 1) > 1e-6:
+        return [(loc, f"shares must add up to 1, got {total:.6g}")]
+    return []
+
+
+# ----------------------------------------------------------------------------- sections
+
+class RampUp(_Model):
+    """Slower recruitment while centres open: ``relative_intensity`` for the first ``months``."""
+
+    months: PositiveNumber
+    relative_intensity: PositiveNumber
+
+
+class Accrual(_Model):
+    """Randomisation dates: a Poisson-like process from ``start`` to ``end`` (order statistics
+    of i.i.d. draws from the piecewise-constant intensity), moved to weekdays if asked."""
+
+    start: date
+    end: date
+    ramp_up: RampUp | None = None
+    weekdays_only: bool = True
+
+    @model_validator(mode="after")
+    def _order(self) -> Accrual:
+        if self.end <= self.start:
+            raise _Issues([(("end",), f"must be after start {self.start}, got {self.end}")])
+        return self
+
+
+class Sites(_Model):
+    """Centres; each replica draws uneven shares from a symmetric Dirichlet(``concentration``)."""
+
+    count: PositiveInt
+    concentration: PositiveNumber
+
+
+class FollowUp(_Model):
+    """Last contact of patients alive at the cut-off: uniform over the ``last_contact_lag_months``
+    before it (visits are spaced, so the last news predates the cut-off)."""
+
+    last_contact_lag_months: Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]
+
+
+class Age(_Model):
+    """Age at randomisation: a piecewise-linear quantile function through ``quantiles``
+    (``[probability, age]`` pairs from probability 0 to 1)."""
+
+    quantiles: Annotated[list[tuple[Probability, PositiveNumber]], Field(min_length=2)]
+
+    @model_validator(mode="after")
+    def _monotone(self) -> Age:
+        issues: list[tuple[Loc, str]] = []
+        ps = [p for p, _ in self.quantiles]
+        ages = [a for _, a in self.quantiles]
+        if ps[0] != 0 or ps[-1] != 1:
+            issues.append((("quantiles",), f"must run from probability 0 to 1, got {ps[0]:g} to {ps[-1]:g}"))
+        for i in range(1, len(ps)):
+            if ps[i] <= ps[i - 1] or ages[i] < ages[i - 1]:
+                issues.append((("quantiles", i), f"probabilities must increase and ages not "
+                                                 f"decrease, got {list(self.quantiles[i])} after "
+                                                 f"{list(self.quantiles[i - 1])}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Baseline(_Model):
+    """Baseline characteristics (Table 1): shares of all randomised patients unless named
+    otherwise. Women are all uterine patients plus ``female_soft_tissue`` of the others;
+    ``ecog_1`` is the share of ECOG 1 among recorded scores (``ecog_missing`` of all are not
+    recorded); grade applies to soft-tissue tumours only; metastasis sites and
+    ``single_metastasis`` are shares of metastatic patients, each having at least one site;
+    ``primary_in_place``: metastatic patients whose primary tumour is still there (always
+    for locally advanced disease)."""
+
+    age: Age
+    uterine: Probability
+    metastatic: Probability
+    female_soft_tissue: Probability
+    ecog_1: Probability
+    ecog_missing: Probability
+    grade_soft_tissue: dict[Literal["1", "2", "3", "missing"], Probability]
+    metastasis_sites: dict[Literal["lung", "liver", "bone", "skin", "other"], Probability]
+    single_metastasis: Probability
+    primary_in_place: Probability
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Baseline:
+        issues = _shares(self.grade_soft_tissue, ("grade_soft_tissue",))
+        missing = [s for s in SITES if s not in self.metastasis_sites]
+        if missing:
+            issues.append((("metastasis_sites",), f"every site needs a share, missing {missing}"))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class AssessmentProcess(_Model):
+    """How scheduled scans really happen: date jitter (uniform whole days in
+    ``[-jitter_days, jitter_days]``, then to the nearest weekday: at most ``jitter_days + 1``
+    days off, inside the +/- 7-day visit window when ``jitter_days <= 6``), the probability a
+    scan is missed, and the baseline scan ``baseline_days`` (range) before randomisation."""
+
+    jitter_days: Annotated[int, Field(ge=0, le=6, strict=True)]
+    missed: Probability
+    baseline_days: DayRange
+
+    @model_validator(mode="after")
+    def _window(self) -> AssessmentProcess:
+        if self.baseline_days[1] > 28:
+            raise _Issues([(("baseline_days",), "the baseline scan must be within 28 days "
+                                                "before randomisation (RECIST 1.1 section 4.1)")])
+        return self
+
+
+class ProgressionFree(_Model):
+    """Latent time to first progression or death (months), per arm.
+
+    ``survival`` lists ``[months, rate]`` landmarks; with ``median`` (a landmark at rate
+    0.5) they define a piecewise-exponential curve whose log-survival is linear between
+    landmarks (the last piece's hazard continues). ``death_share`` of the events are deaths
+    without progression.
+    """
+
+    median: PositiveNumber | None = None
+    survival: Annotated[list[tuple[PositiveNumber, OpenProbability]], Field(min_length=1)]
+    death_share: Probability
+
+    def points(self) -> list[tuple[float, float]]:
+        """Landmarks with the median merged in, sorted by time."""
+        pts = [(float(t), float(s)) for t, s in self.survival]
+        if self.median is not None:
+            pts.append((float(self.median), 0.5))
+        return sorted(pts)
+
+
+class Sojourn(_Model):
+    """Time spent in a disease state (months): Weibull with this median and shape; on
+    leaving, death with probability ``death_share`` (otherwise the next progression)."""
+
+    median: PositiveNumber
+    shape: PositiveNumber
+    death_share: Probability = 0.0
+
+
+class ArmDisease(_Model):
+    """The three transitions of an arm's multi-state model (see :mod:`.disease`)."""
+
+    progression_free: ProgressionFree
+    second_progression: Sojourn
+    death_after_second_progression: Sojourn
+
+    @model_validator(mode="after")
+    def _last_state(self) -> ArmDisease:
+        if self.death_after_second_progression.death_share not in (0.0, 1.0):
+            raise _Issues([(("death_after_second_progression", "death_share"),
+                            "the last state only ends in death; leave death_share out")])
+        return self
+
+
+class Dependence(_Model):
+    """Loadings of each transition time on one latent patient factor (indolence), through a
+    Gaussian copula: 0 = independent sojourns; closer to 1 = the same patients are slow in
+    every state. They do not change any margin."""
+
+    progression_free: Loading
+    second_progression: Loading
+    death: Loading
+
+
+class Disease(_Model):
+    dependence: Dependence
+    arms: dict[str, ArmDisease]
+
+
+class ArmResponse(_Model):
+    """Objective response (best overall response CR or PR, unconfirmed) among all randomised
+    patients, and the share of responders in complete response."""
+
+    orr: Probability
+    complete_share: Probability
+
+
+class ProgressionBy(_Model):
+    """How progression shows on the scans: target growth (>= 20 % and >= 5 mm over the
+    nadir), a new lesion, or unequivocal progression of non-target disease (patients
+    without non-target lesions progress by target growth instead)."""
+
+    target_growth: Probability
+    new_lesion: Probability
+    non_target: Probability
+
+    @model_validator(mode="after")
+    def _sum(self) -> ProgressionBy:
+        issues = _shares(self.model_dump(), ())
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Response(_Model):
+    """Tumour response; ``link`` is the log-odds of response per unit of the latent
+    indolence factor (responders tend to be the patients with long progression-free times)."""
+
+    link: Number
+    arms: dict[str, ArmResponse]
+    progression_by: ProgressionBy
+
+
+class Delay(_Model):
+    probability: Probability
+    days: PositiveInt
+
+
+class PhaseDelivery(_Model):
+    """Per-cycle probabilities of stopping a phase: for toxicity (only patients with a grade
+    3-4 adverse event), for another reason (physician decision); ``reduction``: probability
+    that a patient with a grade 3-4 adverse event has the dose reduced in this phase;
+    ``declined``: probability of not starting the phase (maintenance) although eligible."""
+
+    toxicity_stop: Probability
+    other_stop: Probability
+    reduction: Probability
+    declined: Probability = 0.0
+
+
+class ArmTreatment(_Model):
+    not_treated: Probability
+    delay: Delay
+    induction: PhaseDelivery
+    maintenance: PhaseDelivery | None = None
+    surgery: Probability
+
+
+class Treatment(_Model):
+    """Treatment delivery. ``surgery``: probability of surgery of residual disease after six
+    induction cycles without progression (uterine tumours ``surgery_uterine_relative`` times as
+    likely); ``surgery_primary``: share of operations on the primary tumour;
+    ``second_reduction``: probability that a reduced patient is reduced again."""
+
+    arms: dict[str, ArmTreatment]
+    surgery_uterine_relative: PositiveNumber
+    surgery_primary: Probability
+    second_reduction: Probability
+
+
+class ArmSubsequent(_Model):
+    second_line: Probability
+    second_line_regimens: dict[str, Probability]
+    third_line: Probability
+    third_line_regimens: dict[str, Probability]
+
+    @model_validator(mode="after")
+    def _sums(self) -> ArmSubsequent:
+        issues = (_shares(self.second_line_regimens, ("second_line_regimens",))
+                  + _shares(self.third_line_regimens, ("third_line_regimens",)))
+        if issues:
+            raise _Issues(issues)
+        return self
+
+
+class Subsequent(_Model):
+    """Therapy after progression: a second line after the first progression (starting
+    ``start_days`` after it), a third line after the second; a third-line regimen is never
+    the one already given in second line."""
+
+    start_days: DayRange
+    arms: dict[str, ArmSubsequent]
+
+
+class Term(_Model):
+    """One adverse-event term (CTCAE v4.0 / MedDRA): per arm ``[any grade, grade 3-4]``
+    incidence among treated patients; ``with_term``: grade 3-4 only in patients who also have
+    that term at grade 3-4 (AST rises with ALT in hepatic cytolysis)."""
+
+    decod: Text
+    soc: Text
+    grade_4_share: Probability
+    serious_eligible: bool = True
+    with_term: str | None = None
+    incidence: dict[str, tuple[Probability, Probability]]
+
+
+class ArmSafety(_Model):
+    grade_3_4: Probability
+    serious: Probability
+    treatment_related_death: Probability
+
+
+class FatalTerm(_Model):
+    decod: Text
+    soc: Text
+
+
+class AdverseEvents(_Model):
+    """Adverse events: per-term incidences (exact in expectation), the incidence of any grade
+    3-4 event per arm (reached by correlating the terms through a latent toxicity factor),
+    serious-event incidence, and the share of deaths without progression during treatment
+    that are treatment related (recorded as a grade 5 ``fatal_term``)."""
+
+    grade_2_share: Probability
+    arms: dict[str, ArmSafety]
+    terms: Annotated[list[Term], Field(min_length=1)]
+    fatal_term: FatalTerm
+
+
+# ----------------------------------------------------------------------------- solved model
+
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """What validation solved from the scenario's targets (see the module docstring).
+
+    ``pfs``: arm -> :class:`~oncotrial.simulate.disease.PiecewiseExponential`;
+    ``response_intercept``: arm -> log-odds intercept of response; ``toxicity_loading``:
+    arm -> loading of grade 3-4 events on the latent toxicity factor;
+    ``site_probabilities``: unconditional per-site probabilities that, conditioned on at
+    least one site, give the published shares; ``single_given_one_site``: probability that a
+    patient with one metastatic site has a single metastasis; ``first_assessment_day``:
+    day of the first scheduled scan (per arm).
+    """
+
+    pfs: Mapping[str, Any]
+    response_intercept: Mapping[str, float]
+    toxicity_loading: Mapping[str, float]
+    site_probabilities: Mapping[str, float]
+    single_given_one_site: float
+    first_assessment_day: Mapping[str, int]
+
+
+# ----------------------------------------------------------------------------- scenario
+
+class Scenario(_Model):
+    """A validated scenario. Build it with :meth:`load` (bundled name or YAML path) or
+    :meth:`from_dict`; both raise :class:`ScenarioError` listing every problem."""
+
+    id: Text
+    title: Text
+    protocol: Text
+    patients: PositiveInt
+    cutoff: date
+    accrual: Accrual
+    sites: Sites
+    follow_up: FollowUp
+    baseline: Baseline
+    assessments: AssessmentProcess
+    disease: Disease
+    response: Response
+    treatment: Treatment
+    subsequent_therapy: Subsequent
+    adverse_events: AdverseEvents
+
+    _fitted: Fitted | None = PrivateAttr(default=None)
+    _protocol: Protocol | None = PrivateAttr(default=None)
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None,
+                  protocol: Protocol | None = None) -> Scenario:
+        """Validate a parsed scenario against its protocol (``protocol`` overrides the file's
+        ``protocol`` entry); raise :class:`ScenarioError` listing every error."""
+        if not isinstance(data, Mapping):
+            raise ScenarioError([f"<scenario>: must be a mapping of sections, "
+                                 f"got {type(data).__name__}"], source)
+        try:
+            scenario = cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ScenarioError(_format_errors(exc), source) from None
+        if protocol is None:
+            try:
+                protocol = Protocol.load(scenario.protocol)
+            except ProtocolError as exc:
+                raise ScenarioError([f"protocol: cannot load {scenario.protocol!r}: "
+                                     + "; ".join(exc.errors)], source) from None
+        issues = scenario._check_arms(protocol)
+        if issues:  # every later check is per arm
+            raise ScenarioError([f"{_path(loc)}: {msg}" for loc, msg in issues], source)
+        issues = scenario._check_shares()
+        bad_curves = {loc[2] for loc, _ in issues if loc[:2] == ("disease", "arms")}
+        fitted, more = scenario._fit(protocol, skip=bad_curves)
+        issues += more
+        if issues:
+            raise ScenarioError([f"{_path(loc)}: {msg}" for loc, msg in issues], source)
+        scenario._fitted = fitted
+        scenario._protocol = protocol
+        return scenario
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, *, protocol: Protocol | None = None) -> Scenario:
+        """Load a bundled scenario by name (``"lms04"``) or a YAML file by path."""
+        text, source = _read(name_or_path)
+        try:
+            data = yaml.load(text, Loader=_LOADER)
+        except yaml.YAMLError as exc:
+            raise ScenarioError([f"<yaml>: {exc}".replace("\n", " ")], source) from None
+        return cls.from_dict(data if data is not None else {}, source=source, protocol=protocol)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :meth:`from_dict` turns back into an equal scenario."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="python")
+
+    def with_changes(self, changes: Mapping[str, Any], *,
+                     protocol: Protocol | None = None) -> Scenario:
+        """A new, re-validated scenario with ``changes`` merged in (nested dicts merge key by
+        key), e.g. ``{"cutoff": date(2020, 6, 30)}`` for an interim look."""
+        return Scenario.from_dict(_merge(self.to_dict(), changes), source=f"{self.id} (changed)",
+                                  protocol=protocol or self._protocol)
+
+    @property
+    def fitted(self) -> Fitted:
+        """The quantities solved from the targets at validation."""
+        if self._fitted is None:  # only a model_copy() skips from_dict
+            raise ValueError("scenario was not validated: build it with Scenario.load or from_dict")
+        return self._fitted
+
+    def protocol_model(self) -> Protocol:
+        """The protocol this scenario was validated against."""
+        if self._protocol is None:
+            raise ValueError("scenario was not validated: build it with Scenario.load or from_dict")
+        return self._protocol
+
+    def __eq__(self, other: object) -> bool:
+        """Same settings validated against the same protocol (the solved quantities follow)."""
+        return (isinstance(other, Scenario) and self.model_dump() == other.model_dump()
+                and self._protocol == other._protocol)
+
+    __hash__ = None  # type: ignore[assignment]  # dict fields: not hashable
+
+    def __repr__(self) -> str:
+        return (f"Scenario(id={self.id!r}, protocol={self.protocol!r}, patients={self.patients}, "
+                f"accrual={self.accrual.start}..{self.accrual.end}, cutoff={self.cutoff})")
+
+    __str__ = __repr__
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _check_arms(self, protocol: Protocol) -> list[tuple[Loc, str]]:
+        codes = [a.code for a in protocol.arms]
+        issues: list[tuple[Loc, str]] = []
+        sections: list[tuple[Loc, Mapping[str, Any]]] = [
+            (("disease", "arms"), self.disease.arms),
+            (("response", "arms"), self.response.arms),
+            (("treatment", "arms"), self.treatment.arms),
+            (("subsequent_therapy", "arms"), self.subsequent_therapy.arms),
+            (("adverse_events", "arms"), self.adverse_events.arms),
+        ]
+        sections += [(("adverse_events", "terms", i, "incidence"), t.incidence)
+                     for i, t in enumerate(self.adverse_events.terms)]
+        for loc, mapping in sections:
+            for key in mapping:
+                if key not in codes:
+                    issues.append(((*loc, key), f"not an arm of protocol {protocol.id} "
+                                                 f"({', '.join(codes)})"))
+            issues += [(loc, f"arm {code!r} is missing") for code in codes if code not in mapping]
+        for code, arm in self.treatment.arms.items():
+            has = code in codes and protocol.regimen(code).maintenance is not None
+            if has and arm.maintenance is None:
+                issues.append((("treatment", "arms", code, "maintenance"),
+                               "required: the protocol arm has a maintenance phase"))
+            if code in codes and not has and arm.maintenance is not None:
+                issues.append((("treatment", "arms", code, "maintenance"),
+                               "the protocol arm has no maintenance phase"))
+        for i, factor in enumerate(protocol.stratification):
+            levels = STRATA.get(factor.name)
+            if levels is None or set(levels) != set(factor.levels):
+                known = "; ".join(f"{k}: {', '.join(v)}" for k, v in STRATA.items())
+                issues.append((("protocol",), f"stratification factor {i + 1} of {protocol.id} "
+                                              f"({factor.name}: {', '.join(factor.levels)}) is "
+                                              f"not one the simulator draws ({known})"))
+        if self.cutoff <= self.accrual.start:
+            issues.append((("cutoff",), f"must be after the accrual start {self.accrual.start}"))
+        return issues
+
+    def _check_shares(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        terms = [t.decod for t in self.adverse_events.terms]
+        for i, term in enumerate(self.adverse_events.terms):
+            if term.decod in terms[:i]:
+                issues.append((("adverse_events", "terms", i, "decod"), f"duplicate term {term.decod!r}"))
+            for arm, (any_grade, severe) in term.incidence.items():
+                if severe > any_grade:
+                    issues.append((("adverse_events", "terms", i, "incidence", arm),
+                                   f"grade 3-4 incidence {severe:g} exceeds the any-grade "
+                                   f"incidence {any_grade:g}"))
+            if term.with_term is not None:
+                if term.with_term not in terms or term.with_term == term.decod:
+                    issues.append((("adverse_events", "terms", i, "with_term"),
+                                   f"{term.with_term!r} is not another term of the list"))
+                    continue
+                base = self.adverse_events.terms[terms.index(term.with_term)]
+                if base.with_term is not None:
+                    issues.append((("adverse_events", "terms", i, "with_term"),
+                                   f"{term.with_term!r} itself depends on another term"))
+                for arm, (_, severe) in term.incidence.items():
+                    if severe > base.incidence.get(arm, (1, 1))[1]:
+                        issues.append((("adverse_events", "terms", i, "incidence", arm),
+                                       f"grade 3-4 incidence {severe:g} exceeds that of "
+                                       f"{term.with_term!r}, which it requires"))
+        for arm, safety in self.adverse_events.arms.items():
+            if safety.serious > safety.grade_3_4:
+                issues.append((("adverse_events", "arms", arm, "serious"),
+                               f"{safety.serious:g} of patients with a serious event cannot exceed "
+                               f"the {safety.grade_3_4:g} with a grade 3-4 event (serious events "
+                               "are drawn among grade 3-4 ones)"))
+        for arm, disease in self.disease.arms.items():
+            loc = ("disease", "arms", arm, "progression_free")
+            issues += _landmark_issues(disease.progression_free, loc)
+        return issues
+
+    def _fit(self, protocol: Protocol, skip: set[str]) -> tuple[Fitted, list[tuple[Loc, str]]]:
+        """Solve the targets; arms in ``skip`` have invalid survival landmarks (reported)."""
+        issues: list[tuple[Loc, str]] = []
+        pfs = {arm: PiecewiseExponential.from_points(d.progression_free.points())
+               for arm, d in self.disease.arms.items() if arm not in skip}
+        first_day: dict[str, int] = {}
+        for arm in pfs:
+            start = np.array([self.accrual.start], dtype="datetime64[D]")
+            grid = planned_assessments(protocol, arm, start, 12)
+            first_day[arm] = int((grid[0, 0] - start[0]).astype(np.int64)) if grid.size else 0
+        intercepts: dict[str, float] = {}
+        for arm, target in self.response.arms.items():
+            if arm not in pfs:
+                continue
+            months = max(first_day[arm] - self.assessments.jitter_days, 0) / DAYS_PER_MONTH
+            value, reachable = response_intercept(
+                target.orr, self.response.link, pfs[arm], self.disease.dependence.progression_free,
+                months)
+            if value is None:
+                issues.append((("response", "arms", arm, "orr"),
+                               f"{target.orr:g} cannot be reached: only {reachable:.3f} of patients "
+                               f"are still progression-free at the first assessment (day "
+                               f"{first_day[arm]}) under disease.arms.{arm}.progression_free"))
+            else:
+                intercepts[arm] = value
+        loadings: dict[str, float] = {}
+        for arm, safety in self.adverse_events.arms.items():
+            probs = np.array([t.incidence[arm][1] for t in self.adverse_events.terms
+                              if t.with_term is None])
+            value, (low, high) = toxicity_loading(probs, safety.grade_3_4)
+            if value is None:
+                issues.append((("adverse_events", "arms", arm, "grade_3_4"),
+                               f"{safety.grade_3_4:g} is impossible with the per-term grade 3-4 "
+                               f"incidences: it must lie between {low:.3f} (the most frequent "
+                               f"term) and {high:.3f} (independent terms)"))
+            else:
+                loadings[arm] = value
+        shares = self.baseline.metastasis_sites
+        sites, one_site = site_probabilities(np.array([shares[s] for s in SITES]))
+        single = 0.0
+        if sites is None:
+            issues.append((("baseline", "metastasis_sites"),
+                           f"shares add up to {sum(shares.values()):.3f} sites per patient, "
+                           "fewer than the one site every metastatic patient has"))
+        elif self.baseline.single_metastasis > one_site:
+            issues.append((("baseline", "single_metastasis"),
+                           f"{self.baseline.single_metastasis:g} exceeds the {one_site:.3f} of "
+                           "metastatic patients with a single metastatic site"))
+        else:
+            single = self.baseline.single_metastasis / one_site if one_site > 0 else 0.0
+        fitted = Fitted(pfs, intercepts, loadings,
+                        dict(zip(SITES, sites.tolist(), strict=True)) if sites is not None else {},
+                        single, first_day)
+        return fitted, issues
+
+
+def _landmark_issues(spec: ProgressionFree, loc: Loc) -> list[tuple[Loc, str]]:
+    """The landmarks (with the median) must describe a strictly decreasing survival curve."""
+    issues: list[tuple[Loc, str]] = []
+    points = [(float(t), float(s), i) for i, (t, s) in enumerate(spec.survival)]
+    times = [t for t, _, _ in points]
+    for t, _, i in points:
+        if times.count(t) > 1:
+            issues.append(((*loc, "survival", i), f"two landmarks at {t:g} months"))
+    if spec.median is not None:
+        m = float(spec.median)
+        for t, s, i in points:
+            if (t < m and s <= 0.5) or (t > m and s >= 0.5) or (t == m and s != 0.5):
+                side = "before" if t < m else "after" if t > m else "at"
+                issues.append(((*loc, "survival", i),
+                               f"rate {s:g} at {t:g} months is inconsistent with the median of "
+                               f"{m:g} months (a rate {side} the median must be "
+                               f"{'above' if t < m else 'below' if t > m else 'exactly'} 0.5)"))
+    ordered = sorted(points)
+    for (t0, s0, _), (t1, s1, i) in pairwise(ordered):
+        if t1 > t0 and s1 >= s0:
+            issues.append(((*loc, "survival", i),
+                           f"rate {s1:g} at {t1:g} months is not below the rate {s0:g} at "
+                           f"{t0:g} months: survival must decrease"))
+    return issues
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- files
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped with oncotrial (``Scenario.load(name)``); a
+    ``<name>_targets.yaml`` next to a scenario holds its published calibration targets
+    (:func:`oncotrial.simulate.calibrate.load_targets`) and is not a scenario."""
+    folder = resources.files("oncotrial") / "scenarios"
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and not p.name.endswith("_targets.yaml"))
+
+
+def _read(name_or_path: str | Path) -> tuple[str, str]:
+    path = Path(name_or_path)
+    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") \
+        or len(path.parts) > 1
+    if looks_like_path or path.is_file():
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise ScenarioError([f"<file>: cannot read {str(path)!r}: {exc.strerror}"],
+                                str(path)) from None
+    resource = resources.files("oncotrial") / "scenarios" / f"{name_or_path}.yaml"
+    if not resource.is_file():
+        raise ScenarioError([f"<name>: no bundled scenario {str(name_or_path)!r} "
+                             f"(bundled: {', '.join(bundled_scenarios())})"])
+    return resource.read_text(encoding="utf-8"), str(name_or_path)
+
+
+def scenario_errors(path: str | Path) -> list[str]:
+    """Every problem of a scenario file as ``path: message`` lines; empty if it is valid."""
+    try:
+        Scenario.load(path)
+    except ScenarioError as exc:
+        return exc.errors
+    return []

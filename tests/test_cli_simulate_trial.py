@@ -1,0 +1,50 @@
+"""`oncotrial simulate trial`: files, summary, reproducibility, derive on the output, errors."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from oncotrial.cli import app
+
+runner = CliRunner()
+
+
+def test_writes_domains_that_derive_reads(tmp_path):
+    out = tmp_path / "sdtm"
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", "lms04", "--seed", "5",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    domains = ("dm", "ds", "ex", "pr", "cm", "ae", "tu", "tr", "rs")
+    assert names == {f"{d}.csv" for d in domains} | {"truth.csv"}
+    for text in ("Scenario lms04, seed 5, data cut-off 2023-01-31", "DOX", "DOXTRAB",
+                 "Allocation list SHA-256", "Second progressions"):
+        assert text in result.output, text
+    derived = runner.invoke(app, ["derive", "--sdtm", str(out), "--protocol", "lms04",
+                                  "--cutoff", "2023-01-31", "--out", str(tmp_path / "adam")])
+    assert derived.exit_code == 0, derived.output
+    assert "Subjects: 150 (ITT 150" in derived.output
+    assert "Data-quality problems: 0 (none)" in derived.output
+
+
+def test_same_seed_same_files(tmp_path):
+    for name in ("a", "b"):
+        result = runner.invoke(app, ["simulate", "trial", "--seed", "9", "--out", str(tmp_path / name),
+                                     "--format", "parquet", "--format", "csv"])
+        assert result.exit_code == 0, result.output
+    for path in (tmp_path / "a").iterdir():
+        if path.suffix == ".csv":
+            assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
+    assert (tmp_path / "a" / "tr.parquet").is_file()
+
+
+def test_errors_are_one_line_with_status_2(tmp_path):
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", "nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "invalid scenario nope: <name>: no bundled scenario 'nope'" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\n", encoding="utf-8")
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "title: required field is missing" in result.output
+    result = runner.invoke(app, ["simulate", "trial", "--format", "sas", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "formats must be among csv, parquet, xpt" in result.output
