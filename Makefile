@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-design bench-randomise bench-simulate install clean
+.PHONY: demo test chromium bench bench-design bench-randomise bench-simulate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,14 +19,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/oncotrial demo
 
-test: $(STAMP)
+# the browser test of the HTML report drives Debian's Chromium (no Playwright download)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_stats.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache oncotrial-demo
 
 bench-design: $(STAMP)
 	$(BIN)/python benchmarks/bench_design.py

@@ -77,15 +77,6 @@ def test_unknown_reference(colon_death_csv):
     assert "--reference: level 'Placebo' not found" in result.output
 
 
-def test_demo_prints_both_end_points():
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "Time to recurrence" in result.output and "Overall survival" in result.output
-    ref = load_fixture("efficacy")["recurrence"]
-    assert f"{ref['hr']:.2f} (95% CI {ref['hr_lower']:.2f}–{ref['hr_upper']:.2f})" in result.output
-    assert "NR (NE–NE)" in result.output  # Lev+5FU median recurrence time not reached
-
-
 def test_datasets_export(tmp_path):
     out = tmp_path / "veteran.parquet"
     result = runner.invoke(app, ["datasets", "export", "veteran", str(out)])

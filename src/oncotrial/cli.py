@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from oncotrial import __version__
+from oncotrial.cli_report import analyze, demo
 from oncotrial.cli_simulate import simulate_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -33,6 +34,8 @@ app.add_typer(protocol_app, name="protocol")
 randomise_app = typer.Typer(no_args_is_help=True, help="Randomisation lists and their assessment.")
 app.add_typer(randomise_app, name="randomise")
 app.add_typer(simulate_app, name="simulate")
+app.command()(analyze)
+app.command()(demo)
 
 # A report printed to a file or a pipe keeps its table rows on one line; a narrow
 # terminal wraps cells at spaces instead of truncating numbers.
@@ -159,36 +162,6 @@ def survival(
         console.print_json(json.dumps(_json_safe(summary.to_dict())))
     else:
         render_efficacy(summary, title=f"{data.name}: {event} by {group}")
-
-
-@app.command()
-def demo(
-    convention: Annotated[str, typer.Option("--convention", help="r or sas.")] = "r",
-) -> None:
-    """Efficacy analysis of a real trial: colon adjuvant chemotherapy (Moertel et al.).
-
-    The R ``survival`` colon data: observation vs levamisole + fluorouracil after resection
-    of stage C colon cancer; end points time to recurrence and overall survival, in months;
-    Cox model adjusted for more than 4 positive lymph nodes.
-    """
-    from oncotrial.datasets import load
-    from oncotrial.report.efficacy import efficacy_summary
-
-    colon = load("colon")
-    arms = ["Obs", "Lev+5FU"]
-    excluded = colon.loc[~colon["rx"].isin(arms), "id"].nunique()
-    colon = colon[colon["rx"].isin(arms)].assign(months=lambda d: d["time"] / 30.4375)
-    console.print("[bold]Colon adjuvant chemotherapy trial[/] (Moertel et al., NEJM 1990; "
-                  "Ann Intern Med 1995) — data from R survival")
-    console.print(f"Obs vs Lev+5FU; {excluded} patients of the levamisole-alone arm are not part "
-                  "of this comparison. Times in months.\n", highlight=False)
-    for etype, name in [(1, "Time to recurrence"), (2, "Overall survival")]:
-        d = colon[colon["etype"] == etype]
-        summary = efficacy_summary(d, time="months", event="status", group="rx", adjust=["node4"],
-                                   landmarks=[36, 60], reference="Obs", convention=convention,
-                                   endpoint=name)
-        render_efficacy(summary)
-        console.print()
 
 
 @datasets_app.command("list")

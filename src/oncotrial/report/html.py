@@ -1,0 +1,412 @@
+"""The trial report as one self-contained HTML file, and the printed content it shares with
+the Word report.
+
+:func:`report_content` turns a :class:`~oncotrial.report.analysis.TrialAnalysis` (and the
+figures drawn from the same data) into printed cells — the CONSORT flow, Table 1, one
+efficacy table per end point, the response and adverse-event tables, the methods and the
+notes of skipped outputs. :func:`render_html` lays that content out with the Jinja2
+templates in ``templates/``, and :mod:`oncotrial.report.docx` lays out the very same
+content in Word, so that the two reports cannot disagree by a digit.
+
+Rules that keep the numbers honest:
+
+* every number is read from the analysis objects (the same objects the ARD is built
+  from), never recomputed or typed; every methods footnote is the ``method`` text of the
+  ARD records of that table;
+* one formatting convention throughout, the SAS one the protocol's analysis follows:
+  rounding half up (:func:`oncotrial.report.tables.format_number`), "NE" for a value that
+  cannot be estimated, P values with three decimals and ``<0.001`` below; times and
+  percentages with one decimal, hazard ratios with two (Table 1 keeps the journal's whole
+  percentages of :func:`oncotrial.report.tables.table1`);
+* the file works offline and alone: CSS inline, figures embedded as base64 PNG, no
+  script, no web font, no external link needed to read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import re
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+import pandas as pd
+
+from oncotrial import __version__
+from oncotrial.protocol import Protocol
+from oncotrial.report.analysis import TrialAnalysis
+from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.km_plot import PNG_DPI
+from oncotrial.report.tables import format_number, format_p, n_percent
+
+__all__ = [
+    "ConsortBox",
+    "EndpointSection",
+    "FigureKind",
+    "ReportContent",
+    "ReportFigure",
+    "ReportTable",
+    "Row",
+    "efficacy_table",
+    "format_interval",
+    "render_html",
+    "report_content",
+    "write_html",
+]
+
+#: decimals of each kind of number (times in the protocol's unit, percentages, hazard ratios)
+TIME_DIGITS = 1
+PERCENT_DIGITS = 1
+HR_DIGITS = 2
+DASH = "\u2013"
+#: CSS pixels per inch: an <img> drawn at this width shows the figure at its printed size
+CSS_PX_PER_INCH = 96
+
+#: CONSORT stages of :func:`oncotrial.report.tables.consort_flow`, as printed
+CONSORT_STAGES: Mapping[str, str] = {
+    "allocated": "Allocated",
+    "received_treatment": "Received treatment",
+    "completed_induction": "Completed induction",
+    "discontinued_induction": "Stopped induction",
+    "entered_maintenance": "Entered maintenance",
+    "completed_maintenance": "Completed maintenance",
+    "discontinued_maintenance": "Stopped maintenance",
+    "discontinued": "Stopped treatment",
+    "ongoing": "Still on treatment",
+    "analysed_itt": "Analysed for efficacy (intention to treat)",
+    "analysed_safety": "Analysed for safety (as treated)",
+}
+
+
+#: the fixed footnote of each table (what its cells are), before the ARD's methods
+_NOTES: Mapping[str, str] = {
+    "table1": "Cells are n (%), or n/N (%) where the denominator is not the column's patients (a characteristic "
+              "of some patients only, or missing values left out).",
+    "consort": "Efficacy by randomised arm (intention to treat); safety by the arm actually received.",
+    "response": "ORR: best overall response complete (CR) or partial (PR); DCR: CR, PR or stable disease. Every "
+                "randomised patient is in the denominator.",
+    "adverse_events": "Patients with at least one event, n (%); a patient is counted once per row. Safety "
+                      "population by the arm actually received.",
+}
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def format_interval(estimate: float, lower: float, upper: float, digits: int, scale: float = 1.0) -> str:
+    """``"12.6 (10.4–18.7)"``: an estimate and its interval (or IQR), each multiplied by
+    ``scale`` (100 for a percentage) and rounded half up; ``"NE"`` for a missing limit."""
+    def one(x: float) -> str:
+        return format_number(x * scale if x is not None else x, digits)
+
+    return f"{one(estimate)} ({one(lower)}{DASH}{one(upper)})"
+
+
+def _sentence_case(text: str) -> str:
+    """``"PROGRESSIVE DISEASE"`` → ``"Progressive disease"`` (CDISC terms are upper case)."""
+    return text[:1].upper() + text[1:].lower() if text.isupper() else text
+
+
+# ----------------------------------------------------------------------------- content model
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One table row: ``cells[0]`` is the label. ``kind``: ``"data"``; ``"section"`` (a
+    heading row, label only); ``"span"`` (label and one value spanning the value columns,
+    for a statistic of the whole comparison such as a P value)."""
+
+    cells: tuple[str, ...]
+    kind: Literal["data", "section", "span"] = "data"
+    indent: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportTable:
+    """A table as printed: a title, header cells, rows and footnotes; ``key`` names it in
+    the HTML (``id``) and in tests."""
+
+    key: str
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[Row, ...]
+    footnotes: tuple[str, ...] = ()
+
+
+FigureKind = Literal["km", "ph", "forest"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportFigure:
+    """A figure written by the report writer: its files by format (``png``, ``svg``,
+    ``pdf``), a title and a caption. ``kind`` is ``"km"``, ``"ph"`` or ``"forest"``."""
+
+    key: str
+    endpoint: str
+    kind: FigureKind
+    title: str
+    caption: str
+    paths: Mapping[str, Path]
+
+    def png_data_uri(self) -> str:
+        """The PNG as a ``data:`` URI, so that the HTML file needs nothing beside it."""
+        return "data:image/png;base64," + base64.b64encode(self.paths["png"].read_bytes()).decode("ascii")
+
+    def width_inches(self) -> float:
+        """Printed width from the PNG header (pixels at :data:`PNG_DPI`)."""
+        with open(self.paths["png"], "rb") as fh:
+            header = fh.read(24)
+        width = struct.unpack(">I", header[16:20])[0]
+        return width / PNG_DPI
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsortBox:
+    """One box of the CONSORT diagram: a stage, its count and the reasons under it."""
+
+    label: str
+    n: int
+    reasons: tuple[tuple[str, int], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class EndpointSection:
+    """An efficacy end point: its table, figures and the notes of what was skipped."""
+
+    endpoint: str
+    title: str
+    definition: str
+    table: ReportTable | None
+    figures: tuple[ReportFigure, ...]
+    notes: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportContent:
+    """Everything a trial report prints, in order; rendered by :func:`render_html` and
+    :func:`oncotrial.report.docx.render_docx`."""
+
+    title: str
+    subtitle: str
+    facts: tuple[tuple[str, str], ...]
+    consort_total: int
+    consort_arms: tuple[str, ...]
+    consort_rows: tuple[tuple[ConsortBox | None, ...], ...]
+    consort: ReportTable
+    table1: ReportTable
+    endpoints: tuple[EndpointSection, ...]
+    response: ReportTable | None
+    response_notes: tuple[str, ...]
+    adverse_events: ReportTable | None
+    adverse_event_notes: tuple[str, ...]
+    notes: tuple[str, ...]
+    generated: str
+
+
+# ----------------------------------------------------------------------------- tables
+
+def _arm_header(arm: str, n: int) -> str:
+    return f"{arm} (N={n})"
+
+
+def _methods(ard: pd.DataFrame, table: str, endpoint: str | None = None) -> tuple[str, ...]:
+    """The distinct ``method`` texts of the ARD records of a table (and end point), in order."""
+    rows = ard[ard["table"] == table]
+    if endpoint is not None:
+        rows = rows[rows["endpoint"] == endpoint]
+    return tuple(dict.fromkeys(m for m in rows["method"] if isinstance(m, str) and m))
+
+
+def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame) -> ReportTable:
+    """The efficacy table of one end point: per arm events, median (CI) and landmark rates
+    (CI); the hazard ratio (CI) of each arm against the reference; the (stratified)
+    log-rank P and the median follow-up (IQR) over all patients."""
+    level = f"{100 * summary.conf_level:g}%"
+    arms = list(summary.arms.itertuples(index=False))
+    reference = arms[0].arm
+    rows = [
+        Row(("Events, n (%)", *[n_percent(int(a.events), int(a.n), digits=PERCENT_DIGITS) for a in arms])),
+        Row((f"Median, {time_unit} ({level} CI)",
+             *[format_interval(a.median, a.median_lower, a.median_upper, TIME_DIGITS) for a in arms])),
+    ]
+    for time, rates in summary.rates.groupby("time", sort=True):
+        by_arm = rates.set_index("arm")
+        rows.append(Row((f"Rate at {time:g} {time_unit}, % ({level} CI)",
+                         *[format_interval(by_arm.at[a.arm, "rate"], by_arm.at[a.arm, "lower"],
+                                           by_arm.at[a.arm, "upper"], PERCENT_DIGITS, scale=100)
+                           for a in arms])))
+    hrs = summary.hazard_ratios.set_index("arm")
+    rows.append(Row((f"Hazard ratio ({level} CI)",
+                     *["Reference" if a.arm == reference else
+                       format_interval(hrs.at[a.arm, "hr"], hrs.at[a.arm, "lower"], hrs.at[a.arm, "upper"], HR_DIGITS)
+                       for a in arms])))
+    stratified = "log-rank test stratified" in summary.model
+    rows.append(Row(("Stratified log-rank P" if stratified else "Log-rank P", format_p(summary.logrank_p)),
+                    kind="span"))
+    rows.append(Row((f"Median follow-up, {time_unit} (IQR)",
+                     format_interval(summary.followup_median, summary.followup_q1, summary.followup_q3,
+                                     TIME_DIGITS)), kind="span"))
+    return ReportTable(key=f"efficacy-{summary.endpoint.lower()}", title=f"{summary.endpoint}: efficacy",
+                       header=("", *[_arm_header(a.arm, int(a.n)) for a in arms]), rows=tuple(rows),
+                       footnotes=_methods(ard, "efficacy", summary.endpoint))
+
+
+def _table1(analysis: TrialAnalysis) -> ReportTable:
+    t1 = analysis.table1
+    columns = [c for c in t1.table.columns if c not in ("variable", "level")]
+    rows: list[Row] = []
+    for variable, block in t1.table.groupby("variable", sort=False):
+        rows.append(Row((str(variable),), kind="section"))
+        rows += [Row((str(r["level"]), *[str(r[c]) for c in columns]), indent=True)
+                 for r in block.to_dict("records")]
+    notes = (_NOTES["table1"], *_methods(analysis.ard, "table1"))
+    return ReportTable(key="table1", title="Table 1. Characteristics of the patients at randomisation",
+                       header=("Characteristic", *[_arm_header(c, t1.arm_n[c]) for c in columns]),
+                       rows=tuple(rows), footnotes=notes)
+
+
+def _consort(analysis: TrialAnalysis) -> tuple[ReportTable, tuple[tuple[ConsortBox | None, ...], ...], int]:
+    """The CONSORT flow as a table (Word) and as rows of boxes per arm (HTML diagram)."""
+    flow = analysis.consort.table
+    arms = list(analysis.arm_roles)
+    total = int(flow.loc[flow["stage"] == "randomised", "n"].sum())
+    rows = [Row(("Randomised", str(total)), kind="span")]
+    boxes: list[tuple[ConsortBox | None, ...]] = []
+    for stage, label in CONSORT_STAGES.items():
+        block = flow[flow["stage"] == stage]
+        if block.empty:
+            continue
+        counts = block[block["reason"].isna()].set_index("arm")["n"]
+        reasons = block[block["reason"].notna()]
+        per_arm: list[ConsortBox | None] = []
+        for arm in arms:
+            arm_reasons = tuple((_sentence_case(str(r.reason)), int(r.n))
+                                for r in reasons[reasons["arm"] == arm].itertuples(index=False))
+            if arm in counts.index:
+                n = int(counts[arm])
+            elif arm_reasons:
+                n = sum(k for _, k in arm_reasons)
+            else:
+                per_arm.append(None)
+                continue
+            per_arm.append(ConsortBox(label, n, arm_reasons))
+        boxes.append(tuple(per_arm))
+        rows.append(Row((label, *["—" if b is None else str(b.n) for b in per_arm])))
+        names = list(dict.fromkeys(name for b in per_arm if b is not None for name, _ in b.reasons))
+        for name in names:
+            cells = []
+            for b in per_arm:
+                found = dict(b.reasons).get(name) if b is not None else None
+                cells.append("—" if b is None else str(found or 0))
+            rows.append(Row((name, *cells), indent=True))
+    table = ReportTable(key="consort", title="Patient flow (CONSORT)",
+                        header=("Stage", *arms), rows=tuple(rows),
+                        footnotes=(_NOTES["consort"],))
+    return table, tuple(boxes), total
+
+
+def _display_table(frame: pd.DataFrame, key: str, title: str, arm_n: Mapping[str, int],
+                   footnotes: Sequence[str]) -> ReportTable:
+    """A ``display()`` frame of :mod:`oncotrial.report.tables` as a printed table (empty
+    cells for the comparisons of rows that have none)."""
+    columns = [c for c in frame.columns if c != "row"]
+    header = ("", *[_arm_header(c, arm_n[c]) if c in arm_n else c for c in columns])
+    rows = []
+    for record in frame.to_dict("records"):
+        label = str(record["row"])
+        cells = tuple("" if not isinstance(record[c], str) else record[c] for c in columns)
+        rows.append(Row((label, *cells), indent=label.endswith("grade 3–4")))
+    return ReportTable(key=key, title=title, header=header, rows=tuple(rows), footnotes=tuple(footnotes))
+
+
+def _response(analysis: TrialAnalysis) -> ReportTable | None:
+    if analysis.response is None:
+        return None
+    response = analysis.response
+    arm_n = {r.arm: int(r.N) for r in response.rates.itertuples(index=False)}
+    return _display_table(response.display(digits=PERCENT_DIGITS), "response",
+                          "Objective response and disease control (RECIST 1.1)", arm_n,
+                          (_NOTES["response"], *_methods(analysis.ard, "response")))
+
+
+def _adverse_events(analysis: TrialAnalysis) -> ReportTable | None:
+    if analysis.adverse_events is None:
+        return None
+    ae = analysis.adverse_events
+    return _display_table(ae.display(digits=PERCENT_DIGITS, percent_sign=False), "adverse-events",
+                          "Treatment-emergent adverse events (safety population)", ae.arm_n,
+                          (_NOTES["adverse_events"], *_methods(analysis.ard, "adverse_events")))
+
+
+# ----------------------------------------------------------------------------- content
+
+def _endpoint_definition(protocol: Protocol, paramcd: str) -> str:
+    found = [e.definition for e in protocol.endpoints if e.name.upper() == paramcd]
+    return found[0] if found else ""
+
+
+def _notes_about(messages: Sequence[str], *prefixes: str) -> tuple[str, ...]:
+    return tuple(m for m in messages if m.startswith(prefixes))
+
+
+def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequence[ReportFigure] = (),
+                   messages: Sequence[str] = (), *, generated: dt.datetime | None = None) -> ReportContent:
+    """Everything the report prints, built from ``analysis`` (numbers), ``protocol``
+    (names, definitions) and the ``figures`` drawn from the same data; ``messages`` are the
+    writer's notes (figures skipped) added to the analysis's own."""
+    all_messages = (*analysis.messages, *messages)
+    consort, boxes, total = _consort(analysis)
+    sections = []
+    for endpoint in [e.name.upper() for e in sorted(protocol.endpoints, key=lambda e: e.role != "primary")
+                     if e.kind == "time_to_event"]:
+        summary = analysis.efficacy.get(endpoint)
+        notes = _notes_about(all_messages, f"{endpoint}:")
+        if summary is None and not notes:
+            continue
+        role = next(e.role for e in protocol.endpoints if e.name.upper() == endpoint)
+        sections.append(EndpointSection(
+            endpoint=endpoint, title=f"{endpoint} ({role} end point)",
+            definition=_endpoint_definition(protocol, endpoint),
+            table=None if summary is None else efficacy_table(summary, analysis.time_unit, analysis.ard),
+            figures=tuple(f for f in figures if f.endpoint == endpoint), notes=notes))
+    arms = " vs ".join(f"{arm} ({role})" for arm, role in analysis.arm_roles.items())
+    facts = (("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry),
+             ("Sponsor", protocol.sponsor), ("Arms", arms),
+             ("Population", protocol.analysis.efficacy_population or "all randomised patients"),
+             ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"))
+    when = generated or dt.datetime.now(dt.UTC)
+    return ReportContent(
+        title=f"{protocol.id}: trial report", subtitle=protocol.title, facts=facts,
+        consort_total=total, consort_arms=tuple(analysis.arm_roles), consort_rows=boxes, consort=consort,
+        table1=_table1(analysis), endpoints=tuple(sections),
+        response=_response(analysis), response_notes=_notes_about(all_messages, "ADRS"),
+        adverse_events=_adverse_events(analysis),
+        adverse_event_notes=_notes_about(all_messages, "ADAE"),
+        notes=tuple(all_messages),
+        generated=f"oncotrial {__version__}, {when:%Y-%m-%d %H:%M} UTC")
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("oncotrial.report", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+    return env
+
+
+def render_html(content: ReportContent) -> str:
+    """The report as one HTML document (``templates/report.html.j2``)."""
+    return _environment().get_template("report.html.j2").render(c=content, px_per_inch=CSS_PX_PER_INCH)
+
+
+def write_html(content: ReportContent, path: str | Path) -> Path:
+    """Write :func:`render_html` to ``path`` (UTF-8) and return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(content), encoding="utf-8")
+    return out
+

@@ -1,0 +1,660 @@
+"""Kaplan–Meier figure of a time-to-event end point, with its numbers-at-risk table.
+
+What a journal or a clinical study report expects (KMunicate, Morris et al. 2019; the
+FDA R submission pilot; Roche ``g_km``), every element optional:
+
+- one step curve per arm, the reference (control) arm first, with "+" marks at the
+  censoring times, so that a reader sees where the curve rests on few patients;
+- pointwise confidence bands (``ci=True``) under the convention's transform (R: "log",
+  SAS: "log-log"), the band a reader needs to judge late differences;
+- a dashed line at S = 0.5 to each arm's median, and the median (95% CI) per arm;
+- the hazard ratio (95% CI) and the P value of the comparison, passed in or computed
+  (Cox model with optional adjustment and strata; stratified log-rank test);
+- below the time axis, the numbers at risk at the protocol's visit intervals and,
+  optionally, the cumulative numbers of events and of censored patients (the extended
+  table that KMunicate respondents preferred).
+
+The table is drawn in its own axes that shares the x axis of the curves, and each
+number is placed at its time in data coordinates, so the columns stay under their tick
+marks whatever the figure size (the recurrent misalignment bugs of survminer and
+lifelines came from placing the table in figure coordinates).
+
+The numbers come from :mod:`oncotrial.stats` (``kaplan_meier``, ``coxph``,
+``logrank_test``), the same functions as the efficacy table, so the figure and the
+table of a report cannot disagree. This module also holds the helpers shared by the
+other report figures (palette, number formats, writing files).
+
+Input is one row per patient. ADaM users pass ADTTE rows of one PARAMCD merged with
+ADSL and convert the censoring flag first, because ``CNSR = 0`` *is* the event::
+
+    pfs = adtte[adtte.PARAMCD == "PFS"].merge(adsl, on="USUBJID")
+    pfs = pfs.assign(EVENT=(pfs.CNSR == 0).astype(int))
+    km_figure(pfs, time="AVALM", event="EVENT", group="ARM", reference="Doxorubicin",
+              risk_times=range(0, 61, 6), strata=["origin", "stage"])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import (
+    AnchoredOffsetbox,
+    DrawingArea,
+    HPacker,
+    TextArea,
+    VPacker,
+)
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from oncotrial.report.figures import FIGURE_FORMATS
+from oncotrial.stats import coxph, kaplan_meier, logrank_test
+from oncotrial.stats._validate import as_groups, survival_arrays
+from oncotrial.stats.conventions import Convention, resolve_convention
+from oncotrial.stats.cox import _level_label
+from oncotrial.stats.kaplan_meier import KaplanMeier, check_conf_level, check_conf_type
+
+__all__ = ["PALETTE", "RISK_STATISTICS", "km_figure", "risk_table", "save_figure"]
+
+#: Okabe–Ito colours (Okabe & Ito 2008), distinguishable with the common colour-vision
+#: deficiencies and in greyscale by lightness: blue (reference arm), vermillion,
+#: bluish green, reddish purple, orange, sky blue.
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+#: rows the numbers-at-risk table can show, with their printed headers
+RISK_STATISTICS: dict[str, str] = {
+    "at_risk": "No. at risk",
+    "events": "Cumulative no. of events",
+    "censored": "Cumulative no. censored",
+}
+
+#: font sizes (points) shared by the report figures: journal figures are printed at a
+#: column width of 7 inches or less, where 8-9 pt is the smallest comfortable size
+FONT = {"tick": 8.5, "label": 9.5, "title": 10.5, "table": 8.5, "note": 8.0}
+#: resolution of PNG output: 300 dpi is what journals ask for line art with text
+PNG_DPI = 300
+DASH = "\u2013"  # en dash between interval limits, as journals print "0.29–0.58"
+
+
+# --------------------------------------------------------------------------------------
+# helpers shared with forest.py and ph_plot.py
+# --------------------------------------------------------------------------------------
+def write_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` (.png at 300 dpi, .svg or .pdf), creating the folder."""
+    out = Path(path)
+    if out.suffix.lower() not in FIGURE_FORMATS:
+        raise ValueError(f"path: unsupported file type {out.suffix!r} in {str(out)!r}; "
+                         f"expected one of {', '.join(FIGURE_FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=PNG_DPI if out.suffix.lower() == ".png" else "figure")
+    return out
+
+
+def save_figure(fig: Figure, path_without_suffix: str | Path,
+                formats: Iterable[str] = ("png", "svg", "pdf")) -> list[Path]:
+    """Write ``fig`` once per format (``"png"``, ``"svg"``, ``"pdf"``) and return the paths.
+
+    A report usually needs the same figure as PNG (Word, HTML), SVG (editing) and PDF
+    (eCTD, LaTeX); ``save_figure(fig, "out/km_pfs")`` writes ``out/km_pfs.png``, ``.svg``
+    and ``.pdf``.
+    """
+    base = Path(path_without_suffix)
+    paths = []
+    for fmt in formats:
+        suffix = "." + str(fmt).lower().lstrip(".")
+        if suffix not in FIGURE_FORMATS:
+            raise ValueError(f"formats: unsupported format {fmt!r}; expected some of "
+                             f"{[s.lstrip('.') for s in FIGURE_FORMATS]}")
+        paths.append(write_figure(fig, base.with_name(base.name + suffix)))
+    return paths
+
+
+def format_number(x: float, digits: int = 1, missing: str = "NE") -> str:
+    """``x`` rounded to ``digits`` decimals; ``missing`` (NE, not estimable) for NaN."""
+    return missing if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def format_estimate(est: float, lower: float, upper: float, digits: int = 2,
+                    missing: str = "NE") -> str:
+    """``"0.41 (0.29–0.58)"``: an estimate and its interval, NaN printed as ``missing``."""
+    if est is None or not math.isfinite(est):
+        return missing
+    return (f"{format_number(est, digits, missing)} ({format_number(lower, digits, missing)}"
+            f"{DASH}{format_number(upper, digits, missing)})")
+
+
+def format_p(p: float) -> str:
+    """A P value as journals print it: ``"<0.001"``, 3 decimals below 0.1, else 2."""
+    if p is None or not math.isfinite(p):
+        return "NE"
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def check_columns(data: Any, roles: Mapping[str, tuple[Sequence[str], str]]) -> None:
+    """Raise a ValueError naming each missing column, its role and what was expected.
+
+    ``roles`` maps an argument name to ``(columns, description)``.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    for role, (cols, what) in roles.items():
+        for col in cols:
+            if col not in data.columns:
+                raise ValueError(f"{role}: column {col!r} not in data; expected {what} "
+                                 f"(columns: {list(data.columns)})")
+
+
+def check_event_column(event: str) -> None:
+    """Refuse the ADaM censoring flag as the event column: CNSR = 0 is the event."""
+    if str(event).upper() == "CNSR":
+        raise ValueError("event: 'CNSR' is the ADaM censoring flag (0 = event); expected an event "
+                         "indicator with 1 = event, e.g. data.assign(EVENT=(data.CNSR == 0).astype(int))")
+
+
+def resolve_arms(data: pd.DataFrame, group: str, *, reference: Any = None,
+                 order: Sequence[Any] | None = None, convention: Convention) -> tuple[list[Any], Any]:
+    """The arms in display order and the reference arm.
+
+    Default: the reference arm first (``reference``, else the convention's reference
+    level: first sorted level under R, last under SAS, as in the efficacy table), then
+    the other arms in sorted order. ``order`` lists every arm in the order wanted; the
+    reference stays ``reference`` (default: the first arm of ``order``).
+    """
+    _, levels = as_groups(data[group], name=group)
+    if order is not None:
+        order = list(order)
+        if sorted(map(str, order)) != sorted(map(str, levels)) or len(order) != len(levels):
+            raise ValueError(f"arm_order: expected each level of {group!r} once, {levels}; got {order}")
+        order = [levels[[str(lv) for lv in levels].index(str(a))] for a in order]
+    if reference is None:
+        ref = order[0] if order is not None else (levels[0] if convention.reference == "first" else levels[-1])
+    elif reference in levels:
+        ref = reference
+    else:
+        raise ValueError(f"reference: level {reference!r} not found in column {group!r}; levels are {levels}")
+    if order is None:
+        order = [ref] + [lv for lv in levels if lv != ref]
+    return order, ref
+
+
+def hazard_ratio_by_cox(data: pd.DataFrame, *, time: str, event: str, group: str, reference: Any,
+                        adjust: Sequence[str], strata: Sequence[str], conf_level: float,
+                        convention: Convention) -> dict[Any, tuple[float, float, float]]:
+    """Hazard ratio (CI) of each arm against ``reference`` from :func:`oncotrial.stats.coxph`.
+
+    Non-numeric ``adjust`` columns enter as categorical terms with the convention's
+    reference level; ``strata`` get separate baseline hazards (the LMS04 analysis:
+    stratified by the randomisation factors).
+    """
+    categorical: dict[str, Any] = {group: reference}
+    for col in adjust:
+        if not pd.api.types.is_numeric_dtype(data[col]):
+            categorical[col] = None
+    fit = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=list(strata) or None,
+                categorical=categorical, conf_level=conf_level, convention=convention)
+    out = {}
+    for arm in as_groups(data[group], name=group)[1]:
+        if arm != reference:
+            row = fit.coef_table.loc[coefficient_name(group, arm)]
+            out[arm] = (float(row["hr"]), float(row["lower"]), float(row["upper"]))
+    return out
+
+
+def level_text(level: Any) -> str:
+    """A level as printed: 2.0 -> "2" (a numeric code read from a file), else ``str``."""
+    return _level_label(level)
+
+
+def coefficient_name(group: str, arm: Any) -> str:
+    """The name :func:`oncotrial.stats.coxph` gives the coefficient of ``arm``: ``"ARM[level]"``."""
+    return f"{group}[{level_text(arm)}]"
+
+
+# --------------------------------------------------------------------------------------
+# the numbers at risk
+# --------------------------------------------------------------------------------------
+def _check_times(times: Any) -> np.ndarray:
+    try:
+        t = np.asarray(list(times), dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"times: expected a list of numbers, got {times!r}") from None
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
+        raise ValueError(f"times: expected one or more finite times >= 0, got {times!r}")
+    return t
+
+
+def _risk_counts(km: KaplanMeier, times: np.ndarray) -> dict[str, np.ndarray]:
+    """At risk (time >= t), cumulative events and censored (time <= t) at ``times``."""
+    tab = km.table
+    utime = tab["time"].to_numpy()
+    upto = np.searchsorted(utime, times, side="right")
+    cum_event = np.concatenate(([0.0], np.cumsum(tab["n_event"].to_numpy())))[upto]
+    cum_censor = np.concatenate(([0.0], np.cumsum(tab["n_censor"].to_numpy())))[upto]
+    return {"at_risk": km.survival_at(times)["n_risk"].to_numpy(), "events": cum_event,
+            "censored": cum_censor}
+
+
+def risk_table(data: pd.DataFrame, time: str, event: str, group: str, times: Sequence[float], *,
+               arm_order: Sequence[Any] | None = None, convention: str | Convention = "r") -> pd.DataFrame:
+    """Numbers at risk, cumulative events and cumulative censored per arm at ``times``.
+
+    ``at_risk`` at t is the number of patients with follow-up time >= t (still under
+    observation just before t), ``events`` and ``censored`` the numbers with an event or
+    a censoring at or before t — exactly R ``summary(survfit(Surv(time, event) ~ group),
+    times = times, extend = TRUE)`` with ``n.event`` and ``n.censor`` summed over the
+    intervals, and the ``n_risk`` of :meth:`KaplanMeier.survival_at`. A patient whose
+    time equals t is both at risk and counted at t, as in R; past the last observation
+    ``at_risk`` is 0 (lifelines issue #1383 asked which of these conventions applies).
+
+    Args:
+        data: one row per patient.
+        time, event: column names; ``event`` is 1 for an event, 0 for a censoring.
+        group: the arm column.
+        times: the times of the table columns, e.g. every 6 months.
+        arm_order: arms in the order of the rows (default: sorted levels).
+        convention: ``"r"`` merges times equal up to round-off as R does.
+
+    Returns:
+        One row per arm and time: ``arm, time, at_risk, events, censored`` (integers).
+    """
+    conv = resolve_convention(convention)
+    check_event_column(event)
+    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
+                         "group": ([group], "the arm of each patient")})
+    t = _check_times(times)
+    if arm_order is None:
+        order = as_groups(data[group], name=group)[1]
+    else:
+        order = resolve_arms(data, group, order=arm_order, convention=conv)[0]
+    frames = [_arm_risk_frame(data, time, event, group, arm, t, conv) for arm in order]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _arm_risk_frame(data: pd.DataFrame, time: str, event: str, group: str, arm: Any,
+                    times: np.ndarray, conv: Convention) -> pd.DataFrame:
+    sub = data.loc[data[group] == arm]
+    km = kaplan_meier(sub[time], sub[event], convention=conv)
+    counts = _risk_counts(km, times)
+    return pd.DataFrame({"arm": [arm] * times.size, "time": times,
+                         **{k: np.rint(v).astype(np.int64) for k, v in counts.items()}})
+
+
+# --------------------------------------------------------------------------------------
+# the figure
+# --------------------------------------------------------------------------------------
+def _default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
+    """Round tick times from 0 to the first one at or past ``tmax`` (in months: a step of
+    1, 2, 3, 6, 12, ... months, the usual assessment intervals)."""
+    if time_unit.lower().startswith("month"):
+        step = next((s for s in (1, 2, 3, 6, 12, 24, 36, 60) if tmax / s <= 10), 120)
+    else:
+        ticks = MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, tmax)
+        step = float(ticks[1] - ticks[0])
+    return np.arange(0.0, math.ceil(tmax / step - 1e-9) * step + step / 2, step)
+
+
+def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | None, p_label: str,
+                      labels: Mapping[Any, str], reference: Any, conf_level: float,
+                      model_note: str | None) -> list[str]:
+    lines = []
+    level = f"{conf_level:.0%} CI"
+    for arm, (hr, lo, hi) in hrs.items():
+        versus = f" ({labels[arm]} vs {labels[reference]})" if len(hrs) > 1 else ""
+        lines.append(f"Hazard ratio{versus}, {format_number(hr, 2)} ({level}, "
+                     f"{format_number(lo, 2)}{DASH}{format_number(hi, 2)})")
+    if model_note:
+        lines.append(model_note)
+    if p is not None:
+        text = format_p(p)
+        lines.append(f"{p_label} P{text}" if text.startswith("<") else f"{p_label} P = {text}")
+    return [line.strip() for line in lines]
+
+
+
+#: where an automatically placed key is tried, in order, before it goes outside the plot
+AUTO_LOCATIONS = ("upper right", "lower left", "lower right", "center right", "lower center", "center left",
+                  "upper center")
+
+
+def _key_line(text: str, colour: str | None = None, band: bool = False, gap: bool = False) -> Any:
+    """One line of a figure key: a line (or band) sample in ``colour`` and its text."""
+    label = TextArea(text, textprops={"fontsize": FONT["note"], "linespacing": 1.35})
+    if colour is None:
+        return VPacker(children=[DrawingArea(1, 3), label], pad=0, sep=0) if gap else label
+    sample = DrawingArea(18, 8)
+    if band:
+        sample.add_artist(Rectangle((0, 1), 18, 6, facecolor=colour, alpha=0.35, linewidth=0))
+    else:
+        sample.add_artist(Line2D([0, 18], [4, 4], color=colour, linewidth=1.6))
+    return HPacker(children=[sample, label], align="center", pad=0, sep=5)
+
+
+def place_keys(fig: Figure, ax: Any, parts: Sequence[Callable[[], Any]], loc: str,
+               points: np.ndarray) -> list[AnchoredOffsetbox]:
+    """Put the key parts (built by the callables) in ``ax`` where they cover none of ``points``.
+
+    ``loc="auto"``: each part goes to the first of :data:`AUTO_LOCATIONS` (after the final
+    layout) where it covers no point (data x, y) and no part already placed; the parts
+    that fit nowhere go above the axes, so that text never lies on a curve. (Figure
+    titles are therefore ``suptitle``, above such a key.) Any other matplotlib ``loc``
+    puts all parts together there.
+    """
+    def together() -> VPacker:
+        return VPacker(children=[part() for part in parts], align="left", pad=0, sep=6)
+
+    if loc != "auto":
+        box = AnchoredOffsetbox(loc=loc, child=together(), frameon=False, pad=0.2, borderpad=0.6)
+        ax.add_artist(box)
+        return [box]
+    renderer = fig.canvas.get_renderer()
+    placed: list[tuple[str, AnchoredOffsetbox]] = []
+    outside: list[Callable[[], Any]] = []
+    for part in parts:
+        for candidate in (c for c in AUTO_LOCATIONS if c not in dict(placed)):
+            box = AnchoredOffsetbox(loc=candidate, child=part(), frameon=False, pad=0.2, borderpad=0.6)
+            ax.add_artist(box)
+            fig.draw_without_rendering()
+            extent = box.get_window_extent(renderer).padded(2)
+            if not extent.count_contains(ax.transData.transform(points)) and not any(
+                    extent.overlaps(other.get_window_extent(renderer)) for _, other in placed):
+                placed.append((candidate, box))
+                break
+            box.remove()
+        else:
+            outside.append(part)
+    boxes = [box for _, box in placed]
+    if outside:
+        box = AnchoredOffsetbox(loc="lower left", child=VPacker(children=[part() for part in outside], align="left",
+                                                                pad=0, sep=6),
+                                frameon=False, pad=0.2, borderpad=0, bbox_to_anchor=(0.0, 1.02),
+                                bbox_transform=ax.transAxes)
+        ax.add_artist(box)
+        boxes.append(box)
+    return boxes
+
+
+def _step_points(table: pd.DataFrame, column: str, xmax: float, n: int = 400) -> np.ndarray:
+    """Points along a step curve (horizontal and vertical parts) for the key placement."""
+    t = np.concatenate(([0.0], table["time"].to_numpy()))
+    y = np.concatenate(([1.0], table[column].to_numpy()))
+    grid = np.linspace(0.0, min(xmax, t[-1]), n)
+    horizontal = np.column_stack([grid, y[np.searchsorted(t, grid, side="right") - 1]])
+    drops = np.linspace(y[:-1], y[1:], 6).T.ravel()
+    vertical = np.column_stack([np.repeat(t[1:], 6), drops])
+    pts = np.vstack([horizontal, vertical])
+    return pts[np.isfinite(pts).all(axis=1) & (pts[:, 0] <= xmax)]
+
+
+def km_figure(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str,
+    group: str,
+    reference: Any = None,
+    arm_order: Sequence[Any] | None = None,
+    arm_labels: Mapping[Any, str] | None = None,
+    risk_times: Sequence[float] | None = None,
+    risk_table: Sequence[Literal["at_risk", "events", "censored"]] | None = ("at_risk",),
+    ci: bool = False,
+    conf_type: Literal["log", "log-log", "plain"] | None = None,
+    conf_level: float = 0.95,
+    censor_marks: bool = True,
+    show_median: bool = True,
+    median_digits: int | None = None,
+    hazard_ratio: tuple[float, float, float] | Mapping[Any, tuple[float, float, float]] | None = None,
+    p: float | None = None,
+    p_label: str | None = None,
+    show_hr: bool = True,
+    show_p: bool = True,
+    adjust: Sequence[str] = (),
+    strata: Sequence[str] = (),
+    time_unit: str = "months",
+    xlabel: str | None = None,
+    ylabel: str = "Probability of survival",
+    y_scale: Literal["probability", "percent"] = "probability",
+    title: str | None = None,
+    legend_loc: str = "auto",
+    figsize: tuple[float, float] | None = None,
+    convention: str | Convention = "r",
+    path: str | Path | None = None,
+) -> Figure:
+    """Kaplan–Meier curves per arm with a numbers-at-risk table under the time axis.
+
+    Args:
+        data: one row per patient (e.g. ADTTE of one PARAMCD merged with ADSL).
+        time: follow-up time column (e.g. ``AVALM``, months).
+        event: event indicator column, 1 = event, 0 = censored. For ADaM data convert the
+            censoring flag first: ``EVENT = (CNSR == 0)``; a column named CNSR is refused.
+        group: arm column (``ARM`` or ``ARMCD``).
+        reference: the control arm, drawn first and the denominator of the hazard ratio;
+            default: the convention's reference level (R: first sorted, SAS: last).
+        arm_order: every arm, in the order of the legend and table rows.
+        arm_labels: printed name per arm (default: the level itself).
+        risk_times: times of the table columns and of the x ticks (the protocol's
+            assessment intervals, e.g. ``range(0, 61, 6)``); the x axis ends at the last
+            of them, so curves are cut there if follow-up is longer. Default: round
+            steps covering the whole follow-up. Numbers are those of :func:`risk_table`.
+        risk_table: table sections, any of ``"at_risk"``, ``"events"`` (cumulative),
+            ``"censored"`` (cumulative), in this order of display; None or () for none.
+        ci: draw pointwise confidence bands (shaded).
+        conf_type: band transform ``"log"``, ``"log-log"``, ``"plain"``; default: the
+            convention's (R ``conf.type="log"``, SAS ``CONFTYPE=LOGLOG``).
+        conf_level: level of the bands, the medians' and the hazard ratio's intervals.
+        censor_marks: "+" at each censoring time.
+        show_median: dashed lines at S = 0.5 to each reached median, and the median
+            (CI) per arm in the key ("NR": not reached, "NE": limit not estimable).
+        median_digits: decimals of the medians (default: 0 for days or weeks, else 1).
+        hazard_ratio: ``(hr, lower, upper)`` to print (two arms), or ``{arm: (hr, lower,
+            upper)}``; default: computed by :func:`oncotrial.stats.coxph` with ``adjust``
+            covariates and ``strata``, each arm against ``reference``.
+        p: the P value to print; default: the (stratified by ``strata``) log-rank test.
+        p_label: words before "P" (default: "Log-rank" / "Stratified log-rank" when
+            computed, nothing when ``p`` is given).
+        show_hr, show_p: print the hazard ratio and the P value.
+        adjust, strata: covariate columns of the Cox model and strata of the Cox model
+            and log-rank test (used only when the numbers are computed here).
+        time_unit: printed in the x label and the key ("months").
+        xlabel: x-axis label (default ``"Time since randomisation (months)"``).
+        ylabel: y-axis label, e.g. ``"Progression-free survival"``; with
+            ``y_scale="percent"`` " (%)" is appended.
+        y_scale: ``"probability"`` (0–1) or ``"percent"`` (0–100).
+        title: figure title.
+        legend_loc: where the key (arms, medians, hazard ratio, P) goes: ``"auto"`` (the
+            first places where they cover no curve, else above the plot) or a
+            matplotlib ``loc`` such as ``"upper right"``.
+        figsize: inches; default 7 wide, 4.6 high plus the table rows. The table rows
+            keep their height when the figure is resized.
+        convention: ``"r"`` or ``"sas"`` (CI transform, median rule, Cox ties, reference).
+        path: also write the figure there (.png, .svg or .pdf).
+
+    Returns:
+        The matplotlib Figure (not registered with pyplot; ``save_figure`` writes it in
+        several formats). ``fig.axes[0]`` holds the curves, ``fig.axes[1]`` the table,
+        whose numbers are Text artists with ``gid = "risk:<statistic>:<arm>:<time>"``.
+    """
+    conv = resolve_convention(convention)
+    check_event_column(event)
+    adjust, strata = list(adjust), list(strata)
+    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
+                         "group": ([group], "the arm of each patient"),
+                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
+    survival_arrays(data[time], data[event], time_name=time, event_name=event)
+    ctype = check_conf_type(conf_type, conv)
+    conf_level = check_conf_level(conf_level)
+    sections = list(risk_table or ())
+    unknown = [s for s in sections if s not in RISK_STATISTICS]
+    if unknown:
+        raise ValueError(f"risk_table: unknown row(s) {unknown}; expected any of {list(RISK_STATISTICS)}")
+    if y_scale not in ("probability", "percent"):
+        raise ValueError(f"y_scale: expected 'probability' or 'percent', got {y_scale!r}")
+    order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
+    labels = {arm: level_text(arm) for arm in order} | {a: str(v) for a, v in (arm_labels or {}).items()}
+    colours = {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(order)}
+
+    fits = {}
+    for arm in order:
+        sub = data.loc[data[group] == arm]
+        fits[arm] = kaplan_meier(sub[time], sub[event], conf_type=ctype, conf_level=conf_level, convention=conv)
+    tmax = float(data[time].max())
+    ticks = _default_risk_times(tmax, time_unit) if risk_times is None else np.sort(_check_times(risk_times))
+    xmax = float(ticks[-1]) if ticks[-1] > 0 else tmax
+    counts = {arm: _risk_counts(km, ticks) for arm, km in fits.items()}
+
+    # ---- layout: curves on top, one table row per (section, arm) plus a header per section
+    rows: list[tuple[str, Any]] = []
+    for section in sections:
+        rows.append((section, None))
+        rows.extend((section, arm) for arm in order)
+    row_height = FONT["table"] * 1.75 / 72
+    table_height = len(rows) * row_height
+    if figsize is None:
+        figsize = (7.0, 4.6 + table_height + (0.35 if rows else 0.0))
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)  # a renderer for the key placement; savefig picks the writer by suffix
+    plot_height = max(figsize[1] - table_height - 1.1, 1.0)
+    if rows:
+        grid = fig.add_gridspec(2, 1, height_ratios=[plot_height, table_height])
+        ax = fig.add_subplot(grid[0])
+        ax_table = fig.add_subplot(grid[1], sharex=ax)
+    else:
+        ax = fig.add_subplot()
+
+    # ---- curves, bands, censor marks
+    for arm in order:
+        tab = fits[arm].table
+        t = np.concatenate(([0.0], tab["time"].to_numpy()))
+        s = np.concatenate(([1.0], tab["survival"].to_numpy()))
+        if ci:
+            lower = np.concatenate(([1.0], tab["lower"].to_numpy()))
+            upper = np.concatenate(([1.0], tab["upper"].to_numpy()))
+            ax.fill_between(t, lower, upper, step="post", color=colours[arm], alpha=0.15, linewidth=0)
+        ax.step(t, s, where="post", color=colours[arm], linewidth=1.6, label=labels[arm])
+        cens = (tab["n_censor"].to_numpy() > 0) & (tab["time"].to_numpy() <= xmax)
+        if censor_marks and cens.any():  # unclipped, so that a mark at the axis end shows whole
+            ax.plot(tab["time"].to_numpy()[cens], tab["survival"].to_numpy()[cens], linestyle="none",
+                    marker="+", markersize=6, markeredgewidth=1.0, color=colours[arm], clip_on=False)
+
+    # ---- medians
+    medians = {arm: fits[arm].median() for arm in order}
+    median_lines: list[tuple[float, float, float, float]] = []  # x0, x1, y0, y1
+    if show_median:
+        reached = [m.estimate for m in medians.values() if math.isfinite(m.estimate)]
+        if reached:
+            median_lines.append((0.0, max(reached), 0.5, 0.5))
+            ax.plot([0, max(reached)], [0.5, 0.5], color="0.45", linestyle="--", linewidth=0.8)
+            for arm in order:
+                if math.isfinite(medians[arm].estimate):
+                    median_lines.append((medians[arm].estimate, medians[arm].estimate, 0.0, 0.5))
+                    ax.plot([medians[arm].estimate] * 2, [0, 0.5], color=colours[arm], linestyle="--",
+                            linewidth=0.8)
+
+    # ---- the comparison: hazard ratio(s) and P
+    hrs: dict[Any, tuple[float, float, float]] = {}
+    model_note = None
+    if show_hr:
+        if hazard_ratio is None:
+            hrs = hazard_ratio_by_cox(data, time=time, event=event, group=group, reference=ref,
+                                      adjust=adjust, strata=strata, conf_level=conf_level, convention=conv)
+            model = []
+            if adjust:
+                model.append("adjusted for " + ", ".join(adjust))
+            if strata:
+                model.append("stratified by " + ", ".join(strata))
+            if model:
+                model_note = "Cox model " + "; ".join(model)
+        elif isinstance(hazard_ratio, Mapping):
+            hrs = {arm: tuple(map(float, v)) for arm, v in hazard_ratio.items()}
+        else:
+            if len(order) != 2:
+                raise ValueError(f"hazard_ratio: a single (hr, lower, upper) needs two arms; {group!r} has "
+                                 f"{len(order)}: pass {{arm: (hr, lower, upper)}}")
+            hrs = {order[1]: tuple(map(float, hazard_ratio))}
+        hrs = {arm: hrs[arm] for arm in order if arm in hrs}
+    p_value = None
+    if show_p:
+        if p is None:
+            lr = logrank_test(data[time], data[event], data[group],
+                              strata=data[strata] if strata else None, convention=conv)
+            p_value = lr.p
+            p_label = p_label if p_label is not None else ("Stratified log-rank" if strata else "Log-rank")
+        else:
+            p_value = float(p)
+            p_label = p_label or ""
+    comparison = _annotation_lines(hrs, p_value, p_label or "", labels, ref, conf_level, model_note)
+
+    # ---- axes
+    ax.set_xlim(0, xmax)
+    ax.set_xticks(ticks)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_ylim(0, 1.02)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    if y_scale == "percent":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
+        ylabel = f"{ylabel} (%)"
+    ax.set_ylabel(ylabel, fontsize=FONT["label"])
+    ax.set_xlabel(xlabel or f"Time since randomisation ({time_unit})", fontsize=FONT["label"])
+    ax.tick_params(labelsize=FONT["tick"])
+    ax.spines[["top", "right"]].set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=FONT["title"], x=0.01, ha="left")
+
+    # ---- the table: numbers at data x = time, so they sit under the ticks at any size
+    if rows:
+        for i, (section, arm) in enumerate(rows):
+            if arm is None:
+                continue
+            for t_i, value in zip(ticks, counts[arm][section]):
+                ax_table.text(t_i, i, f"{value:.0f}", ha="center", va="center", fontsize=FONT["table"],
+                              gid=f"risk:{section}:{arm}:{t_i:g}", clip_on=False)
+        ax_table.set_ylim(len(rows) - 0.5, -0.5)
+        ax_table.set_yticks(range(len(rows)))
+        ax_table.set_yticklabels([RISK_STATISTICS[s] if a is None else labels[a] for s, a in rows])
+        for tick, (section, arm) in zip(ax_table.get_yticklabels(), rows):
+            if arm is None:
+                tick.set_fontweight("bold")
+            else:
+                tick.set_color(colours[arm])
+        ax_table.tick_params(axis="y", length=0, pad=14, labelsize=FONT["table"])
+        ax_table.tick_params(axis="x", bottom=False, labelbottom=False)
+        for spine in ax_table.spines.values():
+            spine.set_visible(False)
+        ax_table.patch.set_visible(False)
+
+    # ---- key: arms with their medians and the band; the comparison; placed clear of the curves
+    digits = (0 if time_unit.lower().startswith(("day", "week")) else 1) if median_digits is None else median_digits
+
+    def arms_key() -> VPacker:
+        lines: list[Any] = []
+        if show_median:
+            lines.append(_key_line(f"Median ({conf_level:.0%} CI), {time_unit}"))
+        for arm, m in medians.items():
+            text = labels[arm]
+            if show_median:
+                text += (f": {format_number(m.estimate, digits, 'NR')} "
+                         f"({format_number(m.lower, digits)}{DASH}{format_number(m.upper, digits)})")
+            lines.append(_key_line(text, colour=colours[arm]))
+        if ci:
+            lines.append(_key_line(f"Pointwise {conf_level:.0%} CI ({ctype})", colour="0.6", band=True))
+        return VPacker(children=lines, align="left", pad=0, sep=2)
+
+    obstacles = [_step_points(fits[arm].table, "survival", xmax) for arm in order]
+    if ci:
+        obstacles += [_step_points(fits[arm].table, col, xmax) for arm in order for col in ("lower", "upper")]
+    obstacles += [np.column_stack([np.linspace(x0, x1, 100), np.linspace(y0, y1, 100)])
+                  for x0, x1, y0, y1 in median_lines]
+    parts = [arms_key] + ([lambda: _key_line("\n".join(comparison))] if comparison else [])
+    place_keys(fig, ax, parts, legend_loc, np.concatenate(obstacles))
+    if path is not None:
+        write_figure(fig, path)
+    return fig

@@ -1,0 +1,911 @@
+"""The tables of a trial report, computed from ADaM data: characteristics (Table 1), the
+CONSORT flow, efficacy, response and adverse events.
+
+Each function returns a small frozen result (the :class:`~oncotrial.stats._results.Result`
+mixin) holding numbers, never text alone: ``to_frame()`` gives every number in long form
+(the columns of the analysis-results dataset, :mod:`oncotrial.report.ard`), and
+``display()`` (or ``Table1.table``) the cells as a report prints them. Counting rules:
+
+* populations: Table 1, CONSORT, efficacy and response use the randomised patients
+  (``ITTFL = "Y"``, intention to treat) by planned arm; the adverse-event table uses the
+  safety population (``SAFFL = "Y"``) by the arm actually received, because a patient given
+  the other arm's drugs had that arm's toxicity;
+* a patient is counted once per row (distinct ``USUBJID``), whatever the number of records;
+* percentages are rounded half up (SAS's ``ROUND``, and what a reader checking a table by
+  hand does; Python's ``round`` rounds half to even on binary floats);
+* nothing is dropped silently: a value outside the declared levels, a grade outside 1–5 or
+  a flag other than Y/N is a ``ValueError`` naming the dataset, variable and rows (numbered
+  from 1 as in :mod:`oncotrial.report.adam`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import fisher_exact, norm
+
+from oncotrial.clinical.recist_bor import response_rates
+from oncotrial.io import require_columns
+from oncotrial.report.adam import _blank, _rows
+from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
+from oncotrial.stats import logrank_test
+from oncotrial.stats._results import Result
+from oncotrial.stats._validate import row_labels
+from oncotrial.stats.conventions import resolve_convention
+
+__all__ = [
+    "DAYS_PER_UNIT",
+    "LMS04_TABLE1",
+    "AE_OVERVIEW",
+    "DOSE_REDUCTIONS",
+    "RESPONDER_ONLY",
+    "RESPONSE_CATEGORIES",
+    "AdverseEventTable",
+    "Categorical",
+    "ConsortFlow",
+    "Continuous",
+    "Flags",
+    "ResponseTable",
+    "Table1",
+    "Variable",
+    "adverse_event_table",
+    "consort_flow",
+    "efficacy_endpoints",
+    "efficacy_tables",
+    "fisher_p",
+    "format_number",
+    "format_p",
+    "n_percent",
+    "newcombe_difference",
+    "response_table",
+    "table1",
+]
+
+TOTAL = "Total"
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def format_number(value: float, digits: int) -> str:
+    """``value`` rounded half up to ``digits`` decimals (``"NE"`` when not estimable).
+
+    The decimal text of the float (its ``repr``) is rounded, so 2.675 gives 2.68 as on
+    paper and in SAS, not 2.67 as binary rounding does.
+    """
+    if value is None or not math.isfinite(value):
+        return "NE"
+    quantum = Decimal(1).scaleb(-digits)
+    rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    return str(abs(rounded) if rounded == 0 else rounded)
+
+
+def format_p(p: float, digits: int = 3) -> str:
+    """A p-value with ``digits`` decimals, ``"<0.001"`` below the smallest printable value."""
+    if p is None or not math.isfinite(p):
+        return "NE"
+    floor = 10.0 ** -digits
+    return f"<{format_number(floor, digits)}" if p < floor else format_number(p, digits)
+
+
+def n_percent(n: int, total: int, *, digits: int = 0, percent_sign: bool = False,
+              denominator: bool = False) -> str:
+    """``"n (%)"`` or, with ``denominator``, ``"n/N (%)"``; ``"0/0"`` style when ``total`` is 0."""
+    count = f"{n}/{total}" if denominator else f"{n}"
+    if total == 0:
+        return count
+    return f"{count} ({format_number(100 * n / total, digits)}{'%' if percent_sign else ''})"
+
+
+# ----------------------------------------------------------------------------- Table 1
+
+@dataclasses.dataclass(frozen=True)
+class Categorical:
+    """A categorical characteristic: one row per level, ``n (%)``.
+
+    ``levels`` maps each value to the label printed, in printing order (every level is
+    shown, with 0 if nobody has it; a value outside ``levels`` is an error). Without
+    ``levels`` the observed values are shown, sorted. ``bins`` instead groups a number into
+    closed intervals ``(low, high, label)``; values in no bin are counted in no row but stay
+    in the denominator (LMS04 shows 1 and >= 2 metastases over all patients, the paper's
+    footnote §). ``where`` (a pandas expression over ADSL columns) restricts the variable to
+    the patients it applies to, whose number becomes the denominator (grade is defined for
+    soft-tissue tumours only). Missing values: ``missing="row"`` adds a Missing row and keeps
+    missing patients in the denominator; ``"exclude"`` leaves them out of the denominator
+    and prints their count alone (the paper's ECOG rows: 45/74 with two patients missing).
+    """
+
+    column: str
+    label: str
+    levels: Mapping[Any, str] | None = None
+    bins: tuple[tuple[float, float, str], ...] | None = None
+    where: str | None = None
+    missing: Literal["row", "exclude"] = "row"
+
+
+@dataclasses.dataclass(frozen=True)
+class Continuous:
+    """A continuous characteristic: rows for ``statistics`` among ``"n"``, ``"mean_sd"``,
+    ``"median_iqr"``, ``"median"``, ``"range"``, plus a Missing row when values are missing.
+
+    Location statistics are printed with ``digits`` decimals and the SD with one more (the
+    usual CSR rule: 75.2 (8.59) for an age in whole years). Quartiles follow the analysis
+    convention (see :func:`table1`).
+    """
+
+    column: str
+    label: str
+    statistics: tuple[str, ...] = ("median_iqr",)
+    digits: int = 1
+    where: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Flags:
+    """Several Y/N indicator columns shown as the levels of one characteristic (sites of
+    metastasis: a patient may have several, so the rows do not add up). Each row counts the
+    ``"Y"`` values over the patients the characteristic applies to; a patient with a blank
+    flag in any column is counted once in a Missing row."""
+
+    label: str
+    columns: Mapping[str, str]
+    where: str | None = None
+
+
+Variable = Categorical | Continuous | Flags
+
+#: LMS04 Table 1 (Pautier et al., NEJM 2024) from ADSL columns: age median (IQR) in whole
+#: years, sex, ECOG (denominators without the missing), grade among soft-tissue tumours,
+#: primary site, metastatic stage, sites of metastasis and number of metastases (1, >= 2)
+LMS04_TABLE1: tuple[Variable, ...] = (
+    Continuous("AGE", "Age, years", statistics=("median_iqr",), digits=0),
+    Categorical("SEX", "Sex", levels={"F": "Female", "M": "Male"}),
+    Categorical("ECOG", "ECOG performance-status score", levels={0: "0", 1: "1"}, missing="exclude"),
+    Categorical("GRADE", "Disease grade (soft-tissue tumours)", levels={1: "1", 2: "2", 3: "3"},
+                where="origin == 'soft_tissue'"),
+    Categorical("origin", "Site of primary tumour", levels={"uterine": "Uterus", "soft_tissue": "Soft tissue"}),
+    Categorical("stage", "Metastatic disease", levels={"metastatic": "Yes", "locally_advanced": "No"}),
+    Flags("Site of metastasis", {"METLUNG": "Lung", "METLIVER": "Liver", "METBONE": "Bone",
+                                 "METSKIN": "Cutaneous tissue", "METOTHER": "Other"}),
+    Categorical("NMETS", "Number of metastases", bins=((1, 1, "1"), (2, math.inf, "≥2"))),
+)
+
+_CONTINUOUS_LABELS = {"n": "n", "mean_sd": "Mean (SD)", "median_iqr": "Median (IQR)", "median": "Median",
+                      "range": "Min–max"}
+_SAS_QUANTILES = "averaged_inverted_cdf"  # SAS QNTLDEF=5 = Hyndman–Fan type 2
+_R_QUANTILES = "linear"  # R quantile() default, type 7
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Table1(Result):
+    """Characteristics by arm.
+
+    ``table``: ``variable, level`` then one column of printed cells per arm and ``Total``;
+    ``stats``: the numbers in long form (``variable, column, level, arm, statistic, value,
+    lower, upper, where``): per category ``n``, ``N`` and ``n_percent`` (a fraction), per
+    continuous variable ``n``, ``n_missing``, ``mean``, ``sd``, ``median`` (Q1, Q3 as
+    lower, upper), ``min``, ``max``; ``arm_n``: patients per column.
+    """
+
+    table: pd.DataFrame
+    stats: pd.DataFrame
+    arm_n: dict[str, int]
+    quantiles: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """ARD records: ``arm, subgroup (column=level), statistic, value, lower, upper, method``."""
+        s = self.stats
+        subgroup = np.where(s["level"].isna(), s["column"], s["column"] + "=" + s["level"].fillna(""))
+        method = [_table1_method(statistic, where, self.quantiles)
+                  for statistic, where in zip(s["statistic"], s["where"], strict=True)]
+        return pd.DataFrame({"arm": s["arm"], "subgroup": subgroup, "statistic": s["statistic"],
+                             "value": s["value"], "lower": s["lower"], "upper": s["upper"],
+                             "method": method})
+
+    def __repr__(self) -> str:
+        return f"Table1({len(self.table)} rows, arms={self.arm_n})"
+
+
+def _table1_method(statistic: str, where: Any, quantiles: str) -> str | None:
+    parts = [f"median (IQR: {quantiles})"] if statistic == "median" else []
+    if isinstance(where, str):
+        parts.append(f"among {where}")
+    return "; ".join(parts) or None
+
+
+def _applies(adsl: pd.DataFrame, where: str | None) -> pd.Series:
+    if where is None:
+        return pd.Series(True, index=adsl.index)
+    try:
+        mask = adsl.eval(where)
+    except (NameError, SyntaxError, KeyError, TypeError, ValueError) as exc:  # pandas' errors of a bad expression
+        raise ValueError(f"ADSL: cannot evaluate where={where!r}: {exc}") from None
+    return mask.fillna(False).astype(bool)
+
+
+def _categorical_codes(adsl: pd.DataFrame, var: Categorical) -> tuple[pd.Series, list[str]]:
+    """The printed level of each patient (NaN when missing or in no bin) and the level order."""
+    values = adsl[var.column]
+    missing = _blank(values)
+    if var.bins is not None:
+        numbers = pd.to_numeric(values.where(~missing), errors="coerce")
+        bad = numbers.isna() & ~missing
+        if bad.any():
+            raise ValueError(f"ADSL.{var.column}: expected numbers for the bins at {_rows(bad)}")
+        codes = pd.Series(np.nan, index=adsl.index, dtype=object)
+        for low, high, label in var.bins:
+            codes[(numbers >= low) & (numbers <= high)] = label
+        return codes, [label for _, _, label in var.bins]
+    if var.levels is not None:
+        codes = values.where(~missing).map(lambda v: var.levels.get(v) if not pd.isna(v) else np.nan)
+        bad = codes.isna() & ~missing
+        if bad.any():
+            raise ValueError(f"ADSL.{var.column}: value {values[bad].iloc[0]!r} is not a declared level "
+                             f"({', '.join(map(str, var.levels))}) at {_rows(bad)}")
+        return codes, list(var.levels.values())
+    codes = values.where(~missing).map(lambda v: v if pd.isna(v) else str(v))
+    return codes, sorted(codes.dropna().unique())
+
+
+def _stat(rows: list[dict[str, Any]], var: Variable, column: str, level: str | None, arm: str,
+          statistic: str, value: float, lower: float = np.nan, upper: float = np.nan) -> None:
+    rows.append({"variable": var.label, "column": column, "level": level, "arm": arm,
+                 "statistic": statistic, "value": value, "lower": lower, "upper": upper,
+                 "where": var.where})
+
+
+def _categorical(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Categorical, digits: int,
+                 rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    codes, levels = _categorical_codes(adsl, var)
+    applies = _applies(adsl, var.where)
+    missing = _blank(adsl[var.column]) & applies
+    shown = [*levels, "Missing"] if missing.any() else levels
+    cells: dict[str, dict[str, str]] = {level: {} for level in shown}
+    for arm, members in groups.items():
+        group = members & applies
+        n_all, n_missing = int(group.sum()), int((group & missing).sum())
+        total = n_all if var.missing == "row" else n_all - n_missing
+        show_total = total != int(members.sum())
+        for level in shown:
+            if level == "Missing" and var.missing == "exclude":
+                cells[level][arm] = str(n_missing)
+                _stat(rows, var, var.column, level, arm, "n_missing", n_missing)
+                continue
+            n = n_missing if level == "Missing" else int((group & (codes == level)).sum())
+            cells[level][arm] = n_percent(n, total, digits=digits, denominator=show_total)
+            for statistic, value in (("n", n), ("N", total), ("n_percent", n / total if total else np.nan)):
+                _stat(rows, var, var.column, level, arm, statistic, value)
+    return [{"variable": var.label, "level": level, **row} for level, row in cells.items()]
+
+
+def _continuous(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Continuous, method: str,
+                rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unknown = [s for s in var.statistics if s not in _CONTINUOUS_LABELS]
+    if unknown:
+        raise ValueError(f"{var.column}: unknown statistics {unknown}; expected {list(_CONTINUOUS_LABELS)}")
+    raw = adsl[var.column]
+    missing = _blank(raw)
+    numbers = pd.to_numeric(raw.where(~missing), errors="coerce")
+    bad = numbers.isna() & ~missing
+    if bad.any():
+        raise ValueError(f"ADSL.{var.column}: expected numbers at {_rows(bad)}")
+    applies = _applies(adsl, var.where)
+    d = var.digits
+    cells: dict[str, dict[str, str]] = {_CONTINUOUS_LABELS[s]: {} for s in var.statistics}
+    cells["Missing"] = {}
+    for arm, members in groups.items():
+        group = members & applies
+        x = numbers[group & ~missing].to_numpy(dtype=float)
+        n, n_missing = len(x), int((group & missing).sum())
+        if n:
+            q1, median, q3 = np.quantile(x, [0.25, 0.5, 0.75], method=method)
+            mean = float(x.mean())
+            sd = float(x.std(ddof=1)) if n > 1 else np.nan
+            low, high = float(x.min()), float(x.max())
+        else:
+            q1 = median = q3 = mean = sd = low = high = np.nan
+        _stat(rows, var, var.column, None, arm, "n", n)
+        _stat(rows, var, var.column, None, arm, "n_missing", n_missing)
+        _stat(rows, var, var.column, None, arm, "mean", mean)
+        _stat(rows, var, var.column, None, arm, "sd", sd)
+        _stat(rows, var, var.column, None, arm, "median", float(median), float(q1), float(q3))
+        _stat(rows, var, var.column, None, arm, "min", low)
+        _stat(rows, var, var.column, None, arm, "max", high)
+        printed = {
+            "n": str(n),
+            "mean_sd": f"{format_number(mean, d)} ({format_number(sd, d + 1)})",
+            "median_iqr": f"{format_number(median, d)} ({format_number(q1, d)}–{format_number(q3, d)})",
+            "median": format_number(median, d),
+            "range": f"{format_number(low, d)}–{format_number(high, d)}",
+        }
+        for s in var.statistics:
+            cells[_CONTINUOUS_LABELS[s]][arm] = printed[s]
+        cells["Missing"][arm] = str(n_missing)
+    if not (missing & applies).any():
+        del cells["Missing"]
+    return [{"variable": var.label, "level": level, **row} for level, row in cells.items()]
+
+
+def _flags(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Flags, digits: int,
+           rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    applies = _applies(adsl, var.where)
+    blank_any = pd.Series(False, index=adsl.index)
+    for column in var.columns:
+        values = adsl[column]
+        blank = _blank(values)
+        bad = ~blank & ~values.isin(["Y", "N"])
+        if bad.any():
+            raise ValueError(f"ADSL.{column}: expected Y, N or blank at {_rows(bad)}")
+        blank_any |= blank
+    blank_any &= applies
+    shown: list[tuple[str, str, pd.Series]] = [(c, label, adsl[c].eq("Y")) for c, label in var.columns.items()]
+    if blank_any.any():
+        shown.append((var.label, "Missing", blank_any))
+    cells: dict[str, dict[str, str]] = {label: {} for _, label, _ in shown}
+    for arm, members in groups.items():
+        group = members & applies
+        total = int(group.sum())
+        show_total = total != int(members.sum())
+        for column, label, counted in shown:
+            n = int((group & counted).sum())
+            cells[label][arm] = n_percent(n, total, digits=digits, denominator=show_total)
+            for statistic, value in (("n", n), ("N", total), ("n_percent", n / total if total else np.nan)):
+                _stat(rows, var, column, label, arm, statistic, value)
+    return [{"variable": var.label, "level": level, **row} for level, row in cells.items()]
+
+
+def _columns_of(var: Variable) -> list[str]:
+    return list(var.columns) if isinstance(var, Flags) else [var.column]
+
+
+def table1(adsl: pd.DataFrame, *, arm: str = "ARMCD", variables: Sequence[Variable] = LMS04_TABLE1,
+           arms: Sequence[str] | None = None, total: bool = True, percent_digits: int = 0,
+           convention: str = "r") -> Table1:
+    """Characteristics of the patients in ``adsl`` by ``arm`` (and in all, ``total``).
+
+    Pass the population to describe (the randomised patients for a trial's Table 1).
+    Categorical cells print ``n (%)``, or ``n/N (%)`` when the denominator differs from the
+    column's patients (a variable for a subset, or missing values excluded); continuous
+    cells print the requested statistics. Quartiles follow ``convention``: R's ``quantile``
+    default (type 7) for ``"r"``, SAS's default ``QNTLDEF=5`` (averaging at jumps of the
+    empirical distribution, Hyndman–Fan type 2) for ``"sas"``, so the IQR matches the
+    software the trial was analysed with. ``arms`` fixes the column order (default: sorted).
+    """
+    columns = [arm, *[c for var in variables for c in _columns_of(var)]]
+    require_columns(adsl, columns, source="ADSL")
+    frame = adsl.reset_index(drop=True)
+    missing_arm = _blank(frame[arm])
+    if missing_arm.any():
+        raise ValueError(f"ADSL.{arm}: patients without an arm at {_rows(missing_arm)}")
+    order = list(arms) if arms is not None else sorted(frame[arm].astype(str).unique())
+    stray = ~frame[arm].astype(str).isin(order)
+    if stray.any():
+        raise ValueError(f"ADSL.{arm}: arm {frame[arm][stray].iloc[0]!r} not among {order} at {_rows(stray)}")
+    groups = {a: frame[arm].astype(str) == a for a in order}
+    if total:
+        groups[TOTAL] = pd.Series(True, index=frame.index)
+    method = _SAS_QUANTILES if resolve_convention(convention).name == "sas" else _R_QUANTILES
+    rows: list[dict[str, Any]] = []
+    table: list[dict[str, Any]] = []
+    for var in variables:
+        if isinstance(var, Categorical):
+            table += _categorical(frame, groups, var, percent_digits, rows)
+        elif isinstance(var, Continuous):
+            table += _continuous(frame, groups, var, method, rows)
+        else:
+            table += _flags(frame, groups, var, percent_digits, rows)
+    quantiles = ("SAS QNTLDEF=5 (R type 2)" if method == _SAS_QUANTILES else "R type 7")
+    return Table1(
+        table=pd.DataFrame(table, columns=["variable", "level", *groups]),
+        stats=pd.DataFrame(rows, columns=["variable", "column", "level", "arm", "statistic", "value",
+                                          "lower", "upper", "where"]),
+        arm_n={a: int(m.sum()) for a, m in groups.items()},
+        quantiles=quantiles,
+    )
+
+
+# ----------------------------------------------------------------------------- CONSORT
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ConsortFlow(Result):
+    """Patient flow: ``table`` with ``stage, arm, n, reason`` (``arm`` None for the total);
+    ``omitted`` names the stages left out because ADSL lacks their variable."""
+
+    table: pd.DataFrame
+    omitted: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """ARD records: ``arm, subgroup (stage or stage: reason), statistic n, value``."""
+        t = self.table
+        subgroup = np.where(t["reason"].isna(), t["stage"], t["stage"] + ": " + t["reason"].fillna(""))
+        return pd.DataFrame({"arm": t["arm"], "subgroup": subgroup, "statistic": "n",
+                             "value": t["n"].astype(float)})
+
+    def __repr__(self) -> str:
+        return f"ConsortFlow({len(self.table)} rows, omitted={list(self.omitted)})"
+
+
+def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACTARM",
+                 arms: Sequence[str] | None = None,
+                 maintenance_arms: Sequence[str] | None = None) -> ConsortFlow:
+    """The CONSORT flow of the randomised patients (``ITTFL = "Y"``), per planned ``arm``.
+
+    Stages, each counted from one ADSL variable (a stage whose variable is absent is
+    listed in ``omitted``): ``randomised`` (total), ``allocated``; ``received_treatment``
+    (``SAFFL = "Y"``); ``completed_induction`` (``EOTINDUC = "COMPLETED"``) and
+    ``discontinued_induction`` per reason (the other ``EOTINDUC`` values); for
+    ``maintenance_arms`` (default: arms where someone had a maintenance cycle)
+    ``entered_maintenance`` (``CYCMAINT > 0``), ``completed_maintenance`` and
+    ``discontinued_maintenance`` per reason (``EOTMAINT``); ``discontinued`` (``EOTSTT =
+    "DISCONTINUED"``, in all and per ``DCTREAS``), ``ongoing`` (``EOTSTT = "ONGOING"``);
+    ``analysed_itt`` (every randomised patient) and ``analysed_safety`` (``SAFFL = "Y"``,
+    counted by ``actual_arm``: the safety tables analyse patients as treated).
+    """
+    require_columns(adsl, ["ITTFL", arm], source="ADSL")
+    itt = adsl[adsl["ITTFL"] == "Y"].reset_index(drop=True)
+    order = list(arms) if arms is not None else sorted(itt[arm].astype(str).unique())
+    has = set(itt.columns)
+    rows: list[dict[str, Any]] = [{"stage": "randomised", "arm": None, "n": len(itt), "reason": None}]
+    omitted: list[str] = []
+
+    def per_arm(stage: str, mask: pd.Series, among: Sequence[str] = order, by: str = arm) -> None:
+        for a in among:
+            rows.append({"stage": stage, "arm": a, "n": int((mask & (itt[by].astype(str) == a)).sum()),
+                         "reason": None})
+
+    def reasons(stage: str, values: pd.Series, among: Sequence[str] = order) -> None:
+        for a in among:
+            counts = values[itt[arm].astype(str) == a].dropna().value_counts()
+            rows.extend({"stage": stage, "arm": a, "n": int(n), "reason": str(r)}
+                        for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+    per_arm("allocated", pd.Series(True, index=itt.index))
+    if "SAFFL" in has:
+        per_arm("received_treatment", itt["SAFFL"] == "Y")
+    else:
+        omitted.append("received_treatment (no SAFFL)")
+    if "EOTINDUC" in has:
+        per_arm("completed_induction", itt["EOTINDUC"] == "COMPLETED")
+        reasons("discontinued_induction", itt["EOTINDUC"].where(itt["EOTINDUC"] != "COMPLETED"))
+    else:
+        omitted.append("completed_induction (no EOTINDUC)")
+    if "CYCMAINT" in has:
+        entered = pd.to_numeric(itt["CYCMAINT"], errors="coerce").fillna(0) > 0
+        among = (list(maintenance_arms) if maintenance_arms is not None
+                 else [a for a in order if (entered & (itt[arm].astype(str) == a)).any()])
+        per_arm("entered_maintenance", entered, among)
+        if "EOTMAINT" in has:
+            per_arm("completed_maintenance", itt["EOTMAINT"] == "COMPLETED", among)
+            reasons("discontinued_maintenance", itt["EOTMAINT"].where(itt["EOTMAINT"] != "COMPLETED"), among)
+    else:
+        omitted.append("entered_maintenance (no CYCMAINT)")
+    if "EOTSTT" in has:
+        stopped = itt["EOTSTT"] == "DISCONTINUED"
+        per_arm("discontinued", stopped)
+        if "DCTREAS" in has:
+            reasons("discontinued", itt["DCTREAS"].where(stopped))
+        per_arm("ongoing", itt["EOTSTT"] == "ONGOING")
+    else:
+        omitted.append("discontinued (no EOTSTT)")
+    per_arm("analysed_itt", pd.Series(True, index=itt.index))
+    if "SAFFL" in has and actual_arm in has:
+        per_arm("analysed_safety", itt["SAFFL"] == "Y", by=actual_arm)
+    else:
+        omitted.append(f"analysed_safety (no SAFFL or {actual_arm})")
+    return ConsortFlow(pd.DataFrame(rows, columns=["stage", "arm", "n", "reason"]), tuple(omitted))
+
+
+# ----------------------------------------------------------------------------- efficacy
+
+#: ADTTE ``AVAL`` is in days (admiral's ``ADT - STARTDT + 1``); the protocol's time unit in
+#: days, so that months are ``AVAL / 30.4375``, the ``AVALM`` of :mod:`oncotrial.clinical`
+DAYS_PER_UNIT: Mapping[str, float] = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+#: time-to-event end points measured among responders only: a hazard ratio between arms
+#: would compare groups selected by response, not randomised groups, so they are not in the
+#: efficacy tables
+RESPONDER_ONLY = ("DOR",)
+
+
+def efficacy_endpoints(protocol: Any) -> list[str]:
+    """``PARAMCD`` of the protocol's time-to-event end points (upper-cased names), primary
+    first, without the responder-only ones (:data:`RESPONDER_ONLY`)."""
+    names = [e.name.upper() for e in sorted(protocol.endpoints, key=lambda e: e.role != "primary")
+             if e.kind == "time_to_event"]
+    return [n for n in names if n not in RESPONDER_ONLY]
+
+
+def efficacy_tables(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Any, *,
+                    endpoints: Sequence[str] | None = None,
+                    conf_level: float = 0.95) -> dict[str, EfficacySummary]:
+    """The efficacy table of each time-to-event end point present in ADTTE.
+
+    Per ``PARAMCD`` (default :func:`efficacy_endpoints`; absent ones are skipped — the
+    caller reports them), on the randomised patients with a record, by planned arm
+    (``ARM``) against the protocol's control arm: :func:`~oncotrial.report.efficacy.efficacy_summary`
+    with time ``AVAL`` in the protocol's ``analysis.time_unit`` (:data:`DAYS_PER_UNIT`),
+    event ``CNSR == 0``, the Cox model adjusted for ``analysis.adjust_for`` (the
+    stratification factors, as LMS04's SAP says), Kaplan–Meier rates at
+    ``analysis.landmarks`` and the protocol's R/SAS ``convention``. The log-rank test is
+    then stratified by the same factors (a factor cannot be both a Cox covariate and a Cox
+    stratum, so the stratified test is computed beside the adjusted model and replaces the
+    unstratified one; ``model`` says so).
+    """
+    require_columns(adsl, ["USUBJID", "ARM", "ARMCD", "ITTFL", *protocol.analysis.adjust_for], source="ADSL")
+    require_columns(adtte, ["USUBJID", "PARAMCD", "AVAL", "CNSR"], source="ADTTE")
+    analysis = protocol.analysis
+    factors = list(analysis.adjust_for)
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    control = itt.loc[itt["ARMCD"] == protocol.control.code, "ARM"]
+    if control.empty:
+        raise ValueError(f"ADSL.ARMCD: no randomised patient in the control arm {protocol.control.code!r}")
+    present = set(adtte["PARAMCD"].dropna())
+    out: dict[str, EfficacySummary] = {}
+    for paramcd in endpoints if endpoints is not None else efficacy_endpoints(protocol):
+        if paramcd not in present:
+            continue
+        records = adtte.loc[adtte["PARAMCD"] == paramcd, ["USUBJID", "AVAL", "CNSR"]]
+        data = itt[["USUBJID", "ARM", *factors]].merge(records, on="USUBJID", how="inner")
+        data["TIME"] = data["AVAL"].astype(float) / DAYS_PER_UNIT[analysis.time_unit]
+        data["EVENT"] = (data["CNSR"] == 0).astype(int)
+        summary = efficacy_summary(data, time="TIME", event="EVENT", group="ARM", adjust=factors,
+                                   landmarks=list(analysis.landmarks), reference=control.iloc[0],
+                                   conf_level=conf_level, convention=analysis.convention, endpoint=paramcd)
+        if factors:
+            lr = logrank_test(data["TIME"], data["EVENT"], data["ARM"], strata=data[factors],
+                              convention=analysis.convention)
+            summary = dataclasses.replace(
+                summary, logrank_chisq=lr.chisq, logrank_df=lr.df, logrank_p=lr.p,
+                model=f"{summary.model}; log-rank test stratified by {', '.join(factors)}")
+        out[paramcd] = summary
+    return out
+
+
+# ----------------------------------------------------------------------------- response
+
+def fisher_p(x1: int, n1: int, x2: int, n2: int) -> float:
+    """Two-sided Fisher exact p for ``x1/n1`` against ``x2/n2`` (R ``fisher.test``: tables as
+    or less likely than the observed one, within a relative 1e-7)."""
+    return float(fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue)
+
+
+def _wilson(x: int, n: int, z: float) -> tuple[float, float]:
+    p = x / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
+
+
+def newcombe_difference(x1: int, n1: int, x2: int, n2: int,
+                        conf_level: float = 0.95) -> tuple[float, float, float]:
+    """``p1 - p2`` with Newcombe's hybrid score interval (Newcombe 1998, Stat Med 17:873,
+    method 10): the Wilson score limits ``l_i, u_i`` of each proportion (no continuity
+    correction) combined as ``d - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` and
+    ``d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``.
+
+    Chosen over Miettinen–Nurminen because it is closed form, stays within [-1, 1], has
+    coverage close to nominal even at 0 or n responders (Newcombe's evaluation), and its
+    ingredients are R's ``prop.test(correct = FALSE)`` intervals, which makes it checkable.
+    NaN when an arm has no patient.
+    """
+    if n1 == 0 or n2 == 0:
+        return math.nan, math.nan, math.nan
+    z = float(norm.ppf(1 - (1 - conf_level) / 2))
+    p1, p2 = x1 / n1, x2 / n2
+    (l1, u1), (l2, u2) = _wilson(x1, n1, z), _wilson(x2, n2, z)
+    d = p1 - p2
+    return d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ResponseTable(Result):
+    """Objective response (ORR: best overall response CR or PR) and disease control (DCR:
+    CR, PR, SD or NON-CR/NON-PD) per arm with Clopper–Pearson CIs; per non-reference arm the
+    difference against ``reference`` (Newcombe hybrid score CI) and Fisher's exact p.
+
+    ``rates``: ``endpoint, arm, n, N, rate, lower, upper``; ``comparisons``: ``endpoint, arm,
+    reference, difference, lower, upper, fisher_p``; ``best_response``: ``arm, category, n, N``.
+    """
+
+    rates: pd.DataFrame
+    comparisons: pd.DataFrame
+    best_response: pd.DataFrame
+    reference: str
+    conf_level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """ARD records (``endpoint, arm, subgroup, statistic, value, lower, upper, method``)."""
+        rows: list[dict[str, Any]] = []
+        for r in self.rates.itertuples(index=False):
+            rows += [{"endpoint": r.endpoint, "arm": r.arm, "statistic": "n", "value": r.n},
+                     {"endpoint": r.endpoint, "arm": r.arm, "statistic": "N", "value": r.N},
+                     {"endpoint": r.endpoint, "arm": r.arm, "statistic": r.endpoint.lower(), "value": r.rate,
+                      "lower": r.lower, "upper": r.upper, "method": "Clopper–Pearson exact CI"}]
+        for c in self.comparisons.itertuples(index=False):
+            rows += [{"endpoint": c.endpoint, "arm": c.arm, "statistic": "difference", "value": c.difference,
+                      "lower": c.lower, "upper": c.upper,
+                      "method": f"{c.arm} minus {c.reference}; Newcombe hybrid score CI (method 10)"},
+                     {"endpoint": c.endpoint, "arm": c.arm, "statistic": "fisher_p", "value": c.fisher_p,
+                      "method": f"Fisher's exact test, two-sided, {c.arm} vs {c.reference}"}]
+        for b in self.best_response.itertuples(index=False):
+            sub = f"BOR={b.category}"
+            rows += [{"endpoint": "BOR", "arm": b.arm, "subgroup": sub, "statistic": "n", "value": b.n},
+                     {"endpoint": "BOR", "arm": b.arm, "subgroup": sub, "statistic": "N", "value": b.N},
+                     {"endpoint": "BOR", "arm": b.arm, "subgroup": sub, "statistic": "bor",
+                      "value": b.n / b.N if b.N else np.nan}]
+        return pd.DataFrame(rows)
+
+    def display(self, digits: int = 0) -> pd.DataFrame:
+        """Printed cells: one row per end point and BOR category, one column per arm, then the
+        difference (CI) and Fisher p of each comparison."""
+        level = f"{100 * self.conf_level:g}%"
+        rows = []
+        for endpoint, rates in self.rates.groupby("endpoint", sort=False):
+            row = {"row": endpoint}
+            for r in rates.itertuples(index=False):
+                row[r.arm] = (f"{n_percent(r.n, r.N, digits=digits)} [{level} CI "
+                              f"{format_number(100 * r.lower, digits)}–{format_number(100 * r.upper, digits)}]")
+            for c in self.comparisons[self.comparisons["endpoint"] == endpoint].itertuples(index=False):
+                row[f"{c.arm} − {c.reference}"] = (
+                    f"{format_number(100 * c.difference, digits)} ({format_number(100 * c.lower, digits)} to "
+                    f"{format_number(100 * c.upper, digits)})")
+                row[f"p ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
+            rows.append(row)
+        for category, best in self.best_response.groupby("category", sort=False):
+            rows.append({"row": f"BOR {category}",
+                         **{b.arm: n_percent(b.n, b.N, digits=digits) for b in best.itertuples(index=False)}})
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        orr = self.rates[self.rates["endpoint"] == "ORR"]
+        rates = dict(zip(orr["arm"], orr["rate"].round(4), strict=True))
+        return f"ResponseTable(orr={rates}, reference={self.reference!r})"
+
+
+RESPONSE_CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
+NO_BOR = "no BOR record"
+
+
+def _arm_order(values: pd.Series, arms: Sequence[str] | None, reference: str | None,
+               source: str) -> tuple[list[str], str]:
+    """Arms with the reference first; every value of ``values`` must be one of ``arms``."""
+    observed = sorted(values.astype(str).unique())
+    order = list(arms) if arms is not None else observed
+    stray = [a for a in observed if a not in order]
+    if stray:
+        raise ValueError(f"{source}: arm {stray[0]!r} is not among the arms {order}")
+    ref = order[0] if reference is None else reference
+    if ref not in order:
+        raise ValueError(f"{source}: reference arm {ref!r} not found; arms are {order}")
+    return [ref, *[a for a in order if a != ref]], ref
+
+
+def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
+                   arms: Sequence[str] | None = None, reference: str | None = None,
+                   conf_level: float = 0.95) -> ResponseTable:
+    """ORR and DCR of the randomised patients by ``arm`` from the ADRS best overall response.
+
+    The BOR is the ``PARAMCD = "BOR"`` record (``AVALC``; records with ``ANL01FL`` other than
+    ``"Y"`` are ignored when the flag exists). Every randomised patient is in the
+    denominator: a patient without a BOR record is a non-responder (RECIST and FDA guidance:
+    the ORR denominator must not shrink with missing assessments); the rates and exact CIs
+    come from :func:`oncotrial.clinical.recist_bor.response_rates`. ``reference`` (default:
+    the first arm) is the comparator of the differences and Fisher tests.
+    """
+    require_columns(adsl, ["USUBJID", "ITTFL", arm], source="ADSL")
+    require_columns(adrs, ["USUBJID", "PARAMCD", "AVALC"], source="ADRS")
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    order, ref = _arm_order(itt[arm], arms, reference, f"ADSL.{arm}")
+    bor = adrs[adrs["PARAMCD"] == "BOR"]
+    if "ANL01FL" in bor.columns:
+        bor = bor[bor["ANL01FL"] == "Y"]
+    bor = bor[bor["USUBJID"].isin(itt["USUBJID"])]
+    best = pd.DataFrame({"USUBJID": bor["USUBJID"].astype(str), "BOR": bor["AVALC"].astype(str).str.upper()})
+    arm_of = dict(zip(itt["USUBJID"].astype(str), itt[arm].astype(str), strict=True))
+    rates = response_rates(best, arm_of, confidence=conf_level).rename(
+        columns={"ARM": "arm", "PARAMCD": "endpoint", "RATE": "rate", "LCL": "lower", "UCL": "upper"})
+    rates = (rates.assign(_e=rates["endpoint"].map({"ORR": 0, "DCR": 1}), _a=rates["arm"].map(order.index))
+             .sort_values(["_e", "_a"])[["endpoint", "arm", "n", "N", "rate", "lower", "upper"]]
+             .reset_index(drop=True))
+    comparisons = []
+    for endpoint, group in rates.groupby("endpoint", sort=False):
+        base = group[group["arm"] == ref].iloc[0]
+        for r in group[group["arm"] != ref].itertuples(index=False):
+            d, lo, hi = newcombe_difference(int(r.n), int(r.N), int(base["n"]), int(base["N"]), conf_level)
+            comparisons.append({"endpoint": endpoint, "arm": r.arm, "reference": ref, "difference": d,
+                                "lower": lo, "upper": hi,
+                                "fisher_p": fisher_p(int(r.n), int(r.N), int(base["n"]), int(base["N"]))})
+    categories = best.set_index("USUBJID")["BOR"].reindex(list(arm_of)).fillna(NO_BOR)
+    extra = sorted(set(categories) - set(RESPONSE_CATEGORIES) - {NO_BOR})
+    shown = [*RESPONSE_CATEGORIES, *extra, *([NO_BOR] if (categories == NO_BOR).any() else [])]
+    arm_values = pd.Series(arm_of).reindex(categories.index)
+    bor_rows = [{"arm": a, "category": category, "n": int(((arm_values == a) & (categories == category)).sum()),
+                 "N": int((arm_values == a).sum())} for a in order for category in shown]
+    return ResponseTable(
+        rates=rates,
+        comparisons=pd.DataFrame(comparisons, columns=["endpoint", "arm", "reference", "difference", "lower",
+                                                       "upper", "fisher_p"]),
+        best_response=pd.DataFrame(bor_rows, columns=["arm", "category", "n", "N"]),
+        reference=ref, conf_level=conf_level)
+
+
+# ----------------------------------------------------------------------------- adverse events
+
+#: overview rows of the adverse-event table and what each counts among treatment-emergent AEs
+AE_OVERVIEW = {
+    "teae_any": "Any TEAE",
+    "grade34_any": "Grade 3–4 TEAE",
+    "serious_any": "Serious TEAE",
+    "grade5_any": "Grade 5 (fatal) TEAE",
+}
+#: ADSL dose-reduction flags reported under the adverse events
+DOSE_REDUCTIONS = {"DOSREDFL": "Dose reduction, any phase", "REDINDUC": "Dose reduction, induction",
+                   "REDMAINT": "Dose reduction, maintenance"}
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class AdverseEventTable(Result):
+    """Treatment-emergent adverse events in the safety population by actual arm.
+
+    ``overview``: ``row`` (:data:`AE_OVERVIEW` key), ``arm, n, N``; ``comparisons``: ``row,
+    arm, reference, fisher_p``; ``by_term``: ``AEDECOD, arm, N, any_n, grade34_n, grade5_n``
+    sorted by the number of patients with the term (all arms), then by term; ``dose_reductions``:
+    ``variable, arm, n, N``; ``messages``: rows left out and why (no grade, no AESER).
+    """
+
+    overview: pd.DataFrame
+    comparisons: pd.DataFrame
+    by_term: pd.DataFrame
+    dose_reductions: pd.DataFrame
+    reference: str
+    arm_n: dict[str, int]
+    messages: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """ARD records: per (endpoint, arm, subgroup) ``n``, ``N`` and the proportion named
+        after the row (``teae_any``, ``grade34_any``, ..., ``term_any``, ``term_grade34``,
+        ``term_grade5``, ``dose_reduction``), plus ``fisher_p``."""
+        rows: list[dict[str, Any]] = []
+
+        def cell(endpoint: str, subgroup: str, statistic: str, arm: str, n: int, total: int) -> None:
+            key = {"endpoint": endpoint, "arm": arm, "subgroup": subgroup}
+            rows.extend([{**key, "statistic": "n", "value": n}, {**key, "statistic": "N", "value": total},
+                         {**key, "statistic": statistic, "value": n / total if total else np.nan}])
+
+        for r in self.overview.itertuples(index=False):
+            cell("TEAE", r.row, r.row, r.arm, r.n, r.N)
+        for c in self.comparisons.itertuples(index=False):
+            rows.append({"endpoint": "TEAE", "arm": c.arm, "subgroup": c.row, "statistic": "fisher_p",
+                         "value": c.fisher_p,
+                         "method": f"Fisher's exact test, two-sided, {c.arm} vs {c.reference}"})
+        for t in self.by_term.itertuples(index=False):
+            cell("TEAE", f"AEDECOD={t.AEDECOD}", "term_any", t.arm, t.any_n, t.N)
+            if not pd.isna(t.grade34_n):
+                cell("TEAE", f"AEDECOD={t.AEDECOD}; grade 3-4", "term_grade34", t.arm, int(t.grade34_n), t.N)
+                cell("TEAE", f"AEDECOD={t.AEDECOD}; grade 5", "term_grade5", t.arm, int(t.grade5_n), t.N)
+        for d in self.dose_reductions.itertuples(index=False):
+            cell("dose_reduction", d.variable, "dose_reduction", d.arm, d.n, d.N)
+        return pd.DataFrame(rows)
+
+    def display(self, digits: int = 1, percent_sign: bool = True) -> pd.DataFrame:
+        """Printed cells ``n (%)``: overview rows with Fisher p, then each term (any grade,
+        grade 3–4), then dose reductions; one column per arm."""
+        rows: list[dict[str, str]] = []
+
+        def add(label: str, cells: pd.DataFrame, count: str = "n") -> dict[str, str]:
+            row = {"row": label, **{r.arm: n_percent(int(getattr(r, count)), r.N, digits=digits,
+                                                    percent_sign=percent_sign)
+                                    for r in cells.itertuples(index=False)}}
+            rows.append(row)
+            return row
+
+        for key, label in AE_OVERVIEW.items():
+            sub = self.overview[self.overview["row"] == key]
+            if not sub.empty:
+                row = add(label, sub)
+                for c in self.comparisons[self.comparisons["row"] == key].itertuples(index=False):
+                    row[f"p ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
+        for term, sub in self.by_term.groupby("AEDECOD", sort=False):
+            add(str(term), sub, "any_n")
+            if not sub["grade34_n"].isna().any():
+                add(f"{term}, grade 3–4", sub, "grade34_n")
+        for variable, sub in self.dose_reductions.groupby("variable", sort=False):
+            add(DOSE_REDUCTIONS[str(variable)], sub)
+        columns = ["row", *self.arm_n]
+        columns += [c for row in rows for c in row if c not in columns]
+        return pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(columns)))
+
+    def __repr__(self) -> str:
+        return (f"AdverseEventTable(arms={self.arm_n}, terms={self.by_term['AEDECOD'].nunique()}, "
+                f"reference={self.reference!r})")
+
+
+def _grades(teae: pd.DataFrame) -> pd.Series:
+    grade = pd.to_numeric(teae["ATOXGR"].where(~_blank(teae["ATOXGR"])), errors="coerce")
+    bad = (grade.isna() & ~_blank(teae["ATOXGR"])) | ~(grade.isna() | grade.isin([1, 2, 3, 4, 5]))
+    if bad.any():
+        raise ValueError(f"ADAE.ATOXGR: expected grades 1-5 at {row_labels(bad.to_numpy(), teae.index + 1)}")
+    return grade
+
+
+def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "ACTARM",
+                        arms: Sequence[str] | None = None, reference: str | None = None) -> AdverseEventTable:
+    """Patients with treatment-emergent AEs (``TRTEMFL = "Y"``) in the safety population
+    (``SAFFL = "Y"``) by actual ``arm``; percentages of the arm's safety patients.
+
+    Overview: any TEAE, grade 3–4 (``ATOXGR`` 3 or 4, a patient counted once whatever the
+    term), serious (``AESER = "Y"``) and grade 5, each with Fisher's exact p against
+    ``reference`` (default: the first arm). Per preferred term (``AEDECOD``): any grade,
+    grade 3–4 and grade 5, sorted by frequency. Without ``ATOXGR`` (or ``AESER``) the grade
+    (serious) rows are left out and a message says so; AEs with a blank grade count in the
+    any-grade rows only (also reported). Dose reductions: the ADSL flags of
+    :data:`DOSE_REDUCTIONS` present, over the arm's safety patients (an arm where the flag is
+    blank for everyone, e.g. maintenance in an arm without maintenance, has no row). The
+    counts equal :func:`oncotrial.clinical.adae.adverse_event_summary`'s.
+    """
+    require_columns(adsl, ["USUBJID", "SAFFL", arm], source="ADSL")
+    require_columns(adae, ["USUBJID", "AEDECOD", "TRTEMFL"], source="ADAE")
+    safety = adsl[adsl["SAFFL"] == "Y"].reset_index(drop=True)
+    order, ref = _arm_order(safety[arm], arms, reference, f"ADSL.{arm}")
+    arm_of = dict(zip(safety["USUBJID"].astype(str), safety[arm].astype(str), strict=True))
+    arm_n = {a: sum(v == a for v in arm_of.values()) for a in order}
+    frame = adae.reset_index(drop=True)
+    teae = frame[(frame["TRTEMFL"] == "Y") & frame["USUBJID"].astype(str).isin(arm_of)].copy()
+    teae["_arm"] = teae["USUBJID"].astype(str).map(arm_of)
+    messages: list[str] = []
+    conditions: dict[str, pd.Series] = {"teae_any": pd.Series(True, index=teae.index)}
+    graded = "ATOXGR" in teae.columns
+    if graded:
+        grade = _grades(teae)
+        conditions["grade34_any"] = grade.isin([3, 4])
+        if grade.isna().any():
+            messages.append(f"ADAE: {int(grade.isna().sum())} TEAE records without ATOXGR count in the any-grade "
+                            f"rows only")
+    else:
+        messages.append("ADAE has no ATOXGR: grade 3–4 and grade 5 rows left out")
+    if "AESER" in teae.columns:
+        conditions["serious_any"] = teae["AESER"] == "Y"
+    else:
+        messages.append("ADAE has no AESER: serious adverse events left out")
+    if graded:
+        conditions["grade5_any"] = grade == 5
+    overview, comparisons = [], []
+    for key, condition in conditions.items():
+        counts = teae[condition].groupby("_arm")["USUBJID"].nunique()
+        for a in order:
+            overview.append({"row": key, "arm": a, "n": int(counts.get(a, 0)), "N": arm_n[a]})
+        for a in order[1:]:
+            comparisons.append({"row": key, "arm": a, "reference": ref,
+                                "fisher_p": fisher_p(int(counts.get(a, 0)), arm_n[a],
+                                                     int(counts.get(ref, 0)), arm_n[ref])})
+    terms = teae.groupby(["AEDECOD", "_arm"])["USUBJID"].nunique().rename("any_n").to_frame()
+    if graded:
+        for name, mask in (("grade34_n", conditions["grade34_any"]), ("grade5_n", conditions["grade5_any"])):
+            terms[name] = teae[mask].groupby(["AEDECOD", "_arm"])["USUBJID"].nunique()
+    names = terms.index.get_level_values("AEDECOD").unique()
+    full = pd.MultiIndex.from_product([names, order], names=["AEDECOD", "_arm"])
+    terms = terms.reindex(full).fillna(0).astype(int).reset_index().rename(columns={"_arm": "arm"})
+    for name in ("grade34_n", "grade5_n"):
+        if name not in terms.columns:
+            terms[name] = np.nan
+    terms["N"] = terms["arm"].map(arm_n)
+    totals = terms.groupby("AEDECOD")["any_n"].transform("sum")
+    terms = (terms.assign(_total=-totals, _order=terms["arm"].map(order.index))
+             .sort_values(["_total", "AEDECOD", "_order"]).drop(columns=["_total", "_order"]))
+    reductions = []
+    for variable in [v for v in DOSE_REDUCTIONS if v in safety.columns]:
+        flags = safety[variable]
+        for a in order:
+            in_arm = safety[arm].astype(str) == a
+            if (~_blank(flags[in_arm])).any():
+                reductions.append({"variable": variable, "arm": a, "n": int((flags[in_arm] == "Y").sum()),
+                                   "N": arm_n[a]})
+    return AdverseEventTable(
+        overview=pd.DataFrame(overview, columns=["row", "arm", "n", "N"]),
+        comparisons=pd.DataFrame(comparisons, columns=["row", "arm", "reference", "fisher_p"]),
+        by_term=terms[["AEDECOD", "arm", "N", "any_n", "grade34_n", "grade5_n"]].reset_index(drop=True),
+        dose_reductions=pd.DataFrame(reductions, columns=["variable", "arm", "n", "N"]),
+        reference=ref, arm_n=arm_n, messages=tuple(messages))

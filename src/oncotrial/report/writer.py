@@ -1,0 +1,240 @@
+"""Write a whole trial report from ADaM data: :func:`build_report`.
+
+One call runs the analysis (:func:`oncotrial.report.analysis.analyse`), draws the figures of
+each efficacy end point from the same data, and writes every output into one folder::
+
+    out_dir/
+      report.html          self-contained HTML report (figures embedded)
+      report.docx          the same content as a Word document, for medical writers
+      lay_summary.md       plain-language summary (Markdown), from the ARD only
+      lay_summary.html     the same, as a self-contained web page
+      ard.json, ard.csv    the analysis-results dataset: every number of the report
+      messages.txt         every output skipped or restricted, and why (empty if none)
+      figures/             km_<endpoint>, ph_<endpoint>, forest_<endpoint> as .png, .svg, .pdf
+
+An output whose input is missing is skipped with a message, never silently: the analysis
+reports the tables it could not make (no ADRS, no ADAE, an end point absent from ADTTE), and
+:func:`draw_figures` the figures (a subgroup column absent from ADSL, a model that cannot be
+fitted). The messages appear in the report's notes, in the sections concerned, and in
+``messages.txt``.
+
+The figures are given the numbers of the analysis (hazard ratio, P value) rather than
+computing their own, so that a figure and the table beside it cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from oncotrial.protocol import Protocol
+from oncotrial.report.adam import AdamData, validate_adam
+from oncotrial.report.analysis import TrialAnalysis, analyse
+from oncotrial.report.ard import ard_to_csv, ard_to_json
+from oncotrial.report.docx import write_docx
+from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.forest import LMS04_SUBGROUPS, SubgroupSpec, forest_figure, subgroup_hazard_ratios
+from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
+from oncotrial.report.km_plot import km_figure, save_figure
+from oncotrial.report.lay_summary import lay_summary
+from oncotrial.report.ph_plot import loglog_figure
+from oncotrial.report.tables import DAYS_PER_UNIT, efficacy_endpoints
+
+__all__ = ["FIGURE_FORMATS", "SUBGROUP_SPECS", "Progress", "build_report", "draw_figures", "endpoint_data",
+           "write_report"]
+
+#: ``progress(step, done, total)``: called before each step (``done`` steps finished out of
+#: ``total``) and once at the end with ``done == total``
+Progress = Callable[[str, int, int], None]
+
+#: formats of every figure: PNG for the HTML and Word reports, SVG for editing, PDF for print
+FIGURE_FORMATS = ("png", "svg", "pdf")
+#: subgroups of the forest plots of the bundled protocols, by protocol id; other protocols
+#: use their stratification factors
+SUBGROUP_SPECS: Mapping[str, Mapping[str, SubgroupSpec]] = {"LMS04": LMS04_SUBGROUPS}
+#: steps besides the figures: analyse, ARD, HTML, DOCX, lay summary
+_FIXED_STEPS = 5
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
+
+
+def endpoint_data(adam: AdamData, protocol: Protocol, paramcd: str) -> pd.DataFrame:
+    """One row per randomised patient with an ADTTE record of ``paramcd``: every ADSL
+    column, ``TIME`` in the protocol's time unit and ``EVENT`` (1 = event, ``CNSR == 0``) —
+    the data of :func:`oncotrial.report.tables.efficacy_tables`, so figures and tables agree."""
+    itt = adam.adsl[adam.adsl["ITTFL"] == "Y"]
+    records = adam.adtte.loc[adam.adtte["PARAMCD"] == paramcd, ["USUBJID", "AVAL", "CNSR"]]
+    data = itt.merge(records, on="USUBJID", how="inner")
+    data["TIME"] = data["AVAL"].astype(float) / DAYS_PER_UNIT[protocol.analysis.time_unit]
+    data["EVENT"] = (data["CNSR"] == 0).astype(int)
+    return data
+
+
+def _endpoint_label(adtte: pd.DataFrame, paramcd: str) -> str:
+    """The ADTTE ``PARAM`` of the end point without its unit ("Overall Survival (days)" →
+    "Overall survival"), else the ``PARAMCD``."""
+    if "PARAM" not in adtte.columns:
+        return paramcd
+    params = adtte.loc[adtte["PARAMCD"] == paramcd, "PARAM"].dropna()
+    if params.empty:
+        return paramcd
+    label = re.sub(r"\s*\([^)]*\)\s*$", "", str(params.iloc[0])).strip()
+    return label[:1].upper() + label[1:].lower() if label else paramcd
+
+
+def _subgroups(protocol: Protocol, adsl: pd.DataFrame) -> tuple[dict[str, SubgroupSpec], list[str]]:
+    """The protocol's forest-plot subgroups whose column ADSL has, and what was left out."""
+    specs = SUBGROUP_SPECS.get(protocol.id) or {f.label or f.name: f.name for f in protocol.stratification}
+    kept, absent = {}, []
+    for name, spec in specs.items():
+        column = spec if isinstance(spec, str) else spec[0]
+        if column in adsl.columns:
+            kept[name] = spec
+        else:
+            absent.append(f"{name} (ADSL has no {column})")
+    return kept, absent
+
+
+def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, out_dir: str | Path, *,
+                 progress: Progress | None = None, done: int = 0, total: int | None = None,
+                 ) -> tuple[list[ReportFigure], list[str]]:
+    """Draw the Kaplan–Meier figure, the proportional-hazards check and the subgroup forest
+    plot of each analysed end point into ``out_dir`` (:data:`FIGURE_FORMATS` each).
+
+    Returns the figures and the messages of those skipped. ``done``/``total`` place the
+    figure steps within a larger ``progress`` count (default: the figures alone).
+    """
+    report = progress or _quiet
+    folder = Path(out_dir)
+    valid = validate_adam(adam)
+    total = total if total is not None else 3 * len(analysis.efficacy)
+    adjust = list(protocol.analysis.adjust_for)
+    subgroups, absent = _subgroups(protocol, valid.adsl)
+    figures: list[ReportFigure] = []
+    messages: list[str] = []
+    for paramcd, summary in analysis.efficacy.items():
+        data = endpoint_data(valid, protocol, paramcd)
+        label = _endpoint_label(valid.adtte, paramcd)
+        key = paramcd.lower()
+
+        report(f"Kaplan–Meier figure, {paramcd}", done, total)
+        figures.append(_km(summary, data, label, analysis, folder / f"km_{key}"))
+        done += 1
+
+        report(f"Proportional-hazards check, {paramcd}", done, total)
+        try:
+            fig = loglog_figure(data, time="TIME", event="EVENT", group="ARM", reference=analysis.control,
+                                arm_order=list(summary.arms["arm"]), adjust=adjust,
+                                time_unit=analysis.time_unit, convention=analysis.convention)
+        except ValueError as exc:
+            messages.append(f"{paramcd}: proportional-hazards figure skipped ({exc})")
+        else:
+            figures.append(_saved(fig, folder / f"ph_{key}", paramcd, "ph",
+                                  f"{label}: check of proportional hazards",
+                                  "Left: log(−log) of the Kaplan–Meier estimate by arm against log time; parallel "
+                                  "curves support proportional hazards. Right: scaled Schoenfeld residuals of the "
+                                  "treatment term with a spline smooth, and the cox.zph test of the primary model."))
+        done += 1
+
+        report(f"Forest plot, {paramcd}", done, total)
+        if absent:
+            messages.append(f"{paramcd}: forest plot without subgroups {', '.join(absent)}")
+        if not subgroups:
+            messages.append(f"{paramcd}: forest plot skipped (no subgroup variable in ADSL)")
+        else:
+            try:
+                table = subgroup_hazard_ratios(data, time="TIME", event="EVENT", group="ARM",
+                                               subgroups=subgroups, adjust=adjust, reference=analysis.control,
+                                               conf_level=summary.conf_level, convention=analysis.convention)
+                fig = forest_figure(table, overall_hr=float(summary.hazard_ratios["hr"].iloc[0]))
+            except ValueError as exc:
+                messages.append(f"{paramcd}: forest plot skipped ({exc})")
+            else:
+                figures.append(_saved(fig, folder / f"forest_{key}", paramcd, "forest",
+                                      f"{label}: hazard ratio by subgroup", str(table.attrs.get("model", ""))))
+        done += 1
+    return figures, messages
+
+
+def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: TrialAnalysis,
+        base: Path) -> ReportFigure:
+    """The Kaplan–Meier figure with the hazard ratio and P value of ``summary``."""
+    arms = list(summary.arms["arm"])
+    stratified = "log-rank test stratified" in summary.model
+    fig = km_figure(data, time="TIME", event="EVENT", group="ARM", reference=arms[0], arm_order=arms,
+                    hazard_ratio={r.arm: (r.hr, r.lower, r.upper) for r in summary.hazard_ratios.itertuples()},
+                    p=summary.logrank_p, p_label="Stratified log-rank" if stratified else "Log-rank",
+                    conf_level=summary.conf_level, time_unit=analysis.time_unit, ylabel=label,
+                    convention=analysis.convention)
+    return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm",
+                  f"Censored patients marked +; numbers at risk below the time axis. Hazard ratio: "
+                  f"{summary.model}.")
+
+
+def _saved(fig: Figure, base: Path, endpoint: str, kind: FigureKind, title: str, caption: str) -> ReportFigure:
+    paths = save_figure(fig, base, FIGURE_FORMATS)
+    return ReportFigure(key=base.name, endpoint=endpoint, kind=kind, title=title, caption=caption,
+                        paths={p.suffix.lstrip("."): p for p in paths})
+
+
+def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], protocol: Protocol,
+                 out_dir: str | Path, *, messages: Sequence[str] = (), progress: Progress | None = None,
+                 done: int = 0, total: int | None = None) -> dict[str, Path]:
+    """Write the ARD, the HTML and Word reports, the lay summary and ``messages.txt`` for an
+    analysis and its figures; returns the files by their path relative to ``out_dir``."""
+    report = progress or _quiet
+    total = total if total is not None else done + 4
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+
+    report("Analysis-results dataset", done, total)
+    written["ard.json"] = ard_to_json(analysis.ard, folder / "ard.json")
+    written["ard.csv"] = ard_to_csv(analysis.ard, folder / "ard.csv")
+    content = report_content(analysis, protocol, figures, messages)
+
+    report("HTML report", done + 1, total)
+    written["report.html"] = write_html(content, folder / "report.html")
+
+    report("Word report", done + 2, total)
+    written["report.docx"] = write_docx(content, folder / "report.docx")
+
+    report("Lay summary", done + 3, total)
+    summary = lay_summary(analysis.ard, protocol)
+    written["lay_summary.md"] = summary.write_markdown(folder / "lay_summary.md")
+    written["lay_summary.html"] = summary.write_html(folder / "lay_summary.html")
+
+    notes = [*analysis.messages, *messages]
+    (folder / "messages.txt").write_text("".join(f"{m}\n" for m in notes), encoding="utf-8")
+    written["messages.txt"] = folder / "messages.txt"
+    for figure in figures:
+        for path in figure.paths.values():
+            written[path.relative_to(folder).as_posix()] = path
+    report("Report written", total, total)
+    return written
+
+
+def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str | Path, *,
+                 progress: Progress | None = None) -> dict[str, Path]:
+    """Analyse ``adam`` against ``protocol``, draw the figures and write every output of the
+    module docstring into ``out_dir``; returns the files by relative path (``"report.html"``,
+    ``"figures/km_pfs.png"``, ...). Invalid ADaM data raise the ``ValueError`` of
+    :func:`oncotrial.report.adam.validate_adam`."""
+    report = progress or _quiet
+    proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)
+    folder = Path(out_dir)
+    present = set(adam.adtte["PARAMCD"].dropna()) if "PARAMCD" in adam.adtte.columns else set()
+    total = _FIXED_STEPS + 3 * len([p for p in efficacy_endpoints(proto) if p in present])
+    report("Analysis", 0, total)
+    analysis = analyse(adam, proto)
+    total = _FIXED_STEPS + 3 * len(analysis.efficacy)
+    figures, messages = draw_figures(adam, analysis, proto, folder / "figures", progress=report, done=1,
+                                     total=total)
+    return write_report(analysis, figures, proto, folder, messages=messages, progress=report,
+                        done=total - 4, total=total)

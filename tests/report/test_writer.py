@@ -1,0 +1,97 @@
+"""build_report: every file written, the progress it reports, and outputs whose inputs are
+missing (ADAE, end points, a subgroup column) skipped with a message."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from docx import Document
+
+from oncotrial.clinical import derive_all
+from oncotrial.protocol import Protocol
+from oncotrial.report.adam import AdamData
+from oncotrial.report.writer import build_report
+from oncotrial.simulate.trial import simulate_trial
+
+LMS04 = Protocol.load("lms04")
+MAIN_FILES = {"report.html", "report.docx", "lay_summary.md", "lay_summary.html", "ard.json", "ard.csv",
+              "messages.txt"}
+
+
+@pytest.fixture(scope="module")
+def adam() -> AdamData:
+    trial = simulate_trial("lms04", seed=1)
+    derived = derive_all(trial.domains, LMS04, cutoff=trial.cutoff)
+    return AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
+
+
+@pytest.fixture(scope="module")
+def full(adam, tmp_path_factory):
+    """The full report, and the progress calls made while writing it."""
+    calls: list[tuple[str, int, int]] = []
+    out = tmp_path_factory.mktemp("full")
+    paths = build_report(adam, "lms04", out, progress=lambda step, done, total: calls.append((step, done, total)))
+    return out, paths, calls
+
+
+@pytest.fixture(scope="module")
+def reduced(adam, tmp_path_factory):
+    """A report without ADAE, with the primary end point only and without ADSL.NMETS."""
+    data = AdamData(adam.adsl.drop(columns=["NMETS"]), adam.adtte[adam.adtte["PARAMCD"] == "PFS"], adam.adrs,
+                    None)
+    return build_report(data, LMS04, tmp_path_factory.mktemp("reduced"))
+
+
+def test_every_file_is_written(full):
+    out, paths, _ = full
+    figures = {f"figures/{kind}_{e}.{fmt}" for kind in ("km", "ph", "forest") for e in ("pfs", "os", "pfs2")
+               for fmt in ("png", "svg", "pdf")}
+    assert set(paths) == MAIN_FILES | figures
+    for key, path in paths.items():
+        assert path == out / key and path.is_file() and path.stat().st_size > 0, key
+    for key in figures:
+        head = paths[key].read_bytes()[:8]
+        assert {"png": head == b"\x89PNG\r\n\x1a\n", "pdf": head.startswith(b"%PDF"),
+                "svg": b"<svg" in paths[key].read_bytes()[:2000]}[key.rsplit(".", 1)[1]], key
+
+
+def test_ard_files_hold_every_record(full, adam):
+    _, paths, _ = full
+    records = json.loads(paths["ard.json"].read_text(encoding="utf-8"))
+    table = pd.read_csv(paths["ard.csv"])
+    assert len(records) == len(table) > 500
+    assert list(table.columns) == ["table", "endpoint", "arm", "subgroup", "statistic", "value", "lower", "upper",
+                                   "time", "method"]
+    pfs_hr = [r for r in records if r["endpoint"] == "PFS" and r["statistic"] == "hazard_ratio"]
+    assert len(pfs_hr) == 1 and 0 < pfs_hr[0]["value"] < 1
+
+
+def test_progress_counts_every_step(full):
+    _, _, calls = full
+    totals = {total for _, _, total in calls}
+    assert totals == {14}  # 5 fixed steps + 3 figures for each of PFS, OS, PFS2
+    done = [d for _, d, _ in calls]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == 14
+    assert any("Forest plot, OS" in step for step, _, _ in calls)
+
+
+def test_missing_inputs_skip_outputs_with_a_message(reduced):
+    paths = reduced
+    messages = paths["messages.txt"].read_text(encoding="utf-8").splitlines()
+    for expected in ("ADAE not supplied: adverse-event table skipped",
+                     "OS: no ADTTE records (PARAMCD 'OS' absent); efficacy table skipped",
+                     "PFS: forest plot without subgroups No. of metastases (ADSL has no NMETS)",
+                     "Table 1: Number of metastases left out (ADSL has no NMETS)"):
+        assert expected in messages, expected
+    assert {p for p in paths if p.startswith("figures/")} == {f"figures/{kind}_pfs.{fmt}"
+                                                             for kind in ("km", "ph", "forest")
+                                                             for fmt in ("png", "svg", "pdf")}
+    html = paths["report.html"].read_text(encoding="utf-8")
+    assert 'id="adverse-events"' not in html and 'id="efficacy-os"' not in html
+    assert html.count("ADAE not supplied: adverse-event table skipped") == 2  # its section and the notes
+    assert len(Document(str(paths["report.docx"])).tables) == 4  # CONSORT, Table 1, PFS, response
+    lay = paths["lay_summary.md"].read_text(encoding="utf-8")
+    assert "This summary has no information on side effects." in lay
+    assert "The trial also looked at how long people lived" not in lay

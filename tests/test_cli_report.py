@@ -1,0 +1,79 @@
+"""`oncotrial demo` and `oncotrial analyze`: every file written, the side-by-side table, the
+report from ADaM files written by derive, and one-line errors for bad ADaM input.
+
+The commands are mounted on a Typer app of their own here, as :mod:`oncotrial.cli`
+registers them, so the test does not depend on the rest of the command line."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from oncotrial.cli_report import analyze, demo
+
+app = typer.Typer()
+app.command("analyze")(analyze)
+app.command("demo")(demo)
+runner = CliRunner()
+
+REPORT_FILES = {"report.html", "report.docx", "lay_summary.md", "lay_summary.html", "ard.json", "ard.csv",
+                "messages.txt"}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "oncotrial-demo"
+    result = runner.invoke(app, ["demo", "--seed", "1", "--out", str(out)])
+    return out, result
+
+
+def test_demo_writes_every_file(demo_run):
+    out, result = demo_run
+    assert result.exit_code == 0, result.output
+    assert REPORT_FILES <= {p.name for p in out.iterdir()}
+    assert len(list((out / "figures").iterdir())) == 27
+    for dataset in ("adsl", "adtte", "adrs", "adae"):
+        for suffix in (".csv", ".parquet", ".xpt"):
+            assert (out / "adam" / f"{dataset}{suffix}").is_file(), dataset + suffix
+    assert "LMS04 replica, seed 1, data cut-off 2023-01-31: 150 patients randomised" in result.stdout
+    assert f"Wrote to {out}" in result.stdout
+
+
+def test_demo_prints_replica_beside_published(demo_run):
+    _, result = demo_run
+    lines = result.stdout.splitlines()
+    assert any("Estimate" in line and "Replica" in line and "Published" in line for line in lines)
+    hr = next(line for line in lines if "PFS hazard ratio" in line)
+    assert hr.split()[-1] == "0.37"  # the published value (NEJM 2024)
+    assert any("Objective response, experimental" in line and "36.0%" in line for line in lines)
+
+
+def test_analyze_reads_adam_files_written_by_derive(demo_run, tmp_path):
+    adam_dir, _ = demo_run
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["analyze", "--adam", str(adam_dir / "adam"), "--protocol", "lms04",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert REPORT_FILES <= {p.name for p in out.iterdir()}
+    first = pd.read_csv(adam_dir / "ard.csv")
+    again = pd.read_csv(out / "ard.csv")
+    pd.testing.assert_frame_equal(first, again, check_exact=False, rtol=1e-9)
+
+
+def test_bad_adam_directory_is_a_one_line_error(tmp_path):
+    missing = runner.invoke(app, ["analyze", "--adam", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert missing.exit_code == 2
+    assert missing.stderr.strip().count("\n") == 0 and "adam: directory not found" in missing.stderr
+
+    (tmp_path / "bad").mkdir()
+    pd.DataFrame({"USUBJID": ["1", "1"], "ARMCD": ["DOX", "DOX"], "ARM": ["Doxorubicin"] * 2,
+                  "ITTFL": ["Y", "Y"]}).to_csv(tmp_path / "bad" / "adsl.csv", index=False)
+    pd.DataFrame({"USUBJID": ["1"], "PARAMCD": ["PFS"], "AVAL": [-3], "CNSR": [0]}).to_csv(
+        tmp_path / "bad" / "adtte.csv", index=False)
+    invalid = runner.invoke(app, ["analyze", "--adam", str(tmp_path / "bad"), "--out", str(tmp_path / "o")])
+    assert invalid.exit_code == 2
+    assert invalid.stderr.strip().count("\n") == 0
+    assert "ADTTE.AVAL: expected a time >= 0" in invalid.stderr and "ADSL.USUBJID" in invalid.stderr
+    assert not (tmp_path / "o").exists()
