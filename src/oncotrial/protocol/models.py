@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from oncotrial.protocol import dosing, eligibility, schedule
+from oncotrial.protocol._files import read_source
 
 #: units a dose may be written in; the per-m2 and per-kg units are scaled by the patient
 DOSE_UNITS = ("mg/m2", "ug/m2", "mg", "ug", "mg/kg")
@@ -805,20 +806,8 @@ def bundled_protocols() -> list[str]:
 
 
 def _read(name_or_path: str | Path) -> tuple[str, str]:
-    path = Path(name_or_path)
-    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") \
-        or len(path.parts) > 1
-    if looks_like_path or path.is_file():
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise ProtocolError([f"<file>: cannot read {str(path)!r}: {exc.strerror}"],
-                                str(path)) from None
-    resource = resources.files("oncotrial") / "protocols" / f"{name_or_path}.yaml"
-    if not resource.is_file():
-        raise ProtocolError([f"<name>: no bundled protocol {str(name_or_path)!r} "
-                             f"(bundled: {', '.join(bundled_protocols())})"])
-    return resource.read_text(encoding="utf-8"), str(name_or_path)
+    return read_source(name_or_path, folder="protocols", kind="protocol", bundled=bundled_protocols,
+                       error=ProtocolError)
 
 
 def protocol_errors(path: str | Path) -> list[str]:

@@ -42,8 +42,7 @@ from scipy import stats
 from oncotrial.report.km_plot import (
     FONT,
     PALETTE,
-    check_columns,
-    check_event_column,
+    check_survival_input,
     coefficient_name,
     format_estimate,
     format_p,
@@ -52,7 +51,6 @@ from oncotrial.report.km_plot import (
     write_figure,
 )
 from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier
-from oncotrial.stats._validate import survival_arrays
 from oncotrial.stats.conventions import Convention, resolve_convention
 
 __all__ = ["LMS04_SUBGROUPS", "SubgroupSpec", "forest_figure", "subgroup_hazard_ratios", "subgroup_levels"]
@@ -296,12 +294,7 @@ def subgroup_hazard_ratios(
         and ``model`` (a sentence describing the models, for a footnote).
     """
     conv = resolve_convention(convention)
-    check_event_column(event)
-    adjust, strata = list(adjust), list(strata)
-    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
-                         "group": ([group], "the arm of each patient"),
-                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
-    survival_arrays(data[time], data[event], time_name=time, event_name=event)
+    adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     if not isinstance(subgroups, Mapping):
         raise ValueError(f"subgroups: expected a mapping {{name: column or (column, levels)}}, got {subgroups!r}")
     order, control = resolve_arms(data, group, reference=reference, convention=conv)

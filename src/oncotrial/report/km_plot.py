@@ -160,6 +160,19 @@ def check_event_column(event: str) -> None:
         raise ValueError("event: 'CNSR' is the ADaM censoring flag (0 = event); expected an event "
                          "indicator with 1 = event, e.g. data.assign(EVENT=(data.CNSR == 0).astype(int))")
 
+def check_survival_input(data: pd.DataFrame, time: str, event: str, group: str,
+                         adjust: Sequence[str], strata: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The checks every figure runs first: the event column is 1/0 (not ``CNSR``), every
+    named column exists, times and events are valid. Returns ``adjust`` and ``strata`` as lists."""
+    check_event_column(event)
+    adjust, strata = list(adjust), list(strata)
+    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
+                         "group": ([group], "the arm of each patient"),
+                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
+    survival_arrays(data[time], data[event], time_name=time, event_name=event)
+    return adjust, strata
+
+
 
 def resolve_arms(data: pd.DataFrame, group: str, *, reference: Any = None,
                  order: Sequence[Any] | None = None, convention: Convention) -> tuple[list[Any], Any]:
@@ -484,12 +497,7 @@ def km_figure(
         whose numbers are Text artists with ``gid = "risk:<statistic>:<arm>:<time>"``.
     """
     conv = resolve_convention(convention)
-    check_event_column(event)
-    adjust, strata = list(adjust), list(strata)
-    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
-                         "group": ([group], "the arm of each patient"),
-                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
-    survival_arrays(data[time], data[event], time_name=time, event_name=event)
+    adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     ctype = check_conf_type(conf_type, conv)
     conf_level = check_conf_level(conf_level)
     sections = list(risk_table or ())

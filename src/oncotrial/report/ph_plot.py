@@ -35,8 +35,7 @@ from scipy.stats import rankdata
 from oncotrial.report.km_plot import (
     FONT,
     PALETTE,
-    check_columns,
-    check_event_column,
+    check_survival_input,
     coefficient_name,
     format_p,
     level_text,
@@ -44,7 +43,6 @@ from oncotrial.report.km_plot import (
     write_figure,
 )
 from oncotrial.stats import CoxResult, cox_zph, coxph, kaplan_meier, loglog_data
-from oncotrial.stats._validate import survival_arrays
 from oncotrial.stats.conventions import Convention, resolve_convention
 from oncotrial.stats.cox_zph import _left_km
 
@@ -235,12 +233,7 @@ def loglog_figure(
         non-reference arm, titled with the cox.zph P value of that arm's coefficient.
     """
     conv = resolve_convention(convention)
-    check_event_column(event)
-    adjust, strata = list(adjust), list(strata)
-    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
-                         "group": ([group], "the arm of each patient"),
-                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
-    survival_arrays(data[time], data[event], time_name=time, event_name=event)
+    adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     if transform not in ("km", "rank", "identity", "log"):
         raise ValueError(f"transform: expected 'km', 'rank', 'identity' or 'log', got {transform!r}")
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)

@@ -37,7 +37,12 @@ from oncotrial.report.analysis import TrialAnalysis, analyse
 from oncotrial.report.ard import ard_to_csv, ard_to_json
 from oncotrial.report.docx import write_docx
 from oncotrial.report.efficacy import EfficacySummary
-from oncotrial.report.forest import LMS04_SUBGROUPS, SubgroupSpec, forest_figure, subgroup_hazard_ratios
+from oncotrial.report.forest import (
+    LMS04_SUBGROUPS,
+    SubgroupSpec,
+    forest_figure,
+    subgroup_hazard_ratios,
+)
 from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
 from oncotrial.report.km_plot import km_figure, save_figure
 from oncotrial.report.lay_summary import lay_summary

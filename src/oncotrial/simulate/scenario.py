@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from oncotrial.protocol import Protocol, ProtocolError
+from oncotrial.protocol._files import read_source
 from oncotrial.protocol.models import Number, PositiveInt, PositiveNumber, Text
 from oncotrial.simulate.adverse_events import toxicity_loading
 from oncotrial.simulate.baseline import STRATA, site_probabilities
@@ -780,20 +781,8 @@ def bundled_scenarios() -> list[str]:
 
 
 def _read(name_or_path: str | Path) -> tuple[str, str]:
-    path = Path(name_or_path)
-    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") \
-        or len(path.parts) > 1
-    if looks_like_path or path.is_file():
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except OSError as exc:
-            raise ScenarioError([f"<file>: cannot read {str(path)!r}: {exc.strerror}"],
-                                str(path)) from None
-    resource = resources.files("oncotrial") / "scenarios" / f"{name_or_path}.yaml"
-    if not resource.is_file():
-        raise ScenarioError([f"<name>: no bundled scenario {str(name_or_path)!r} "
-                             f"(bundled: {', '.join(bundled_scenarios())})"])
-    return resource.read_text(encoding="utf-8"), str(name_or_path)
+    return read_source(name_or_path, folder="scenarios", kind="scenario", bundled=bundled_scenarios,
+                       error=ScenarioError)
 
 
 def scenario_errors(path: str | Path) -> list[str]:
