@@ -37,7 +37,8 @@ from pydantic import (
 )
 
 from oncotrial.protocol import dosing, eligibility, schedule
-from oncotrial.protocol._files import read_source
+from oncotrial.protocol._spec import Issues as _Issues
+from oncotrial.protocol._spec import SpecError, format_errors, not_bool, read_source
 
 #: units a dose may be written in; the per-m2 and per-kg units are scaled by the patient
 DOSE_UNITS = ("mg/m2", "ug/m2", "mg", "ug", "mg/kg")
@@ -46,75 +47,13 @@ FIELD_TYPES = ("number", "boolean", "category", "date")
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_true", "is_false")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(SpecError):
     """An invalid protocol. ``errors`` lists every problem as ``path: message``."""
 
-    def __init__(self, errors: list[str], source: str | None = None) -> None:
-        self.errors = list(errors)
-        self.source = source
-        head = f"invalid protocol{f' {source}' if source else ''}"
-        super().__init__(f"{head} ({len(self.errors)} error"
-                         f"{'s' if len(self.errors) != 1 else ''}):\n  "
-                         + "\n  ".join(self.errors))
-
-
-class _Issues(ValueError):
-    """Several problems found by one validator, each with a path relative to the model.
-
-    Pydantic keeps the raised exception in the error's ``ctx``; :func:`_format_errors`
-    expands it so that a cross-section check can name the exact field it objects to.
-    """
-
-    def __init__(self, issues: list[tuple[tuple[str | int, ...], str]]) -> None:
-        self.issues = issues
-        super().__init__("; ".join(f"{_path(p)}: {m}" for p, m in issues))
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _path(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "<protocol>"
-
-
-def _format_errors(exc: ValidationError) -> list[str]:
-    """Pydantic errors as ``arms[1].ratio: must be a positive integer, got 0`` lines."""
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        kind = err["type"]
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, _Issues):
-            lines.extend(f"{_path(loc + sub)}: {msg}" for sub, msg in error.issues)
-            continue
-        if kind == "missing":
-            msg = "required field is missing"
-        elif kind == "extra_forbidden":
-            msg = "unknown key (not part of the protocol schema; check the spelling)"
-        elif kind == "value_error" and error is not None:
-            msg = str(error)
-        else:
-            msg = err["msg"]
-            if msg.startswith("Input should be "):
-                msg = "must be " + msg[len("Input should be "):]
-            msg = f"{msg}, got {_short(err.get('input'))}"
-        lines.append(f"{_path(loc)}: {msg}")
-    return lines
+    kind = "protocol"
 
 
 # ----------------------------------------------------------------------------- scalar types
-
-def _not_bool(value: Any) -> Any:
-    # YAML `yes`/`true` must not become 1.0: a boolean where a number belongs is a typo
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, got {value!r}")
-    return value
-
 
 def _positive(value: float) -> float:
     if not (math.isfinite(value) and value > 0):
@@ -134,8 +73,8 @@ def _non_empty(value: str) -> str:
     return value
 
 
-Number = Annotated[float, BeforeValidator(_not_bool)]
-PositiveNumber = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_positive)]
+Number = Annotated[float, BeforeValidator(not_bool)]
+PositiveNumber = Annotated[float, BeforeValidator(not_bool), AfterValidator(_positive)]
 PositiveInt = Annotated[int, Strict(), AfterValidator(_positive_int)]
 Text = Annotated[str, AfterValidator(_non_empty)]
 Source = Literal["protocol", "assumption"]
@@ -613,7 +552,7 @@ class Protocol(_Model):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            raise ProtocolError(_format_errors(exc), source) from None
+            raise ProtocolError(format_errors(exc, kind="protocol"), source) from None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Protocol:

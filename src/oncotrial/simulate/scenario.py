@@ -51,7 +51,15 @@ from pydantic import (
 )
 
 from oncotrial.protocol import Protocol, ProtocolError
-from oncotrial.protocol._files import read_source
+from oncotrial.protocol._spec import Issues as _Issues
+from oncotrial.protocol._spec import (
+    Loc,
+    SpecError,
+    format_errors,
+    not_bool,
+    path,
+    read_source,
+)
 from oncotrial.protocol.models import Number, PositiveInt, PositiveNumber, Text
 from oncotrial.simulate.adverse_events import toxicity_loading
 from oncotrial.simulate.baseline import STRATA, site_probabilities
@@ -61,74 +69,22 @@ from oncotrial.simulate.visits import DAYS_PER_MONTH, planned_assessments
 
 __all__ = ["Scenario", "ScenarioError", "bundled_scenarios", "scenario_errors"]
 
-Loc = tuple[str | int, ...]
 #: libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SITES = ("lung", "liver", "bone", "skin", "other")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(SpecError):
     """An invalid scenario. ``errors`` lists every problem as ``path: message``."""
 
-    def __init__(self, errors: list[str], source: str | None = None) -> None:
-        self.errors = list(errors)
-        self.source = source
-        head = f"invalid scenario{f' {source}' if source else ''}"
-        super().__init__(f"{head} ({len(self.errors)} error"
-                         f"{'s' if len(self.errors) != 1 else ''}):\n  "
-                         + "\n  ".join(self.errors))
-
-
-class _Issues(ValueError):
-    """Several problems found by one validator, each with a path relative to the model."""
-
-    def __init__(self, issues: list[tuple[Loc, str]]) -> None:
-        self.issues = issues
-        super().__init__("; ".join(f"{_path(p)}: {m}" for p, m in issues))
+    kind = "scenario"
 
 
 def _path(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "<scenario>"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _format_errors(exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        error = (err.get("ctx") or {}).get("error")
-        if isinstance(error, _Issues):
-            lines.extend(f"{_path(loc + sub)}: {msg}" for sub, msg in error.issues)
-            continue
-        if err["type"] == "missing":
-            msg = "required field is missing"
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown key (not part of the scenario schema; check the spelling)"
-        elif err["type"] == "value_error" and error is not None:
-            msg = str(error)
-        else:
-            msg = err["msg"]
-            if msg.startswith("Input should be "):
-                msg = "must be " + msg[len("Input should be "):]
-            msg = f"{msg}, got {_short(err.get('input'))}"
-        lines.append(f"{_path(loc)}: {msg}")
-    return lines
+    return path(loc, "<scenario>")
 
 
 # ----------------------------------------------------------------------------- scalar types
-
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number, got {value!r}")
-    return value
-
 
 def _probability(value: float) -> float:
     if not (math.isfinite(value) and 0 <= value <= 1):
@@ -148,9 +104,9 @@ def _loading(value: float) -> float:
     return value
 
 
-Probability = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_probability)]
-OpenProbability = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_open_probability)]
-Loading = Annotated[float, BeforeValidator(_not_bool), AfterValidator(_loading)]
+Probability = Annotated[float, BeforeValidator(not_bool), AfterValidator(_probability)]
+OpenProbability = Annotated[float, BeforeValidator(not_bool), AfterValidator(_open_probability)]
+Loading = Annotated[float, BeforeValidator(not_bool), AfterValidator(_loading)]
 def _range(value: tuple[int, int]) -> tuple[int, int]:
     if value[0] > value[1]:
         raise ValueError(f"a range is [smallest, largest], got {list(value)}")
@@ -208,7 +164,7 @@ class FollowUp(_Model):
     """Last contact of patients alive at the cut-off: uniform over the ``last_contact_lag_months``
     before it (visits are spaced, so the last news predates the cut-off)."""
 
-    last_contact_lag_months: Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]
+    last_contact_lag_months: Annotated[float, BeforeValidator(not_bool), Field(ge=0)]
 
 
 class Age(_Model):
@@ -535,7 +491,7 @@ class Scenario(_Model):
         try:
             scenario = cls.model_validate(dict(data))
         except ValidationError as exc:
-            raise ScenarioError(_format_errors(exc), source) from None
+            raise ScenarioError(format_errors(exc, kind="scenario"), source) from None
         if protocol is None:
             try:
                 protocol = Protocol.load(scenario.protocol)
