@@ -30,7 +30,7 @@ import pandas as pd
 
 from oncotrial.stats import coxph, kaplan_meier, median_followup
 
-__all__ = ["CYTOLYSIS_TERMS", "trial_estimates"]
+__all__ = ["CYTOLYSIS_TERMS", "endpoint_estimates", "trial_estimates"]
 
 #: CTCAE terms counted as "cytolysis" (hepatic transaminase increase), as in the paper
 CYTOLYSIS_TERMS = ("Alanine aminotransferase increased", "Aspartate aminotransferase increased")
@@ -41,30 +41,40 @@ def _roles(protocol: Any) -> dict[str, str]:
     return {arm.code: arm.role for arm in protocol.arms}
 
 
-def _time_to_event(adtte: pd.DataFrame, adsl: pd.DataFrame, paramcd: str, roles: dict[str, str],
-                   adjust: list[str], landmark: float, convention: str) -> dict[str, float]:
-    rows = adtte[adtte["PARAMCD"] == paramcd]
+def endpoint_estimates(data: pd.DataFrame, *, key: str, time: str, role: pd.Series,
+                       adjust: list[str], landmark: float, convention: str) -> dict[str, float]:
+    """KM median, landmark rate and events per arm role, and the Cox HR of experimental vs
+    control adjusted for ``adjust``, of one end point: ``data`` has ``time``, ``EVENT``
+    (1 = event) and the ``adjust`` columns; ``role`` maps each row to its arm's role. Shared
+    with the quick calibration, which applies it to the replica's latent truth."""
     out: dict[str, float] = {}
-    key = paramcd.lower()
-    if rows.empty:
-        return out
-    data = rows.merge(adsl[["USUBJID", "ARMCD", *adjust]], on="USUBJID")
-    data = data.assign(EVENT=(data["CNSR"] == 0).astype(float),
-                       EXPERIMENTAL=(data["ARMCD"].map(roles) == "experimental").astype(float))
-    for role in ("control", "experimental"):
-        arm = data[data["ARMCD"].map(roles) == role]
-        km = kaplan_meier(arm["AVALM"].to_numpy(float), arm["EVENT"].to_numpy(),
+    data = data.assign(EXPERIMENTAL=(role == "experimental").astype(float).to_numpy())
+    for r in ("control", "experimental"):
+        arm = data[(role == r).to_numpy()]
+        km = kaplan_meier(arm[time].to_numpy(float), arm["EVENT"].to_numpy(),
                           convention=convention)
-        out[f"{key}.median.{role}"] = float(km.median().estimate)
-        out[f"{key}.rate_{landmark:g}m.{role}"] = float(
+        out[f"{key}.median.{r}"] = float(km.median().estimate)
+        out[f"{key}.rate_{landmark:g}m.{r}"] = float(
             km.survival_at([landmark])["survival"].iloc[0])
-        out[f"{key}.events.{role}"] = float(arm["EVENT"].sum())
+        out[f"{key}.events.{r}"] = float(arm["EVENT"].sum())
     usable = data.dropna(subset=adjust) if adjust else data
-    fit = coxph(usable, time="AVALM", event="EVENT", covariates=["EXPERIMENTAL", *adjust],
+    fit = coxph(usable, time=time, event="EVENT", covariates=["EXPERIMENTAL", *adjust],
                 categorical=[c for c in adjust if not pd.api.types.is_numeric_dtype(usable[c])],
                 convention=convention)
     out[f"{key}.hazard_ratio"] = float(np.exp(fit.coef[0]))
     return out
+
+
+def _time_to_event(adtte: pd.DataFrame, adsl: pd.DataFrame, paramcd: str, roles: dict[str, str],
+                   adjust: list[str], landmark: float, convention: str) -> dict[str, float]:
+    rows = adtte[adtte["PARAMCD"] == paramcd]
+    if rows.empty:
+        return {}
+    data = rows.merge(adsl[["USUBJID", "ARMCD", *adjust]], on="USUBJID")
+    data = data.assign(EVENT=(data["CNSR"] == 0).astype(float))
+    return endpoint_estimates(data, key=paramcd.lower(), time="AVALM",
+                              role=data["ARMCD"].map(roles), adjust=adjust, landmark=landmark,
+                              convention=convention)
 
 
 def trial_estimates(adsl: pd.DataFrame, adtte: pd.DataFrame, adrs: pd.DataFrame,

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from oncotrial.simulate.estimates import CYTOLYSIS_TERMS
-from oncotrial.stats import coxph, kaplan_meier, median_followup
+from oncotrial.simulate.estimates import CYTOLYSIS_TERMS, endpoint_estimates
+from oncotrial.stats import median_followup
 
 if TYPE_CHECKING:
     from oncotrial.protocol import Protocol
@@ -33,14 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["calibration_table", "replica_estimates"]
 
 ENDPOINTS = ("PFS", "OS", "PFS2")
-
-
-def _hazard_ratio(data: pd.DataFrame, time: str, factors: list[str], experimental: str,
-                  convention: str) -> float:
-    data = data.assign(EXPERIMENTAL=(data["ARMCD"] == experimental).astype(float))
-    fit = coxph(data, time=time, event="EVENT", covariates=["EXPERIMENTAL", *factors],
-                categorical=factors, convention=convention)
-    return float(np.exp(fit.coef[0]))
 
 
 def replica_estimates(trial: SimulatedTrial, protocol: Protocol, *,
@@ -56,16 +48,9 @@ def replica_estimates(trial: SimulatedTrial, protocol: Protocol, *,
     maintenance = regimen.maintenance.max_cycles if regimen.maintenance is not None else 0
     out: dict[str, float] = {}
     for ep in ENDPOINTS:
-        key = ep.lower()
-        data = t[["ARMCD", *factors, f"{ep}_MONTHS"]].assign(EVENT=(t[f"{ep}_CNSR"] == 0).astype(float))
-        for r in ("control", "experimental"):
-            arm = data[role == r]
-            km = kaplan_meier(arm[f"{ep}_MONTHS"], arm["EVENT"], convention=convention)
-            out[f"{key}.median.{r}"] = km.median().estimate
-            out[f"{key}.rate_{landmark:g}m.{r}"] = float(km.survival_at([landmark])["survival"].iloc[0])
-            out[f"{key}.events.{r}"] = float(arm["EVENT"].sum())
-        out[f"{key}.hazard_ratio"] = _hazard_ratio(data, f"{ep}_MONTHS", factors,
-                                                   protocol.experimental.code, convention)
+        data = t[[*factors, f"{ep}_MONTHS"]].assign(EVENT=(t[f"{ep}_CNSR"] == 0).astype(float))
+        out.update(endpoint_estimates(data, key=ep.lower(), time=f"{ep}_MONTHS", role=role,
+                                      adjust=factors, landmark=landmark, convention=convention))
     out["followup.median"] = median_followup(t["OS_MONTHS"], (t["OS_CNSR"] == 0).astype(float),
                                              convention=convention).median
     ae = trial.ae
