@@ -23,7 +23,6 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,22 +107,19 @@ def load_targets(name_or_path: str | Path) -> dict[str, float]:
     return out
 
 
-def _replicas(scenario: Scenario | str, seeds: list[int], first: int) -> list[dict[str, float]]:
-    """Simulate, derive and estimate each seed (one worker task)."""
+def _replicas(scenario: str, seeds: list[int], first: int) -> list[dict[str, float]]:
+    """Simulate, derive and estimate each seed (one worker task; the scenario is loaded and
+    validated once per task, not per replica)."""
+    loaded = Scenario.load(scenario)
+    protocol = loaded.protocol_model()
     rows = []
     for k, seed in enumerate(seeds):
-        trial = simulate_trial(scenario, seed=seed)
-        protocol = _protocol(scenario)
+        trial = simulate_trial(loaded, seed=seed)
         data = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
         row = {"replica": first + k, "seed": seed}
         row.update(trial_estimates(data.adsl, data.adtte, data.adrs, data.adae, protocol))
         rows.append(row)
     return rows
-
-
-def _protocol(scenario: Scenario | str) -> Any:
-    loaded = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
-    return loaded.protocol_model()
 
 
 def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int = 1,
