@@ -21,7 +21,10 @@ from collections.abc import Callable
 R_TEMPLATE = """
 suppressPackageStartupMessages(library(rpact))
 n <- {calls}
-tm <- function(expr) {{ t0 <- proc.time()[["elapsed"]]; for (i in seq_len(n)) eval(expr); (proc.time()[["elapsed"]] - t0) / n }}
+tm <- function(expr) {{
+  t0 <- proc.time()[["elapsed"]]; for (i in seq_len(n)) eval(expr)
+  (proc.time()[["elapsed"]] - t0) / n
+}}
 a <- tm(quote(getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF")))
 b <- tm(quote(getDesignGroupSequential(kMax = 3, alpha = 0.025, beta = 0.2, typeOfDesign = "asOF",
                                        typeBetaSpending = "bsOF", bindingFutility = FALSE)))

@@ -12,13 +12,25 @@ transform). lifelines' robust variance and PH test are O(n^2) or slower, so thos
 comparisons are made at ``--robust-peer-n`` rows; oncotrial's robust SE is also timed at
 n/10 and n to show that it grows linearly.
 
-Run: ``make bench`` or ``python benchmarks/bench_stats.py [--n 1000000] [--seed 2026]``.
+Load: the same Cox fit (Efron, 6 covariates, ``--load-n`` rows) timed idle, then while
+another process keeps one core busy (a pure-Python spin loop), and the ratio busy / idle
+against the target of 1.5x. A Cox fit makes many small BLAS calls; a multi-threaded BLAS
+waiting for a descheduled thread slowed them 2-40x under such load, hence the engine runs
+the BLAS on one thread. ``--unpinned`` repeats the measurement with the BLAS thread pool
+left as it is, to show the difference. CPU seconds per fit are printed too: unlike wall
+time they do not depend on what else the machine runs.
+
+Run: ``make bench`` or ``python benchmarks/bench_stats.py [--n 1000000] [--seed 2026]``;
+``--load-only`` runs only the load measurement (no lifelines needed).
 Each oncotrial timing is the best of ``--repeat`` runs; lifelines runs once (it is slow).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing as mp
+import time
 import warnings
 from collections.abc import Callable
 
@@ -55,13 +67,87 @@ def quietly(fn: Callable[[], object]) -> Callable[[], object]:
     return run
 
 
+LOAD_TARGET = 1.5
+
+
+def _spin(stop: mp.synchronize.Event, ready: mp.synchronize.Event) -> None:
+    """Keep one core busy until ``stop`` is set (pure Python: no BLAS threads of its own)."""
+    ready.set()
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x += 1
+
+
+@contextlib.contextmanager
+def busy_core():
+    """A separate process spinning on one core for the duration of the block."""
+    ctx = mp.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Event()
+    proc = ctx.Process(target=_spin, args=(stop, ready), daemon=True)
+    proc.start()
+    try:
+        ready.wait(30)
+        time.sleep(0.5)  # let the scheduler settle the spinner on a core
+        yield
+    finally:
+        stop.set()
+        proc.join(10)
+
+
+def load_sensitivity(n: int, seed: int, repeat: int, unpinned: bool) -> None:
+    """Time one Cox fit idle and with another core busy; print the ratio vs the target."""
+    import oncotrial.stats.cox as cox_module
+    from oncotrial.stats import coxph
+
+    df = make_data(n, seed)
+
+    def fit() -> object:
+        return coxph(df, time="time", event="event", covariates=COVARIATES, ties="efron")
+
+    variants = [("BLAS on one thread (default)", None)]
+    if unpinned:
+        variants.append(("BLAS thread pool unpinned", contextlib.nullcontext))
+    print(f"\nCox under load: n={n:,}, Efron, {len(COVARIATES)} covariates, best of {repeat}")
+    print(f"{'variant':<32}{'idle s':>9}{'busy s':>9}{'busy/idle':>11}{'target':>8}{'':>6}"
+          f"{'CPU s idle':>11}{'CPU s busy':>11}{'CPU ratio':>10}")
+    for name, replacement in variants:
+        original = cox_module.single_threaded_blas
+        if replacement is not None:
+            cox_module.single_threaded_blas = replacement
+        try:
+            fit()  # warm-up: page in the data, find the thread pools
+            cpu = time.process_time()
+            idle = best_of(fit, repeat)
+            idle_cpu = (time.process_time() - cpu) / repeat
+            with busy_core():
+                cpu = time.process_time()
+                busy = best_of(fit, repeat)
+                busy_cpu = (time.process_time() - cpu) / repeat
+        finally:
+            cox_module.single_threaded_blas = original
+        ratio = busy / idle
+        verdict = "ok" if ratio <= LOAD_TARGET else "OVER"
+        print(f"{name:<32}{idle:>9.3f}{busy:>9.3f}{ratio:>10.2f}x{LOAD_TARGET:>7.1f}x {verdict:<5}"
+              f"{idle_cpu:>11.3f}{busy_cpu:>11.3f}{busy_cpu / idle_cpu:>9.2f}x")
+    print("(wall times include waiting for a core: on a machine shared with other work the wall "
+          "ratio also measures the CPU share the fit gets, while the CPU-time ratio, mean CPU "
+          "seconds per fit, isolates the fit itself)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--robust-peer-n", type=int, default=20_000)
+    parser.add_argument("--load-n", type=int, default=500_000)
+    parser.add_argument("--load-only", action="store_true")
+    parser.add_argument("--unpinned", action="store_true")
     args = parser.parse_args()
+    if args.load_only:
+        load_sensitivity(args.load_n, args.seed, args.repeat, args.unpinned)
+        return
 
     from lifelines import CoxPHFitter, KaplanMeierFitter
     from lifelines.statistics import logrank_test as ll_logrank
@@ -124,6 +210,7 @@ def main() -> None:
     print(f"\nCox robust SE: n={args.n // 10:,} {t_small:.3f} s, n={args.n:,} {t_full:.3f} s "
           f"(x{t_full / t_small:.1f} for 10x rows; linear = 10); robust/plain at n={args.n:,}: "
           f"{t_full / t_plain:.2f}")
+    load_sensitivity(args.load_n, args.seed, args.repeat, args.unpinned)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
 
-#: relative tolerance against R, and the absolute floor used near zero (issue #2)
+#: relative tolerance against R, and the absolute floor used near zero
 RTOL = 1e-6
 ATOL = 1e-9
 

@@ -1,8 +1,7 @@
 """Cross-check of the ADTTE derivation against admiral's documented semantics.
 
-Reference: ``../shared/research/reporting_standards.md`` §1.6 and Appendix A, which record
-the contract of ``admiral::derive_param_tte`` (pharmaverse/admiral ``R/derive_param_tte.R``)
-and the admiralonco PFS/OS/DOR calls:
+Reference: the documented contract of ``admiral::derive_param_tte`` (pharmaverse/admiral
+``R/derive_param_tte.R``) and the admiralonco PFS/OS/DOR calls:
 
 * PFS: ``event_conditions = list(pd_event, death_event)``, ``censor_conditions =
   list(lasta_censor, rand_censor)``, ``start_date = RANDDT``. OS: ``death_event`` vs

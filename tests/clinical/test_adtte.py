@@ -346,4 +346,4 @@ def test_property_aval_and_dates(cohort: tuple[pd.DataFrame, pd.DataFrame, pd.Ti
         if row.PARAMCD in {"PFS", "DOR"} and row.USUBJID in first_pd:
             candidates.append(first_pd[row.USUBJID])
         event = min(d for d in candidates if not pd.isna(d) and d <= cutoff)
-        assert row.ADT == event
+        assert event == row.ADT

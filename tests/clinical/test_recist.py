@@ -549,7 +549,9 @@ def test_J3_duration_of_response_dates() -> None:
         {"S1": REF, "S2": REF, "S3": REF},
         death_dates={"S3": REF + pd.Timedelta(days=100)},
     )
-    day = lambda d: REF + pd.Timedelta(days=d)
+    def day(d):
+        return REF + pd.Timedelta(days=d)
+
     assert bor["BOR"].tolist() == ["CR", "SD", "PR"]
     assert bor["RSPDT"].tolist()[0] == day(42) and pd.isna(bor["RSPDT"].iloc[1])
     assert bor["RSPENDDT"].iloc[0] == day(126) and pd.isna(bor["RSPENDDT"].iloc[1])
@@ -656,7 +658,7 @@ def test_data_quality_issues_and_derivation_continues() -> None:
     assert responses(result, "TRGRESP") == ["PR", "NE"]
     assert responses(result, "NTRGRESP") == ["NE", "NON-CR/NON-PD"]
     frame = result.issues_frame()
-    assert frame.columns.tolist() == ["domain", "usubjid", "field", "value", "problem"]
+    assert frame.columns.tolist() == ["domain", "row", "usubjid", "field", "value", "problem"]
     assert len(frame) == len(result.issues)
 
 

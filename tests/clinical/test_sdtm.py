@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from oncotrial.clinical.sdtm import SPECS, check_dates, validate_domain
+from oncotrial.core.errors import DataError, InputError
 
 
 def _ae(**columns):
@@ -28,14 +29,15 @@ def test_every_domain_has_usubjid_required_and_key_columns_in_spec():
 
 
 def test_missing_required_column_is_a_structural_error_naming_it():
-    with pytest.raises(ValueError, match="AE: required column.*AETOXGR.*AESER"):
+    with pytest.raises(DataError, match="AE: required column.*AETOXGR.*AESER") as info:
         validate_domain("AE", _ae().drop(columns=["AETOXGR", "AESER"]))
-    with pytest.raises(ValueError, match="unknown SDTM domain 'XX'"):
+    assert (info.value.dataset, info.value.variable) == ("AE", "AETOXGR")
+    with pytest.raises(InputError, match="unknown SDTM domain 'XX'"):
         validate_domain("XX", _ae())
 
 
 def test_valid_record_is_typed():
-    check = validate_domain("AE", _ae(AESER=["y"], AETOXGR=["3"]))
+    check = validate_domain("AE", _ae(AESER=["y"], AETOXGR=[3.0]))
     assert check.issues == ()
     row = check.valid.iloc[0]
     assert row["AESTDTC"] == pd.Timestamp("2020-01-10")
@@ -66,7 +68,7 @@ def test_row_problem_excludes_the_row_and_names_domain_subject_field_value(
     check = validate_domain("AE", frame)
     assert list(check.valid["USUBJID"]) == ["S1"]
     (issue,) = check.issues
-    assert (issue.domain, issue.usubjid, issue.field) == ("AE", "S2", field)
+    assert (issue.domain, issue.usubjid, issue.field, issue.row) == ("AE", "S2", field, 2)
     assert issue.value == value or (value is None and issue.value is None)
     assert problem in issue.problem
     assert check.excluded["EXCLREAS"].iloc[0].startswith(f"{field}: ")

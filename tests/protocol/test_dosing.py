@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from protocol_fixtures import data, lms04  # noqa: F401 (pytest fixtures)
 
+from oncotrial.core.errors import InputError
 from oncotrial.protocol import body_surface_area
 from oncotrial.protocol.dosing import round_half_up
-from protocol_fixtures import lms04, data  # noqa: F401 (pytest fixtures)
 
 
 def test_bsa_closed_forms():
@@ -20,20 +21,21 @@ def test_bsa_closed_forms():
     assert body_surface_area(165, 70, "dubois") == pytest.approx(1.77096, abs=1e-5)
 
 
-@pytest.mark.parametrize("h, w, message", [
-    (0, 70, "height_cm must be a positive number, got 0"),
-    (165, -1, "weight_kg must be a positive number, got -1"),
-    (float("nan"), 70, "height_cm must be a positive number, got nan"),
-    (True, 70, "height_cm must be a positive number, got True"),
+@pytest.mark.parametrize("h, w, error, message", [
+    (0, 70, InputError, "height_cm: 0 cm is outside the plausible range 100 to 250 cm"),
+    (165, -1, InputError, "weight_kg: -1 kg is outside the plausible range 20 to 350 kg"),
+    (float("nan"), 70, InputError, "height_cm: expected a finite number, got nan"),
+    (True, 70, TypeError, "height_cm: expected a number, got bool True"),
 ])
-def test_bsa_errors(h, w, message):
-    with pytest.raises(ValueError, match=message):
+def test_bsa_errors(h, w, error, message):
+    with pytest.raises(error, match=message):
         body_surface_area(h, w)
 
 
 def test_unknown_bsa_method():
-    with pytest.raises(ValueError, match="bsa_method must be one of mosteller, dubois"):
+    with pytest.raises(InputError, match="bsa_method: expected one of mosteller, dubois") as exc:
         body_surface_area(165, 70, "haycock")
+    assert exc.value.field == "bsa_method"
 
 
 def test_round_half_up():
@@ -99,21 +101,25 @@ def test_percent_reductions_and_per_kg(data):
     assert (dox.dose, dox.unit, dox.prescribed) == (70.0, "mg", "1 mg/kg")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"arm": "DOXX"}, "arm must be one of DOX, DOXTRAB, got 'DOXX'"),
-    ({"phase": "maintenance"}, "this arm has no maintenance phase"),
-    ({"phase": "consolidation"}, "phase must be one of induction, maintenance"),
-    ({"dose_level": -3}, r"dose_level -3 is not permitted for doxorubicin \(permitted: "
-                         r"0, -1, -2\)"),
-    ({"dose_level": 1}, "dose_level 1 is not permitted"),
-    ({"dose_level": {"cisplatin": -1}}, r"dose_level names drug\(s\) \['cisplatin'\]"),
-    ({"cycle": 7}, "cycle must be an integer in 1..6 for DOX induction, got 7"),
-    ({"height_cm": 0}, "height_cm must be a positive number, got 0"),
-    ({"weight_kg": -70}, "weight_kg must be a positive number, got -70"),
-    ({"bsa_cap": 0}, "bsa_cap must be a positive number, got 0"),
+@pytest.mark.parametrize("kwargs, field, message", [
+    ({"arm": "DOXX"}, "arm", "arm: expected one of DOX, DOXTRAB, got 'DOXX'"),
+    ({"phase": "maintenance"}, "phase", "phase: this arm has no maintenance phase"),
+    ({"phase": "consolidation"}, "phase", "phase: expected one of induction, maintenance"),
+    ({"dose_level": -3}, "dose_level", r"dose_level: -3 is not a level of doxorubicin in the "
+                                       r"protocol \(permitted: 0, -1, -2\)"),
+    ({"dose_level": 1}, "dose_level", "dose_level: 1 is not a level of doxorubicin"),
+    ({"dose_level": {"cisplatin": -1}}, "dose_level",
+     r"dose_level: names drug\(s\) \['cisplatin'\]"),
+    ({"cycle": 7}, "cycle", r"cycle: expected 1 to 6 \(the cycles of DOX induction\), got 7"),
+    ({"height_cm": 0}, "height_cm", "height_cm: 0 cm is outside the plausible range"),
+    ({"weight_kg": -70}, "weight_kg", "weight_kg: -70 kg is outside the plausible range"),
+    ({"bsa_cap": 0}, "bsa_cap", "bsa_cap: expected a positive number, got 0"),
+    ({"bsa_decimals": -1}, "bsa_decimals", "bsa_decimals: expected a non-negative integer"),
+    ({"dose_decimals": -1}, "dose_decimals", "dose_decimals: expected a non-negative integer"),
 ])
-def test_dosing_errors(lms04, kwargs, message):
+def test_dosing_errors(lms04, kwargs, field, message):
     args = {"arm": "DOX", "phase": "induction", "height_cm": 165, "weight_kg": 70} | kwargs
     arm, phase = args.pop("arm"), args.pop("phase")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message) as exc:
         lms04.doses(arm, phase, **args)
+    assert exc.value.field == field

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from protocol_fixtures import lms04, data, eligible_patient  # noqa: F401 (pytest fixtures)
+from protocol_fixtures import data, eligible_patient, lms04  # noqa: F401 (pytest fixtures)
 
 
 def test_eligible(lms04, eligible_patient):
@@ -106,7 +106,7 @@ def test_wrong_types_are_undetermined_never_coerced(lms04, eligible_patient, fie
 
 
 def test_patient_must_be_a_mapping(lms04):
-    with pytest.raises(ValueError, match="patient must be a mapping"):
+    with pytest.raises(TypeError, match="patient: expected a mapping"):
         lms04.check_eligibility([("age", 40)])
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from protocol_fixtures import data, lms04  # noqa: F401 (pytest fixtures)
 
 from oncotrial.protocol import Protocol, ProtocolError, bundled_protocols, protocol_errors
-from protocol_fixtures import lms04, data  # noqa: F401 (pytest fixtures)
 
 
 def errors_of(data) -> list[str]:

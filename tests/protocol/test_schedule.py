@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from protocol_fixtures import lms04, data  # noqa: F401 (pytest fixtures)
+from protocol_fixtures import data, lms04  # noqa: F401 (pytest fixtures)
+
+from oncotrial.core.errors import InputError
 
 R = date(2017, 1, 2)
 
@@ -89,18 +91,32 @@ def test_month_ends_are_clamped(lms04):
     assert monthly[0] == date(2018, 11, 30)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"arm": "X"}, "arm must be one of DOX, DOXTRAB, got 'X'"),
-    ({"randomisation_date": "2017-01-02"}, "randomisation_date must be a date"),
-    ({"cycle_delays": {7: 3}}, r"cycle_delays: cycle 7 is not given \(cycles 1..6\)"),
-    ({"cycle_delays": {("maintenance", 1): 3}}, "cycle_delays: key must be"),
-    ({"cycle_delays": {2: -1}}, "must be a non-negative number of days, got -1"),
-    ({"cycles": {"maintenance": 2}}, "cycles: arm DOX has no 'maintenance' phase"),
-    ({"cycles": {"induction": 7}}, r"cycles\['induction'\] must be an integer in 0..6"),
-    ({"progression_date": date(2016, 12, 1)}, "is before randomisation"),
-    ({"horizon_months": 0}, "horizon_months must be a positive integer"),
+@pytest.mark.parametrize("kwargs, field, message", [
+    ({"arm": "X"}, "arm", "arm: expected one of DOX, DOXTRAB, got 'X'"),
+    ({"cycle_delays": {7: 3}}, "cycle_delays",
+     r"cycle_delays: cycle 7 is not given \(cycles 1 to 6\)"),
+    ({"cycle_delays": {("maintenance", 1): 3}}, "cycle_delays",
+     r"cycle_delays: a key is a cycle number or a \(phase, cycle\) pair"),
+    ({"cycle_delays": {2: -1}}, "cycle_delays",
+     "expected a non-negative whole number of days, got -1"),
+    ({"cycles": {"maintenance": 2}}, "cycles", "cycles: arm DOX has no 'maintenance' phase"),
+    ({"cycles": {"induction": 7}}, "cycles",
+     r"cycles\['induction'\]: expected an integer from 0 to 6"),
+    ({"progression_date": date(2016, 12, 1)}, "progression_date", "is before randomisation"),
+    ({"horizon_months": 0}, "horizon_months", "horizon_months: expected a positive integer"),
 ])
-def test_schedule_errors(lms04, kwargs, message):
+def test_schedule_errors(lms04, kwargs, field, message):
     args = {"arm": "DOX", "randomisation_date": R} | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message) as exc:
+        lms04.schedule(args.pop("arm"), args.pop("randomisation_date"), **args)
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"randomisation_date": "2017-01-02"}, "randomisation_date: expected a date, got str"),
+    ({"horizon_months": 1.5}, "horizon_months: expected a positive integer"),
+])
+def test_schedule_type_errors(lms04, kwargs, message):
+    args = {"arm": "DOX", "randomisation_date": R} | kwargs
+    with pytest.raises(TypeError, match=message):
         lms04.schedule(args.pop("arm"), args.pop("randomisation_date"), **args)

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from randomise_fixtures import Minimisation, protocol
 
+from oncotrial.core.errors import InputError
 from oncotrial.randomise import AllocationState, allocate, assess, generate_list, replay
 from oncotrial.randomise.minimisation import MinimisationConfig, choose
-from randomise_helpers import Minimisation, protocol
 
 LEVELS = {"origin": ["uterine", "soft_tissue"], "stage": ["locally_advanced", "metastatic"]}
 strata_st = st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in LEVELS.items()}), max_size=40)
@@ -50,16 +51,16 @@ def test_replay_prefix_and_state_round_trip(seed, strata, method):
 def test_unknown_level_and_factor_errors():
     p = protocol()
     state = AllocationState.initial(p)
-    with pytest.raises(ValueError, match=r"factor 'stage' has unknown level 'early'; declared levels: "
+    with pytest.raises(InputError, match=r"factor 'stage' has unknown level 'early'; declared levels: "
                                          r"\['locally_advanced', 'metastatic'\]"):
         allocate(state, {"origin": "uterine", "stage": "early"}, protocol=p, seed=1)
-    with pytest.raises(ValueError, match="missing factor 'stage'"):
+    with pytest.raises(InputError, match="missing factor 'stage'"):
         allocate(state, {"origin": "uterine"}, protocol=p, seed=1)
-    with pytest.raises(ValueError, match=r"unknown factor\(s\) \['centre'\]"):
+    with pytest.raises(InputError, match=r"unknown factor\(s\) \['centre'\]"):
         allocate(state, {"origin": "uterine", "stage": "metastatic", "centre": "x"}, protocol=p, seed=1)
-    with pytest.raises(ValueError, match="does not match the state's method"):
+    with pytest.raises(InputError, match="does not match the state's method"):
         allocate(state, {"origin": "uterine", "stage": "metastatic"}, method="simple", protocol=p, seed=1)
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(InputError, match="method: expected one of blocks, minimisation, simple"):
         AllocationState.initial(p, "urn")
 
 
@@ -72,7 +73,7 @@ def test_state_is_immutable_and_counts_levels():
     assert d["counts"]["origin=uterine"][arm] == 1 and d["counts"]["stage=metastatic"][arm] == 1
     assert d["counts"]["origin=soft_tissue"] == {"DOX": 0, "DOXTRAB": 0}
     assert d["positions"]["origin=uterine|stage=metastatic"] == 1
-    with pytest.raises(ValueError, match="not an AllocationState"):
+    with pytest.raises(InputError, match="state: data is not an AllocationState"):
         AllocationState.from_dict({"method": "blocks"})
 
 
@@ -108,13 +109,13 @@ def test_minimisation_deterministic_p1_balances_each_margin():
 ])
 def test_minimisation_config_errors(weights, p, imbalance, message):
     pr = protocol(method="minimisation", minimisation=Minimisation(weights, p, imbalance))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         replay(pr, 1, [{"origin": "uterine", "stage": "metastatic"}], "minimisation")
 
 
 def test_variance_imbalance_equals_range_for_two_arms_up_to_ordering():
-    from oncotrial.randomise._common import Design
     from oncotrial.randomise.minimisation import scores
+    from oncotrial.randomise.strata import Design
     d = Design.from_protocol(protocol())
     c = np.array([[[3, 1], [0, 2]]])
     rg = scores(c, np.array([1, 1]), MinimisationConfig.build(d, imbalance="range"))

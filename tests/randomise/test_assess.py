@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from randomise_fixtures import Factor, protocol
 
+from oncotrial.core.errors import InputError
 from oncotrial.randomise import COMPARISON, Assessment, assess
-from randomise_helpers import Factor, protocol
 
 
 def test_fixed_blocks_of_two_predictability_is_three_quarters():
@@ -52,9 +53,9 @@ def test_stratum_probabilities():
     a = assess(protocol(), "blocks", 100, 200, 1, stratum_probabilities={labels[0]: 1.0})
     s = a.per_stratum.set_index("stratum")
     assert s.loc[labels[1], "max"] == 0 and a.stratum_probabilities[labels[0]] == 1.0
-    with pytest.raises(ValueError, match="sum to 1"):
+    with pytest.raises(InputError, match="sum to 1"):
         assess(protocol(), "blocks", 10, 10, 1, stratum_probabilities=[0.5, 0.5, 0.5, 0.5])
-    with pytest.raises(ValueError, match="unknown strata"):
+    with pytest.raises(InputError, match="unknown strata"):
         assess(protocol(), "blocks", 10, 10, 1, stratum_probabilities={"origin=lung": 1.0})
 
 
@@ -62,14 +63,14 @@ def test_stratum_probabilities():
     ("blocks:3", "multiples of the ratio sum 2"),
     ("blocks:x", "must be integers"),
     ("minimisation:q=1", "expected 'minimisation:p="),
-    ("urn", "method must be"),
+    ("urn", "method: expected 'blocks"),
     ([], "at least one method"),
 ])
 def test_invalid_methods(method, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         assess(protocol(), method, 10, 10, 1)
 
 
 def test_invalid_sizes():
-    with pytest.raises(ValueError, match="n_sims must be a positive integer"):
+    with pytest.raises(InputError, match="n_sims: expected a positive integer, got 0"):
         assess(protocol(), "simple", 10, 0, 1)

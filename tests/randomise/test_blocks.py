@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from randomise_fixtures import protocol
 
+from oncotrial.core.errors import DataError, InputError
 from oncotrial.randomise import ALGORITHM_VERSION, AllocationList, generate_list, read_list_csv
-from randomise_helpers import protocol
 
 RATIO_SIZES = [((1, 1), [2, 4, 6]), ((1, 1), [4, 6]), ((1, 1), [4]), ((2, 1), [3, 6]), ((1, 2), [3, 9]),
                ((1, 1, 1), [3, 6]), ((3, 2), [5, 10])]
@@ -109,16 +110,19 @@ def test_block_sizes_argument_overrides_protocol():
     ({"block_sizes": [0, 2]}, "multiples of the ratio sum"),
 ])
 def test_invalid_block_sizes(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         generate_list(protocol(), 1, 10, **kwargs)
+    assert info.value.field == "block_sizes"
 
 
 def test_invalid_seed_and_length():
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+    with pytest.raises(InputError, match="seed: expected a non-negative integer, got -1"):
         generate_list(protocol(), -1, 10)
-    with pytest.raises(ValueError, match="per_stratum must be a positive integer"):
+    with pytest.raises(InputError, match="per_stratum: expected a positive integer, got 0"):
         generate_list(protocol(), 1, 0)
-    with pytest.raises(ValueError, match="multiples of the ratio sum 3"):
+    with pytest.raises(TypeError, match="per_stratum: expected a positive integer, got 2.0"):
+        generate_list(protocol(), 1, 2.0)
+    with pytest.raises(InputError, match="multiples of the ratio sum 3"):
         generate_list(protocol((2, 1), [2, 4]), 1, 10)
 
 
@@ -147,7 +151,7 @@ def _swap_arm(line: str) -> str:
 
 def test_tampered_arm_is_reported_with_its_row(tmp_path):
     path, p = _tamper(tmp_path, lambda ls: ls.__setitem__(9, _swap_arm(ls[9])))
-    with pytest.raises(ValueError, match=r"row [5-9]: block holds more .* \(unbalanced block\)"):
+    with pytest.raises(DataError, match=r"row [5-9]: block holds more .* \(unbalanced block\)"):
         read_list_csv(path, p)
 
 
@@ -157,7 +161,7 @@ def test_two_swapped_arms_keep_balance_but_break_the_hash(tmp_path):
                  and ls[i].split(",")[2] == ls[5].split(",")[2])
         ls[5], ls[i] = _swap_arm(ls[5]), _swap_arm(ls[i])
     path, p = _tamper(tmp_path, swap)
-    with pytest.raises(ValueError, match="SHA-256 mismatch.*first difference at row 1"):
+    with pytest.raises(DataError, match="SHA-256 mismatch.*first difference at row 1"):
         read_list_csv(path, p)
 
 
@@ -169,7 +173,7 @@ def test_rehashed_edit_is_caught_by_regeneration(tmp_path):
         body = "\n".join(ls[:-2]) + "\n"
         ls[-2] = "# sha256=" + hashlib.sha256(body.encode()).hexdigest()
     path, p = _tamper(tmp_path, edit)
-    with pytest.raises(ValueError, match="not the one generated from its recorded seed"):
+    with pytest.raises(DataError, match="not the one generated from its recorded seed"):
         read_list_csv(path, p)
 
 
@@ -184,8 +188,9 @@ def test_rehashed_edit_is_caught_by_regeneration(tmp_path):
 ])
 def test_malformed_lists_are_rejected(tmp_path, edit, message):
     path, p = _tamper(tmp_path, edit)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DataError, match=message) as info:
         read_list_csv(path, p)
+    assert info.value.dataset == str(path) and str(path) in str(info.value)
 
 
 def test_unbalanced_block_is_rejected(tmp_path):
@@ -194,13 +199,13 @@ def test_unbalanced_block_is_rejected(tmp_path):
             if ls[j].split(",")[2] == "1" and ls[j].startswith("origin=uterine|stage=locally_advanced,"):
                 ls[j] = ls[j].rsplit(",", 1)[0] + ",DOX"
     path, p = _tamper(tmp_path, edit)
-    with pytest.raises(ValueError, match=r"row [12]: block holds more 'DOX' .*unbalanced block"):
+    with pytest.raises(DataError, match=r"row [12]: block holds more 'DOX' .*unbalanced block"):
         read_list_csv(path, p)
 
 
 def test_protocol_mismatch_is_rejected(tmp_path):
     path = generate_list(protocol(), 7, 10).write_csv(tmp_path / "list.csv")
-    with pytest.raises(ValueError, match="list arms .* does not match the protocol"):
+    with pytest.raises(DataError, match="list arms .* does not match the protocol"):
         read_list_csv(path, protocol((2, 1), [3, 6]))
 
 

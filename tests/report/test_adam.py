@@ -6,8 +6,9 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from oncotrial.core.errors import DataError, InputError
 from oncotrial.protocol import Protocol
-from oncotrial.report.adam import AdamData, read_adam, validate_adam
+from oncotrial.report.adam import AdamData, AdamValidationError, read_adam, validate_adam
 
 LMS04 = Protocol.load("lms04")
 
@@ -23,7 +24,10 @@ def adam() -> AdamData:
         "ITTFL": ["Y"] * 4,
         "SAFFL": ["Y", "N", "Y", "Y"],
         "RANDDT": ["2017-02-16", "2017-03-01", "2017-03-08", "2017-04-02"],
+        "DTHFL": ["Y", "N", "", "Y"],
         "DTHDT": ["2019-01-04", "", None, "2018-05-01"],
+        "origin": ["uterine", "soft_tissue", "uterine", "soft_tissue"],
+        "stage": ["metastatic", "metastatic", "locally_advanced", "metastatic"],
     })
     adtte = pd.DataFrame({
         "USUBJID": ["P1", "P2", "P3", "P4"] * 2,
@@ -39,8 +43,10 @@ def adam() -> AdamData:
 
 
 def _error(adam: AdamData, protocol=None) -> str:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(AdamValidationError) as info:
         validate_adam(adam, protocol)
+    assert isinstance(info.value, DataError) and info.value.problems
+    assert all(type(p) is DataError and p.dataset in str(p) for p in info.value.problems)
     return str(info.value)
 
 
@@ -75,7 +81,8 @@ def test_safety_variables_required_with_adae(adam):
 def test_cnsr_must_be_integers_at_least_zero(adam):
     adtte = adam.adtte.assign(CNSR=[0, 2.5, 0, -1, 0, 5, "Y", 0])
     message = _error(AdamData(adam.adsl, adtte))
-    assert "ADTTE.CNSR: expected integers >= 0 (0 = event) at rows [2, 4, 7] (3 rows)" in message
+    assert "ADTTE.CNSR: expected integers >= 0 (0 = event) at rows [2, 4] (2 rows)" in message
+    assert "ADTTE.CNSR: expected numbers, got str values such as 'Y'" in message and "at rows [7] (1 row)" in message
 
 
 def test_aval_must_be_a_time_in_days(adam):
@@ -157,10 +164,10 @@ def test_read_adam_prefers_parquet_and_reads_every_format(adam, tmp_path):
 
 def test_read_adam_optional_and_required_datasets(adam, tmp_path):
     adam.adsl.to_csv(tmp_path / "adsl.csv", index=False)
-    with pytest.raises(ValueError, match=r"adam: ADTTE not found in .* \(expected one of adtte\.parquet"):
+    with pytest.raises(DataError, match=r"adam: ADTTE not found in .* \(expected one of adtte\.parquet"):
         read_adam(tmp_path)
     adam.adtte.to_csv(tmp_path / "adtte.csv", index=False)
     out = read_adam(tmp_path)
     assert out.adrs is None and out.adae is None
-    with pytest.raises(ValueError, match="adam: directory not found"):
+    with pytest.raises(InputError, match="adam: directory not found"):
         read_adam(tmp_path / "nowhere")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import assert_close
+
 from oncotrial.clinical import derive_all
+from oncotrial.core.errors import InputError
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, read_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse, default_table1
@@ -91,7 +92,7 @@ def test_absent_end_points_columns_and_records_are_reported(adam):
 
 def test_validation_errors_reach_the_caller(adam):
     adsl = adam.adsl.assign(ARMCD="DOX", ARM="Doxorubicin", ACTARM="Doxorubicin")
-    with pytest.raises(ValueError, match=r"ADSL\.ARMCD: protocol arm 'DOXTRAB'"):
+    with pytest.raises(InputError, match=r"ADSL\.ARMCD: protocol arm 'DOXTRAB'"):
         analyse(AdamData(adsl, adam.adtte), LMS04)
 
 

@@ -31,7 +31,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from oncotrial.report.tables import Categorical, Continuous, adverse_event_table, format_number, format_p, table1
+from oncotrial.report.tables import (
+    Categorical,
+    Continuous,
+    adverse_event_table,
+    format_number,
+    format_p,
+    table1,
+)
 
 ARMS = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_close, load_fixture
+
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.report.efficacy import efficacy_summary
 
@@ -77,12 +78,16 @@ def test_sas_convention_uses_breslow_and_last_level_reference(colon):
 
 
 def test_unknown_reference_names_column_and_levels(colon):
-    with pytest.raises(ValueError, match=r"rx: reference level 'Placebo' not found"):
+    with pytest.raises(InputError, match=r"reference: level 'Placebo' not found in 'rx'") as info:
         efficacy_summary(colon, time="months", event="status", group="rx", reference="Placebo")
+    assert info.value.field == "reference"
 
 
 def test_missing_time_is_reported_not_dropped(colon):
+    """The row is the 1-based row of the data passed (the 4th), neither its pandas index
+    label nor its position within its arm."""
     d = colon[colon["etype"] == 2].copy()
     d.loc[d.index[3], "months"] = np.nan
-    with pytest.raises(ValueError, match=rf"months.*rows \[{d.index[3]}\]"):
+    assert d.index[3] != 3
+    with pytest.raises(InputError, match=r"months.*rows \[4\] \(1 row\)"):
         efficacy_summary(d, time="months", event="status", group="rx")

@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_close, load_fixture
+
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.report.forest import (
     LMS04_SUBGROUPS,
@@ -177,37 +178,37 @@ def test_forest_figure_prints_the_table(adsl_like, tmp_path):
 
 def test_subgroup_spec_errors(colon):
     base = {"time": "months", "event": "status", "group": "rx", "reference": "Obs"}
-    with pytest.raises(ValueError, match=r"subgroups\['Site'\]: column 'site' not in data; expected a subgroup column"):
+    with pytest.raises(InputError, match=r"subgroups\['Site'\]: column 'site' not in data; expected a subgroup column"):
         subgroup_hazard_ratios(colon, subgroups={"Site": "site"}, **base)
-    with pytest.raises(ValueError, match=r"subgroups\['Age'\]: expected a mapping, a function or increasing cut"):
+    with pytest.raises(InputError, match=r"subgroups\['Age'\]: expected a mapping, a function or increasing cut"):
         subgroup_hazard_ratios(colon, subgroups={"Age": ("age", [70, 65])}, **base)
-    with pytest.raises(ValueError, match=r"subgroups\['Age'\]: expected a column name or"):
+    with pytest.raises(InputError, match=r"subgroups\['Age'\]: expected a column name or"):
         subgroup_hazard_ratios(colon, subgroups={"Age": 65}, **base)
-    with pytest.raises(ValueError, match=r"subgroups\['Arm'\]: cut points need a numeric column; 'rx'"):
+    with pytest.raises(InputError, match=r"subgroups\['Arm'\]: cut points need a numeric column; 'rx'"):
         subgroup_hazard_ratios(colon, subgroups={"Arm": ("rx", [1])}, **base)
-    with pytest.raises(ValueError, match=r"adjust: column 'ecog' not in data; expected a covariate column"):
+    with pytest.raises(InputError, match=r"adjust: column 'ecog' not in data; expected a covariate column"):
         subgroup_hazard_ratios(colon, subgroups=COLON_SUBGROUPS, adjust=["ecog"], **base)
-    with pytest.raises(ValueError, match=r"time: column 'AVALM' not in data; expected follow-up times"):
+    with pytest.raises(InputError, match=r"time: column 'AVALM' not in data; expected follow-up times"):
         subgroup_hazard_ratios(colon, time="AVALM", event="status", group="rx", subgroups=COLON_SUBGROUPS)
 
 
 def test_arm_errors(colon):
-    with pytest.raises(ValueError, match=r"rx: expected at least 2 distinct levels"):
+    with pytest.raises(InputError, match=r"rx: expected at least 2 distinct levels"):
         subgroup_hazard_ratios(colon[colon["rx"] == "Obs"], time="months", event="status", group="rx",
                                subgroups=COLON_SUBGROUPS)
     three = load("colon")
     three = three[three["etype"] == 2]
-    with pytest.raises(ValueError, match=r"group: column 'rx' has 3 arms .* expected exactly two"):
+    with pytest.raises(InputError, match=r"group: column 'rx' has 3 arms .* expected exactly two"):
         subgroup_hazard_ratios(three, time="time", event="status", group="rx", subgroups=COLON_SUBGROUPS)
 
 
 def test_figure_input_errors(colon):
-    with pytest.raises(ValueError, match=r"table: columns \['hr', 'lower', 'upper'\] missing"):
+    with pytest.raises(InputError, match=r"table: columns \['hr', 'lower', 'upper'\] missing"):
         forest_figure(pd.DataFrame(columns=["subgroup", "level", "n_control", "events_control", "n_experimental",
                                             "events_experimental"]))
     table = subgroup_hazard_ratios(colon, time="months", event="status", group="rx", reference="Obs",
                                    subgroups={"Sex": "sex"})
-    with pytest.raises(ValueError, match=r"xlim: expected 0 < lower < 1 < upper"):
+    with pytest.raises(InputError, match=r"xlim: expected 0 < lower < 1 < upper"):
         forest_figure(table, xlim=(1.5, 3))
 
 

@@ -7,11 +7,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.offsetbox import AnchoredOffsetbox
 
-from conftest import assert_close, load_fixture
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.report.km_plot import km_figure, risk_table, save_figure
 from oncotrial.stats import coxph, kaplan_meier, logrank_test
@@ -112,7 +113,7 @@ def test_numbers_stay_under_their_ticks_at_any_size(colon, figsize):
     assert ax_table.get_shared_x_axes().joined(ax, ax_table)
     tick_x = {float(t): ax.transData.transform((t, 0))[0] for t in ax.get_xticks()}
     assert sorted(tick_x) == times
-    for (stat, arm, t), text in _risk_texts(fig).items():
+    for (_, _, t), text in _risk_texts(fig).items():
         box = text.get_window_extent(renderer)
         assert abs((box.x0 + box.x1) / 2 - tick_x[t]) < 1.0  # within a pixel of its tick
     rows = sorted({round(t.get_window_extent(renderer).y0, 3) for t in _risk_texts(fig).values()})
@@ -185,28 +186,28 @@ def test_every_format_is_written_and_valid(colon, tmp_path):
 ])
 def test_bad_input_names_the_column(colon, kwargs, match):
     args = {"time": "months", "event": "status", "group": "rx"} | kwargs
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         km_figure(colon, **args)
 
 
 def test_one_arm_and_bad_files_are_refused(colon, tmp_path):
     one_arm = colon[colon["rx"] == "Obs"]
-    with pytest.raises(ValueError, match=r"rx: expected at least 2 distinct levels"):
+    with pytest.raises(InputError, match=r"rx: expected at least 2 distinct levels"):
         km_figure(one_arm, time="months", event="status", group="rx")
-    with pytest.raises(ValueError, match=r"rx: expected at least 2 distinct levels"):
+    with pytest.raises(InputError, match=r"rx: expected at least 2 distinct levels"):
         risk_table(one_arm, "months", "status", "rx", [0, 12])
-    with pytest.raises(ValueError, match=r"times: expected one or more finite times >= 0"):
+    with pytest.raises(InputError, match=r"times: expected one or more finite times >= 0"):
         risk_table(colon, "months", "status", "rx", [-1, 12])
-    with pytest.raises(ValueError, match=r"path: unsupported file type '\.jpg'"):
+    with pytest.raises(InputError, match=r"path: unsupported file type '\.jpg'"):
         km_figure(colon, time="months", event="status", group="rx", path=tmp_path / "km.jpg")
-    with pytest.raises(ValueError, match=r"formats: unsupported format 'eps'"):
+    with pytest.raises(InputError, match=r"formats: unsupported format 'eps'"):
         save_figure(km_figure(colon, time="months", event="status", group="rx"), tmp_path / "km", formats=["eps"])
 
 
 def test_three_arms_need_hazard_ratios_per_arm():
     d = load("colon")
     d = d[d["etype"] == 2]
-    with pytest.raises(ValueError, match=r"hazard_ratio: a single \(hr, lower, upper\) needs two arms"):
+    with pytest.raises(InputError, match=r"hazard_ratio: a single \(hr, lower, upper\) needs two arms"):
         km_figure(d, time="time", event="status", group="rx", hazard_ratio=(0.7, 0.5, 0.9))
     fig = km_figure(d, time="time", event="status", group="rx", reference="Obs", time_unit="days",
                     hazard_ratio={"Lev": (0.97, 0.78, 1.21), "Lev+5FU": (0.69, 0.55, 0.87)},

@@ -15,7 +15,12 @@ from oncotrial.clinical import derive_all
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
 from oncotrial.report.analysis import analyse
-from oncotrial.report.lay_summary import LaySummary, count_syllables, flesch_kincaid_grade, lay_summary
+from oncotrial.report.lay_summary import (
+    LaySummary,
+    count_syllables,
+    flesch_kincaid_grade,
+    lay_summary,
+)
 from oncotrial.simulate.trial import simulate_trial
 
 LMS04 = Protocol.load("lms04")

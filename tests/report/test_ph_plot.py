@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_close
+
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.report.ph_plot import loglog_figure, scaled_schoenfeld, zph_smooth
 from oncotrial.stats import cox_zph, coxph, kaplan_meier, loglog_data
@@ -126,18 +127,18 @@ def test_three_arms_give_a_panel_per_arm_and_options():
 ])
 def test_bad_input_names_the_argument(kwargs, match):
     d = load("veteran")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         loglog_figure(d, **({"time": "time", "event": "status", "group": "trt"} | kwargs))
 
 
 def test_one_arm_is_refused():
     d = load("veteran")
-    with pytest.raises(ValueError, match=r"trt: expected at least 2 distinct levels"):
+    with pytest.raises(InputError, match=r"trt: expected at least 2 distinct levels"):
         loglog_figure(d[d["trt"] == 1], time="time", event="status", group="trt")
 
 
 def test_smooth_needs_two_degrees_of_freedom():
-    with pytest.raises(ValueError, match=r"df: expected at least 2"):
+    with pytest.raises(InputError, match=r"df: expected at least 2"):
         zph_smooth(np.arange(5.0), np.arange(5.0), 1.0, df=1)
     assert isinstance(zph_smooth(np.arange(10.0), np.ones(10), 1.0), pd.DataFrame)
 
@@ -145,5 +146,5 @@ def test_smooth_needs_two_degrees_of_freedom():
 def test_weighted_fits_are_refused():
     veteran = load("veteran").assign(w=2.0)
     fit = coxph(veteran, time="time", event="status", covariates=["trt"], weights="w")
-    with pytest.raises(ValueError, match=r"fit: scaled Schoenfeld residuals of a fit with case weights"):
+    with pytest.raises(InputError, match=r"fit: scaled Schoenfeld residuals of a fit with case weights"):
         scaled_schoenfeld(fit)

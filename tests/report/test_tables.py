@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import assert_close, load_fixture
+
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.protocol import Protocol
 from oncotrial.report.tables import (
@@ -151,12 +152,12 @@ def test_table1_quartiles_match_r_types_2_and_7(case):
 
 def test_table1_errors_name_variable_and_rows(small_adsl):
     bad = small_adsl.assign(SEX=["F", "F", "X", "F", "M", "F", "M", "F"])
-    with pytest.raises(ValueError, match=r"ADSL\.SEX: value 'X' is not a declared level .* rows \[3\]"):
+    with pytest.raises(InputError, match=r"ADSL\.SEX: value 'X' is not a declared level .* rows \[3\]"):
         table1(bad, variables=[SPEC[1]])
     bad = small_adsl.assign(METLUNG=["Y", "yes", "Y", "Y", "N", "N", "Y", "N"])
-    with pytest.raises(ValueError, match=r"ADSL\.METLUNG: expected Y, N or blank at rows \[2\]"):
+    with pytest.raises(InputError, match=r"ADSL\.METLUNG: expected Y, N or blank at rows \[2\]"):
         table1(bad, variables=[SPEC[4]])
-    with pytest.raises(ValueError, match=r"ADSL: no column\(s\) \['AGE2'\]"):
+    with pytest.raises(InputError, match=r"ADSL: no column\(s\) \['AGE2'\]"):
         table1(small_adsl, variables=[Continuous("AGE2", "Age")])
 
 
@@ -340,9 +341,9 @@ def test_adverse_event_table_without_grades_or_seriousness_says_so(safety):
 
 def test_adverse_event_table_rejects_unknown_grades_and_arms(safety):
     adsl, adae = safety
-    with pytest.raises(ValueError, match=r"ADAE\.ATOXGR: expected grades 1-5 at rows \[2\]"):
+    with pytest.raises(InputError, match=r"ADAE\.ATOXGR: expected grades 1-5 at rows \[2\]"):
         adverse_event_table(adsl, adae.assign(ATOXGR=[1, 7, 2, 4, 3, 1, 5, 2, 4, 3]))
-    with pytest.raises(ValueError, match=r"ADSL\.ACTARM: arm 'E' is not among the arms \['C'\]"):
+    with pytest.raises(InputError, match=r"ADSL\.ACTARM: arm 'E' is not among the arms \['C'\]"):
         adverse_event_table(adsl, adae, arms=["C"])
 
 

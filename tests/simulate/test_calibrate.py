@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oncotrial.clinical import derive_all
+from oncotrial.core.errors import InputError
 from oncotrial.protocol import Protocol
-from oncotrial.simulate.calibrate import calibrate, load_targets, replica_seeds
+from oncotrial.simulate.calibrate import TargetsError, calibrate, load_targets, replica_seeds
 from oncotrial.simulate.estimates import trial_estimates
 from oncotrial.simulate.trial import simulate_trial
 
@@ -71,24 +72,30 @@ def test_same_numbers_on_a_local_dask_cluster():
     pd.testing.assert_frame_equal(here.table, there.table)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"trials": 0}, "trials: expected a positive integer"),
-    ({"seed": -1}, "seed: expected a non-negative integer"),
-    ({"targets": {"pfs.median.nowhere": 1.0}}, "no estimate named pfs.median.nowhere"),
-    ({"scheduler": "nowhere"}, "scheduler: expected None"),
+@pytest.mark.parametrize(("kwargs", "field", "message"), [
+    ({"trials": 0}, "trials", "trials: expected a positive integer"),
+    ({"seed": -1}, "seed", "seed: expected a non-negative integer"),
+    ({"targets": {"pfs.median.nowhere": 1.0}}, "targets", "no estimate named pfs.median.nowhere"),
+    ({"targets": {"pfs.hazard_ratio": "0.4"}}, "targets",
+     "targets.pfs.hazard_ratio: expected a finite number, got '0.4'"),
+    ({"scheduler": "nowhere"}, "scheduler", "scheduler: expected None"),
 ])
-def test_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_are_named(kwargs, field, message):
+    with pytest.raises(InputError, match=message) as info:
         calibrate("lms04", **{"trials": 1, "seed": 1, **kwargs})
+    assert info.value.field == field
 
 
 def test_bad_targets_files(tmp_path):
-    with pytest.raises(ValueError, match="no bundled targets for scenario 'nowhere'"):
+    with pytest.raises(TargetsError, match=r"no bundled targets for scenario 'nowhere' "
+                                           r"\(bundled: lms04\)"):
         load_targets("nowhere")
     path = tmp_path / "t.yaml"
     path.write_text("targets:\n  pfs.hazard_ratio: high\n")
-    with pytest.raises(ValueError, match=r"targets\.pfs\.hazard_ratio: expected a number, got 'high'"):
+    with pytest.raises(TargetsError) as info:
         load_targets(path)
+    assert info.value.source == str(path)
+    assert info.value.errors == ["targets.pfs.hazard_ratio: expected a finite number, got 'high'"]
     path.write_text("source: x\n")
-    with pytest.raises(ValueError, match="expected a non-empty 'targets' mapping"):
+    with pytest.raises(TargetsError, match="targets: expected a non-empty mapping"):
         load_targets(path)

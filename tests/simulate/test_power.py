@@ -22,11 +22,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import load_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from conftest import load_fixture
+from oncotrial.core.errors import InputError
 from oncotrial.design import group_sequential, survival_power
 from oncotrial.simulate import _power_engine as engine
 from oncotrial.simulate.power import QUANTILES, SimulatedPower, simulate_power
@@ -408,40 +409,50 @@ def test_result_object():
 
 
 # ------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("change, message", [
-    (dict(median_control=-6), "median_control"),
-    (dict(median_experimental=0), "median_experimental"),
-    (dict(hazard_ratio=0.7), "median_experimental, hazard_ratio"),
-    (dict(median_control=None), "median_control, lambda_control"),
-    (dict(events=200), "events: expected at most one event per patient"),
-    (dict(events=0), "events"),
-    (dict(events=136.5), "events"),
-    (dict(subjects=1), "subjects"),
-    (dict(accrual_time=-24), "accrual_time"),
-    (dict(accrual_time=[0, 6, 24], accrual_intensity=[1]), "accrual_intensity"),
-    (dict(allocation_ratio=500), "allocation_ratio"),
-    (dict(dropout_rate=1.2), "dropout_rate"),
-    (dict(entry="poisson"), "entry"),
-    (dict(alpha=1.5), "alpha"),
-    (dict(sided=3), "sided"),
-    (dict(direction="left"), "direction"),
-    (dict(trials=0), "trials"),
-    (dict(seed=-1), "seed"),
-    (dict(chunk_size=0), "chunk_size"),
-    (dict(scheduler="cluster"), "scheduler"),
-    (dict(workers=2), "workers"),
-    (dict(progress=5), "progress"),
-    (dict(strata_prevalence=[0.5, 0.6]), "strata_prevalence"),
-    (dict(strata_hazard_ratio=[1, 2]), "strata_hazard_ratio"),
-    (dict(strata_prevalence=[0.5, 0.5], strata_hazard_ratio=[1]), "strata_hazard_ratio"),
-    (dict(stratified=True), "stratified"),
-    (dict(design="asOF"), "design"),
-    (dict(design=group_sequential(3, alpha=0.025), alpha=0.05), "alpha"),
-    (dict(design=group_sequential(3, alpha=0.025), events=[40, 136]), "events"),
-    (dict(design=group_sequential(3, alpha=0.025), events=2), "events"),
+@pytest.mark.parametrize("change, field, message", [
+    (dict(median_control=-6), "median_control", "median_control"),
+    (dict(median_experimental=0), "median_experimental", "median_experimental"),
+    (dict(hazard_ratio=0.7), "hazard_ratio", "median_experimental, hazard_ratio"),
+    (dict(median_control=None), "median_control", "median_control, lambda_control"),
+    (dict(events=200), "events", "events: expected at most one event per patient"),
+    (dict(events=0), "events", "events"),
+    (dict(events=136.5), "events", "events"),
+    (dict(subjects=1), "subjects", "subjects"),
+    (dict(accrual_time=-24), "accrual_time", "accrual_time"),
+    (dict(accrual_time=[0, 6, 24], accrual_intensity=[1]), "accrual_intensity", "accrual_intensity"),
+    (dict(allocation_ratio=500), "allocation_ratio", "allocation_ratio"),
+    (dict(dropout_rate=1.2), "dropout_rate", "dropout_rate"),
+    (dict(entry="poisson"), "entry", "entry"),
+    (dict(alpha=1.5), "alpha", "alpha"),
+    (dict(sided=3), "sided", "sided"),
+    (dict(direction="left"), "direction", "direction"),
+    (dict(trials=0), "trials", "trials"),
+    (dict(seed=-1), "seed", "seed"),
+    (dict(chunk_size=0), "chunk_size", "chunk_size"),
+    (dict(scheduler="cluster"), "scheduler", "scheduler"),
+    (dict(workers=2), "workers", "workers"),
+    (dict(strata_prevalence=[0.5, 0.6]), "strata_prevalence", "strata_prevalence"),
+    (dict(strata_hazard_ratio=[1, 2]), "strata_hazard_ratio", "strata_hazard_ratio"),
+    (dict(strata_prevalence=[0.5, 0.5], strata_hazard_ratio=[1]), "strata_hazard_ratio", "strata_hazard_ratio"),
+    (dict(stratified=True), "stratified", "stratified"),
+    (dict(design=group_sequential(3, alpha=0.025), alpha=0.05), "alpha", "alpha"),
+    (dict(design=group_sequential(3, alpha=0.025), events=[40, 136]), "events", "events"),
+    (dict(design=group_sequential(3, alpha=0.025), events=2), "events", "events"),
 ])
-def test_bad_input_names_the_argument(change, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_input_names_the_argument(change, field, message):
+    with pytest.raises(InputError, match=message) as info:
+        simulate_power(**(LMS04 | {"trials": 10, "seed": 1} | change))
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(progress=5), "progress: expected a callable"),
+    (dict(design="asOF"), "design: expected a GroupSequentialDesign"),
+    (dict(stratified=1, strata_prevalence=[0.5, 0.5]), "stratified: expected True or False"),
+    (dict(keep_trials="yes"), "keep_trials: expected True or False"),
+])
+def test_wrong_python_types_are_type_errors(change, message):
+    with pytest.raises(TypeError, match=message):
         simulate_power(**(LMS04 | {"trials": 10, "seed": 1} | change))
 
 

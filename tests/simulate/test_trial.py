@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from oncotrial.clinical import derive_all
 from oncotrial.clinical.sdtm import SPECS, check_dates, validate_domain
+from oncotrial.core.errors import InputError
 from oncotrial.io import read_table
 from oncotrial.protocol import Protocol
 from oncotrial.randomise import generate_list
@@ -231,8 +232,10 @@ def test_write_each_format(trial, tmp_path):
         back = read_table(tmp_path / f"dm.{fmt}")
         assert list(back["USUBJID"]) == list(trial.dm["USUBJID"])
         assert back["AGE"].astype(int).tolist() == trial.dm["AGE"].tolist()
-    with pytest.raises(ValueError, match="formats must be among csv, parquet, xpt"):
+    with pytest.raises(InputError, match="formats: expected one or more of csv, parquet, xpt") \
+            as info:
         trial.write(tmp_path, formats=("sas",))
+    assert info.value.field == "formats"
 
 
 def test_replicas_reproduce_table_1_and_the_response_rates(scenario):

@@ -8,16 +8,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_close, load_fixture
+from oncotrial.core.errors import ConvergenceWarning, InputError
 from oncotrial.datasets import load
 from oncotrial.stats import ChiSquareTest, CoxDesign, CoxResult, coxph
 from oncotrial.stats import _cox_engine as cox_engine
 from oncotrial.stats._cox_engine import CoxLayout, generalized_inverse, newton, quadratic_form
-from oncotrial.stats import ConvergenceWarning
-from oncotrial.stats.cox import _report_convergence
 
 FIXTURE = load_fixture("cox")
 R_CASES = FIXTURE["cases"]
@@ -165,7 +164,8 @@ def test_design_contract(colon_fit):
 
 def test_result_forms(colon_fit):
     frame = colon_fit.to_frame()
-    assert list(frame.columns) == ["term", "coef", "hr", "se", "z", "p", "lower", "upper", "naive_se"]
+    assert list(frame.columns) == ["term", "coef", "hr", "se", "z", "p", "lower", "upper", "naive_se",
+                                   "estimable"]
     out = colon_fit.to_dict()
     assert "design" not in out
     assert [row["term"] for row in out["coef_table"]] == list(colon_fit.coef_table.index)
@@ -303,24 +303,61 @@ def _monotone_frame() -> pd.DataFrame:
                          "grp": grp, "age": rng.normal(60, 8, n)})
 
 
-def test_monotone_likelihood_warns_and_reports_not_converged():
+def test_zero_event_level_is_reported_not_estimable():
+    """An arm without events: R prints HR ~1e-13 with CI 0 to inf; the result says that
+    this hazard ratio is not estimable, in its table, its problems and a warning."""
     df = _monotone_frame()
-    with pytest.warns(ConvergenceWarning, match=r"grp\[b\]") as record:
+    with pytest.warns(ConvergenceWarning, match=r"no events in level 'b' of grp") as record:
         fit = coxph(df, time="t", event="e", covariates=["age", "grp"], categorical=["grp"])
-    assert "age" not in str(record[0].message)
-    assert fit.converged is False
-    assert fit.coef_table.loc["grp[b]", "coef"] < -10
-    assert "not converged" in repr(fit)
+    assert len(record) == 1 and "age" not in str(record[0].message)
+    assert fit.converged is True  # the likelihood did stop changing
+    assert fit.coef_table["estimable"].to_dict() == {"age": True, "grp[b]": False}
+    assert fit.estimable is False
+    assert fit.problems == ("no events in level 'b' of grp: the hazard ratio of grp[b] is not "
+                            "estimable (it tends to 0)",)
+    assert fit.coef_table.loc["grp[b]", "coef"] < -10  # the numbers stay as computed
+    assert "WARNING: no events in level 'b' of grp" in repr(fit)
+    record = fit.to_dict()
+    assert record["problems"] == list(fit.problems)
+    assert [row["estimable"] for row in record["coef_table"]] == [True, False]
+    json.dumps(record, allow_nan=False)
 
 
-def test_iteration_cap_warns():
+def test_zero_event_reference_level_and_numeric_indicator():
+    df = _monotone_frame()
+    with pytest.warns(ConvergenceWarning, match=r"no events in the reference level 'b' of grp"):
+        fit = coxph(df, time="t", event="e", covariates=["grp"], categorical={"grp": "b"})
+    assert fit.coef_table.loc["grp[a]", "estimable"] == np.False_
+    assert fit.coef_table.loc["grp[a]", "coef"] > 10
+    df["arm"] = (df["grp"] == "b").astype(int)  # a 0/1 column, not declared categorical
+    with pytest.warns(ConvergenceWarning, match=r"no events in level '1' of arm"):
+        fit = coxph(df, time="t", event="e", covariates=["age", "arm"])
+    assert fit.coef_table["estimable"].tolist() == [True, False]
+
+
+def test_regular_fit_has_no_problems():
+    df = _frame(3, 60, tied=True, weighted=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fit = coxph(df, time="t", event="e", covariates=["x1", "x2"])
+    assert fit.converged and fit.estimable and fit.problems == ()
+    assert fit.coef_table["estimable"].all()
+
+
+def test_iteration_cap_reports_not_converged():
     df = _frame(5, 40, tied=True, weighted=False)
+    with pytest.warns(ConvergenceWarning, match="did not converge in 1 iterations"):
+        fit = coxph(df, time="t", event="e", covariates=["x1", "x2"], max_iter=1)
+    assert fit.converged is False and fit.estimable is False and fit.iterations == 1
+    assert "did not converge in 1 iterations" in fit.problems[0]
+    assert "WARNING: did not converge" in repr(fit)
     layout = CoxLayout(df["t"].to_numpy(float), df["e"].to_numpy(float), df[["x1", "x2"]].to_numpy(),
                        np.ones(40), None, efron=True)
-    fit = newton(layout, layout.evaluate(np.zeros(2)), max_iter=1)
-    assert fit.status == "max_iter"
-    with pytest.warns(ConvergenceWarning, match="did not converge in 1 iterations"):
-        assert _report_convergence(fit, ["x1", "x2"]) is False
+    assert newton(layout, layout.evaluate(np.zeros(2)), max_iter=1).status == "max_iter"
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InputError, match="max_iter: expected a positive whole number") as info:
+            coxph(df, time="t", event="e", covariates=["x1"], max_iter=bad)
+        assert info.value.field == "max_iter"
 
 
 def test_generalized_inverse_of_singular_matrix():
@@ -346,9 +383,11 @@ def _vfit(df: pd.DataFrame, **kw):
 @pytest.mark.parametrize("column", ["karno", "time", "status", "trt"])
 def test_missing_values_are_named(vet, column):
     vet[column] = vet[column].astype(float)
-    vet.loc[[4, 17], column] = np.nan
-    with pytest.raises(ValueError, match=rf"^{column}: missing values at rows \[4, 17\]"):
+    vet.loc[[4, 17], column] = np.nan  # the 5th and 18th data rows
+    role = {"karno": "covariates", "trt": "covariates", "time": "time", "status": "event"}[column]
+    with pytest.raises(InputError, match=rf"^{column}: missing values at rows \[5, 18\]") as info:
         _vfit(vet)
+    assert info.value.field == role
 
 
 def test_missing_values_in_strata_weights_cluster(vet):
@@ -359,8 +398,9 @@ def test_missing_values_in_strata_weights_cluster(vet):
         bad = vet.copy()
         bad[col] = bad[col].astype(float)
         bad.loc[9, col] = np.nan
-        with pytest.raises(ValueError, match=rf"^{col}: missing values at rows \[9\]"):
+        with pytest.raises(InputError, match=rf"^{col}: missing values at rows \[10\]") as info:
             _vfit(bad, **kw)
+        assert info.value.field == next(iter(kw))
 
 
 def test_unknown_columns(vet):
@@ -373,8 +413,10 @@ def test_unknown_columns(vet):
 
 
 def test_non_numeric_covariate_must_be_listed_as_categorical(vet):
-    with pytest.raises(ValueError, match=r"'celltype' is not numeric.*categorical="):
+    with pytest.raises(InputError, match=r"^celltype: expected numbers, got non-numeric values at "
+                                         r"rows \[1, 2, .*\(137 rows\).*categorical=") as info:
         _vfit(vet, covariates=["celltype"])
+    assert info.value.field == "covariates"
 
 
 def test_reference_level_not_present(vet):
@@ -386,7 +428,7 @@ def test_reference_level_not_present(vet):
 def test_categorical_argument_errors(vet):
     with pytest.raises(ValueError, match=r"categorical: \['celltype'\] not in covariates"):
         _vfit(vet, categorical=["celltype"])
-    with pytest.raises(ValueError, match="categorical: expected a list of column names"):
+    with pytest.raises(TypeError, match="categorical: expected a list of column names"):
         _vfit(vet, covariates=["celltype"], categorical="celltype")
     with pytest.raises(ValueError, match=r"covariates: columns listed more than once: \['karno'\]"):
         _vfit(vet, covariates=["karno", "karno"])
@@ -422,19 +464,19 @@ def test_dummies_collinear_with_a_numeric_column(vet):
 
 
 def test_bad_time_event_weights(vet):
-    with pytest.raises(ValueError, match=r"time: empty input"):
+    with pytest.raises(InputError, match=r"data: empty"):
         _vfit(vet.iloc[:0])
     bad = vet.copy()
     bad.loc[[2, 5], "time"] = -1
-    with pytest.raises(ValueError, match=r"^time: .*negative values at rows \[2, 5\]"):
+    with pytest.raises(InputError, match=r"^time: .*negative values at rows \[3, 6\]"):
         _vfit(bad)
     bad = vet.copy()
     bad.loc[3, "status"] = 2
-    with pytest.raises(ValueError, match=r"^status: expected 0/1 .* at rows \[3\]"):
+    with pytest.raises(InputError, match=r"^status: expected 0/1 .* at rows \[4\]"):
         _vfit(bad)
     bad = vet.assign(w=1.0)
     bad.loc[[0, 7], "w"] = 0.0
-    with pytest.raises(ValueError, match=r"^w: case weights must be > 0 .* rows \[0, 7\]"):
+    with pytest.raises(InputError, match=r"^w: case weights must be > 0 .* rows \[1, 8\]"):
         _vfit(bad, weights="w")
     bad.loc[[0, 7], "w"] = -1.0
     with pytest.raises(ValueError, match=r"^w: expected finite non-negative case weights"):
@@ -443,7 +485,7 @@ def test_bad_time_event_weights(vet):
         _vfit(vet.assign(status=0))
     bad = vet.assign(karno=vet["karno"].astype(float))
     bad.loc[6, "karno"] = np.inf
-    with pytest.raises(ValueError, match=r"karno: infinite values at rows \[6\]"):
+    with pytest.raises(InputError, match=r"karno: infinite values at rows \[7\]"):
         _vfit(bad)
 
 
@@ -454,7 +496,7 @@ def test_bad_options(vet):
         _vfit(vet, conf_level=95)
     with pytest.raises(ValueError, match="convention: expected one of"):
         _vfit(vet, convention="stata")
-    with pytest.raises(ValueError, match="data: expected a pandas DataFrame"):
+    with pytest.raises(TypeError, match="data: expected a pandas DataFrame"):
         coxph(vet.to_dict(), time="time", event="status", covariates=["karno"])
-    with pytest.raises(ValueError, match="strata: expected a list of column names"):
+    with pytest.raises(TypeError, match="strata: expected a list of column names"):
         _vfit(vet, strata="prior")

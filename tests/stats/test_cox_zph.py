@@ -3,15 +3,18 @@ end to end through oncotrial's coxph."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_close, load_fixture
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
-from oncotrial.stats import cox_zph
+from oncotrial.stats import CoxZphResult, cox_zph
 from oncotrial.stats.cox_zph import _cox_zph_arrays, _time_transform, _zph_score
 
 MODELS = load_fixture("cox_zph")
@@ -85,7 +88,29 @@ def test_robust_variance_does_not_change_the_test():
     robust = _fit(model, "efron")
     plain = _fit(model | {"robust": False}, "efron")
     assert robust.robust and not plain.robust
-    pd.testing.assert_frame_equal(cox_zph(robust), cox_zph(plain))
+    pd.testing.assert_frame_equal(cox_zph(robust).table, cox_zph(plain).table)
+
+
+def test_result_forms():
+    """cox_zph returns a Result like every estimator; the table reads as before."""
+    model = next(m for m in MODELS if m["name"] == "veteran")
+    fit = _fit(model, "efron")
+    result = cox_zph(fit, "rank", terms=False)
+    assert isinstance(result, CoxZphResult)
+    assert (result.transform, result.by_term, result.ties) == ("rank", False, "efron")
+    assert result.n_events == fit.n_events
+    assert result.loc["trt", "p"] == result.table.loc["trt", "p"]
+    assert result["chisq"].equals(result.table["chisq"])
+    assert list(result.index) == [*fit.design.columns, "GLOBAL"]
+    frame = result.to_frame()
+    assert list(frame.columns) == ["term", "chisq", "df", "p"] and len(frame) == len(result.table)
+    out = result.to_dict()
+    assert out["table"][-1]["term"] == "GLOBAL" and out["transform"] == "rank"
+    json.dumps(out, allow_nan=False)
+    text = repr(result)
+    assert text.startswith("Test of proportional hazards (cox.zph): transform=rank")
+    assert "GLOBAL" in text and "karno" in text
+    assert cox_zph(fit, np.sqrt).transform == "sqrt"
 
 
 def test_without_global_row():
@@ -107,12 +132,12 @@ def _vet_core(**kwargs):
 
 
 def test_unknown_transform():
-    with pytest.raises(ValueError, match=r"transform: expected one of \['km', 'rank', 'identity', 'log'\]"):
+    with pytest.raises(InputError, match=r"transform: expected one of \['km', 'rank', 'identity', 'log'\]"):
         _vet_core(transform="loglog")
 
 
 def test_callable_transform_of_wrong_shape():
-    with pytest.raises(ValueError, match=r"transform: the callable must return one value per row"):
+    with pytest.raises(InputError, match=r"transform: the callable must return one value per row"):
         _vet_core(transform=lambda t: t[:3])
 
 
@@ -120,8 +145,9 @@ def test_log_of_time_zero_at_an_event_names_the_row():
     arrays = _arrays(VET)
     arrays["time"][[4, 9]] = 0.0
     arrays["event"][[4, 9]] = 1.0
-    with pytest.raises(ValueError, match=r"transform: g\(t\) is not finite .*rows \[4, 9\]"):
+    with pytest.raises(InputError, match=r"transform: g\(t\) is not finite .*rows \[5, 10\]") as info:
         _vet_core(**arrays, transform="log")
+    assert info.value.field == "transform"
 
 
 def test_log_of_time_zero_when_censored_is_fine():
@@ -131,22 +157,22 @@ def test_log_of_time_zero_when_censored_is_fine():
 
 
 def test_bad_ties_and_coefficients():
-    with pytest.raises(ValueError, match=r"ties: expected 'efron' or 'breslow', got 'exact'"):
+    with pytest.raises(InputError, match=r"ties: expected 'efron' or 'breslow', got 'exact'"):
         _vet_core(ties="exact")
-    with pytest.raises(ValueError, match=r"coef: expected 6 finite coefficients"):
+    with pytest.raises(InputError, match=r"coef: expected 6 finite coefficients"):
         _vet_core(beta=np.zeros(5))
-    with pytest.raises(ValueError, match=r"coef: expected 6 finite coefficients"):
+    with pytest.raises(InputError, match=r"coef: expected 6 finite coefficients"):
         _vet_core(beta=np.r_[np.nan, np.zeros(5)])
 
 
 def test_no_events():
     arrays = _arrays(VET)
-    with pytest.raises(ValueError, match=r"event: no events"):
+    with pytest.raises(InputError, match=r"event: no events"):
         _vet_core(**(arrays | {"event": np.zeros_like(arrays["event"])}))
 
 
 def test_result_must_be_a_cox_result():
-    with pytest.raises(ValueError, match=r"result: expected a CoxResult from coxph\(\), got dict"):
+    with pytest.raises(TypeError, match=r"result: expected a CoxResult from coxph\(\), got dict"):
         cox_zph({"coef": [1.0]})
 
 

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_close, load_fixture
+from oncotrial.core.errors import InputError
 from oncotrial.stats.followup import FollowUp, median_followup
 from oncotrial.stats.kaplan_meier import kaplan_meier
 
@@ -98,8 +99,8 @@ def test_result_fields():
     [
         ({"ties": "random"}, r"ties: expected one of \['events-first', 'censorings-first'\]"),
         ({"conf_level": 2}, "conf_level"),
-        ({"time": [1, -1, 2]}, r"time: .*negative values at rows \[1\]"),
-        ({"event": [0, 3, 1]}, r"event: .*got 3 at rows \[1\]"),
+        ({"time": [1, -1, 2]}, r"time: .*negative values at rows \[2\]"),
+        ({"event": [0, 3, 1]}, r"event: .*got 3 at rows \[2\]"),
         ({"time": [1, 2]}, "length mismatch"),
         ({"convention": "spss"}, "convention"),
     ],
@@ -107,7 +108,7 @@ def test_result_fields():
 def test_bad_input(kwargs, match):
     args = {"time": [1, 2, 3], "event": [0, 1, 1]}
     args.update(kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         median_followup(args.pop("time"), args.pop("event"), **args)
 
 

@@ -12,14 +12,20 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_close, load_fixture
 # imported from the module: the package attribute ``oncotrial.stats.kaplan_meier`` is
-# the submodule once it has been imported (name clash reported to the lead)
-from oncotrial.stats.kaplan_meier import (TABLE_COLUMNS, KaplanMeier, QuantileEstimate,
-                                          kaplan_meier, loglog_data)
+# the submodule once it has been imported (the function and its module share a name)
+from oncotrial.core.errors import InputError
+from oncotrial.stats.kaplan_meier import (
+    TABLE_COLUMNS,
+    KaplanMeier,
+    QuantileEstimate,
+    kaplan_meier,
+    loglog_data,
+)
 
 KM = load_fixture("km")
 CASES = KM["cases"]
@@ -261,37 +267,37 @@ def test_pandas_input_and_bool_events():
 @pytest.mark.parametrize(
     "time,event,match",
     [
-        ([1, -2, 3], [1, 0, 1], r"time: .*negative values at rows \[1\]"),
-        ([1, np.nan, 3], [1, 0, 1], r"time: .*missing \(NaN\) values at rows \[1\]"),
-        ([1, np.inf, 3], [1, 0, 1], r"time: .*infinite values at rows \[1\]"),
-        ([1, 2, 3], [1, 2, 1], r"event: .*got 2 at rows \[1\]"),
+        ([1, -2, 3], [1, 0, 1], r"time: .*negative values at rows \[2\]"),
+        ([1, np.nan, 3], [1, 0, 1], r"time: .*missing \(NaN\) values at rows \[2\]"),
+        ([1, np.inf, 3], [1, 0, 1], r"time: .*infinite values at rows \[2\]"),
+        ([1, 2, 3], [1, 2, 1], r"event: .*got 2 at rows \[2\]"),
         ([1, 2, 3], [1, 0], r"length mismatch: time has 3, event has 2"),
         ([], [], r"time: empty input"),
     ],
 )
 def test_bad_input_raises_naming_argument_and_rows(time, event, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         kaplan_meier(time, event)
 
 
 def test_bad_options_raise():
-    with pytest.raises(ValueError, match="conf_type"):
+    with pytest.raises(InputError, match="conf_type"):
         kaplan_meier([1, 2], [1, 0], conf_type="logit")
-    with pytest.raises(ValueError, match="conf_level"):
+    with pytest.raises(InputError, match="conf_level"):
         kaplan_meier([1, 2], [1, 0], conf_level=1.5)
-    with pytest.raises(ValueError, match="convention"):
+    with pytest.raises(InputError, match="convention"):
         kaplan_meier([1, 2], [1, 0], convention="stata")
-    with pytest.raises(ValueError, match=r"weights: .*rows \[1\]"):
+    with pytest.raises(InputError, match=r"weights: .*rows \[2\]"):
         kaplan_meier([1, 2], [1, 0], weights=[1, -1])
     km = kaplan_meier([1, 2], [1, 0])
     for p in (0, 1, -0.1, 1.2, float("nan"), "a"):
-        with pytest.raises(ValueError, match="p: expected a probability"):
+        with pytest.raises(InputError, match="p: expected a probability"):
             km.quantile(p)
-    with pytest.raises(ValueError, match=r"times: .*negative values at rows \[1\]"):
+    with pytest.raises(InputError, match=r"times: .*negative values at rows \[2\]"):
         km.survival_at([1, -1])
-    with pytest.raises(ValueError, match="tau"):
+    with pytest.raises(InputError, match="tau"):
         km.rmst(0)
-    with pytest.raises(ValueError, match="km: expected a KaplanMeier"):
+    with pytest.raises(TypeError, match="km: expected a KaplanMeier"):
         loglog_data(km.table)
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_close, load_fixture
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_close, load_fixture
+from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.stats import LogrankResult, logrank_test
 
@@ -138,23 +139,23 @@ def test_gamma_weight_is_zero_at_the_first_death():
 # ---------------------------------------------------------------- bad input
 
 def test_group_with_one_level():
-    with pytest.raises(ValueError, match=r"group: expected at least 2 distinct levels"):
+    with pytest.raises(InputError, match=r"group: expected at least 2 distinct levels"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", "a", "a"])
 
 
 def test_group_with_missing_values_names_rows():
-    with pytest.raises(ValueError, match=r"group: .*missing values at rows \[1\]"):
+    with pytest.raises(InputError, match=r"group: .*missing values at rows \[2\]"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", None, "b"])
 
 
 def test_strata_with_missing_values_names_rows():
-    with pytest.raises(ValueError, match=r"strata: .*missing values at rows \[0, 2\]"):
+    with pytest.raises(InputError, match=r"strata: .*missing values at rows \[1, 3\]"):
         logrank_test([1, 2, 3, 4], [1, 0, 1, 1], ["a", "b", "a", "b"], strata=[np.nan, 1, np.nan, 2])
 
 
 def test_strata_column_with_missing_values_is_named():
     frame = pd.DataFrame({"site": [1, 1, 2, 2], "ecog": [0, None, 1, 1]})
-    with pytest.raises(ValueError, match=r"strata\['ecog'\]: .*rows \[1\]"):
+    with pytest.raises(InputError, match=r"strata\['ecog'\]: .*rows \[2\]"):
         logrank_test([1, 2, 3, 4], [1, 0, 1, 1], ["a", "b", "a", "b"], strata=frame)
 
 
@@ -165,31 +166,31 @@ def test_strata_column_with_missing_values_is_named():
 ])
 def test_length_mismatch(kwargs, message):
     args = {"time": [1, 2, 3], "event": [1, 0, 1], "group": ["a", "b", "a"]} | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         logrank_test(**args)
 
 
 @pytest.mark.parametrize("name", ["rho", "gamma"])
 @pytest.mark.parametrize("value", [-0.5, np.nan, np.inf, "x"])
 def test_bad_weight_exponent(name, value):
-    with pytest.raises(ValueError, match=rf"{name}: expected a finite number >= 0"):
+    with pytest.raises(InputError, match=rf"{name}: expected a finite number >= 0"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", "b", "a"], **{name: value})
 
 
 def test_bad_time_and_event_name_rows():
-    with pytest.raises(ValueError, match=r"time: .*negative values at rows \[1\]"):
+    with pytest.raises(InputError, match=r"time: .*negative values at rows \[2\]"):
         logrank_test([1, -2, 3], [1, 0, 1], ["a", "b", "a"])
-    with pytest.raises(ValueError, match=r"event: .*at rows \[2\]"):
+    with pytest.raises(InputError, match=r"event: .*at rows \[3\]"):
         logrank_test([1, 2, 3], [1, 0, 2], ["a", "b", "a"])
 
 
 def test_empty_strata_frame():
-    with pytest.raises(ValueError, match="strata: expected at least one stratification variable"):
+    with pytest.raises(InputError, match="strata: expected at least one stratification variable"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", "b", "a"], strata=pd.DataFrame(index=range(3)))
 
 
 def test_unknown_convention():
-    with pytest.raises(ValueError, match="convention"):
+    with pytest.raises(InputError, match="convention"):
         logrank_test([1, 2, 3], [1, 0, 1], ["a", "b", "a"], convention="stata")
 
 

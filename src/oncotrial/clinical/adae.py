@@ -19,8 +19,9 @@ import dataclasses
 import pandas as pd
 
 from oncotrial.clinical.quality import DataQualityIssue
-from oncotrial.clinical.sdtm import validate_domain
-from oncotrial.stats._results import Result
+from oncotrial.clinical.sdtm import check_columns, validate_domain
+from oncotrial.core.errors import DataError
+from oncotrial.core.results import Result
 
 __all__ = [
     "AdverseEventSummary",
@@ -45,9 +46,11 @@ class Derived(Result):
 
 
 def _require(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    check_columns(frame, name)
     absent = [c for c in columns if c not in frame.columns]
     if absent:
-        raise ValueError(f"{name}: required column(s) missing: {', '.join(absent)}")
+        raise DataError(f"{name}: required column(s) missing: {', '.join(absent)}",
+                        dataset=name, variable=absent[0])
 
 
 def derive_saffl(

@@ -5,23 +5,28 @@ One row per DM subject. Inputs are validated with
 record is reported and left out, never silently used. Derivation rules, per column:
 
 * ``USUBJID``, ``SITEID``, ``AGE``, ``SEX``: from DM as validated.
-* ``ARM`` / ``ARMCD``: the planned (randomised) arm. ``ARMCD`` is ``DM.ARMCD`` when present,
-  else ``DM.ARM`` when it is a protocol arm code, else the code whose label equals ``DM.ARM``.
-  An arm that is not a protocol arm is an issue (``ARMCD`` left empty).
+* ``ARM`` / ``ARMCD``: the planned (randomised) arm by the rules of
+  :mod:`oncotrial.clinical.consistency`: ``DM.ARMCD`` when it is a protocol arm code and
+  ``DM.ARM`` does not name another arm; without ``ARMCD``, the protocol arm whose code or
+  label ``DM.ARM`` is. An unknown or conflicting arm is an issue and ``ARMCD`` is left
+  empty; an ``ARM`` text that differs from the protocol label is an issue too.
 * ``ACTARM``: the arm of the treatment received. A subject's received drugs are the
   lower-cased ``EXTRT`` of EX records with ``EXDOSE > 0``; the arm is the planned arm when
   its regimen (induction + maintenance drugs) contains all of them, else the one protocol arm
   whose regimen does (e.g. a DOX subject given trabectedin received DOXTRAB). No EX records,
   or no arm containing all received drugs (issue): as planned.
-* ``RANDDT``: ``DM.RANDDTC`` when DM has that (non-standard) column, else the ``DS`` record
+* ``RANDDT``: ``DM.RANDDTC`` when DM has that (non-standard) column and the value is a
+  complete ISO 8601 date (a partial or invalid one is an issue, never completed), else the ``DS`` record
   ``DSDECOD == "RANDOMIZED"``, else ``DM.RFSTDTC`` (which in LMS04 exports holds the
   randomisation date). Missing: issue, and ``ITTFL = "N"``.
 * Strata: one column per protocol stratification factor (``protocol.stratification``), named
   as the factor and taken from the DM column of the same name (case-insensitive), i.e. the
-  strata *as randomised*. A value outside the declared levels is an issue and becomes empty.
+  strata *as randomised*. A blank value, or one outside the declared levels, is an issue
+  naming the DM row and becomes empty.
 * ``ITTFL``: ``"Y"`` for every randomised subject (a ``RANDDT``). ``SAFFL``:
   :func:`oncotrial.clinical.adae.derive_saffl` with ``protocol.safety_population.min_cycles``.
-* ``DTHDT``: earliest of ``DM.DTHDTC`` and the ``DS`` ``DEATH`` record.
+* ``DTHDT``: earliest of ``DM.DTHDTC`` and the ``DS`` ``DEATH`` record. ``DM.DTHFL``
+  disagreeing with it is an issue (:func:`~oncotrial.clinical.consistency.check_death_flags`).
 * ``PDDT``: first ``OVRLRESP == "PD"`` of ``rs_ovr`` after ``RANDDT`` (on/before the cut-off).
 * ``NACTDT``: earliest ``CMSTDTC`` after ``RANDDT`` of a CM record whose ``CMCAT`` contains
   ``ANTICANCER``, ``ANTI-CANCER`` or ``ANTINEOPLASTIC`` (case-insensitive). Without a
@@ -41,7 +46,9 @@ record is reported and left out, never silently used. Derivation rules, per colu
   ``RANDDT`` whose ``PRCAT`` contains ``SURG`` (every PR record when PR has no ``PRCAT``).
 * ``DOSREDFL``: ``"Y"`` when any EX record given has a reduced dose: ``EXADJ`` mentions a
   reduction, or ``EXDOSE`` is below the protocol dose of that drug in the subject's actual
-  arm and phase (``EPOCH``; without it, the drug's highest protocol dose). With ``EPOCH`` also
+  arm and phase (``EPOCH``; without it, the drug's highest protocol dose; a record in another
+  unit than the protocol's is not compared, and an implausible dose is excluded: see
+  :func:`~oncotrial.clinical.consistency.check_doses`). With ``EPOCH`` also
   per phase as ``RED`` + the first 5 letters of the phase (``REDINDUC``, ``REDMAINT``).
 * ``EOTSTT`` / ``DCTREAS`` / ``DCTDT``: end-of-treatment status (``COMPLETED``,
   ``DISCONTINUED``, or ``ONGOING`` without a disposition record), the reason (``DSDECOD``)
@@ -66,8 +73,10 @@ from typing import Any
 import pandas as pd
 
 from oncotrial.clinical.adae import derive_saffl
-from oncotrial.clinical.quality import DataQualityIssue
-from oncotrial.clinical.sdtm import DS_DISCONTINUATION, SPECS, validate_domain
+from oncotrial.clinical.consistency import check_death_flags, check_doses, planned_arms
+from oncotrial.clinical.plausibility import Range, plausible_ranges
+from oncotrial.clinical.quality import DataQualityIssue, source_rows
+from oncotrial.clinical.sdtm import DS_DISCONTINUATION, SPECS, parse_iso_date, validate_domain
 
 __all__ = ["ANTICANCER_CATEGORIES", "derive_adsl"]
 
@@ -110,12 +119,13 @@ def _validated(
     frame: pd.DataFrame | None,
     subjects: pd.Series,
     issues: list[DataQualityIssue],
+    ranges: Mapping[tuple[str, str], Range],
 ) -> pd.DataFrame:
     if frame is None:
         spec = SPECS[name]
         columns = [c.name for c in spec.columns]
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    check = validate_domain(name, frame, subjects=subjects)
+    check = validate_domain(name, frame, subjects=subjects, ranges=ranges)
     issues.extend(check.issues)
     return check.valid
 
@@ -142,43 +152,30 @@ def derive_adsl(
     """
     cut = None if cutoff is None else pd.Timestamp(cutoff)
     issues: list[DataQualityIssue] = []
-    dm_check = validate_domain("DM", dm)
+    ranges = plausible_ranges(protocol)
+    dm_check = validate_domain("DM", dm, ranges=ranges)
     issues.extend(dm_check.issues)
     dmv = dm_check.valid
     subjects = dmv["USUBJID"].astype(str)
-    dsv = _validated("DS", ds, subjects, issues)
-    exv = _validated("EX", ex, subjects, issues)
-    cmv = _validated("CM", cm, subjects, issues)
-    prv = _validated("PR", pr, subjects, issues)
-    rsv = _validated("RS", rs, subjects, issues)
+    dsv = _validated("DS", ds, subjects, issues, ranges)
+    exv = _validated("EX", ex, subjects, issues, ranges)
+    cmv = _validated("CM", cm, subjects, issues, ranges)
+    prv = _validated("PR", pr, subjects, issues, ranges)
+    rsv = _validated("RS", rs, subjects, issues, ranges)
 
     adsl = pd.DataFrame({"USUBJID": subjects})
     adsl["STUDYID"] = dmv["STUDYID"]
     adsl["SITEID"] = dmv["SITEID"] if "SITEID" in dmv.columns else None
 
-    # planned arm
+    # planned arm (rules: oncotrial.clinical.consistency)
     codes = {a.code: a.label for a in protocol.arms}
-    by_label = {label: code for code, label in codes.items()}
-    armcd: list[str | None] = []
-    for i, row in dmv.iterrows():
-        given = row.get("ARMCD") if "ARMCD" in dmv.columns else None
-        arm = str(row["ARM"])
-        code = (
-            given
-            if isinstance(given, str) and given in codes
-            else (arm if arm in codes else by_label.get(arm))
-        )
-        if code is None:
-            issues.append(
-                DataQualityIssue(
-                    "DM", subjects[i], "ARM", arm, "arm is not a protocol arm"
-                )
-            )
-        armcd.append(code)
+    armcd, arm_text, arm_issues = planned_arms(dmv, protocol)
+    issues.extend(arm_issues)
     adsl["ARMCD"] = armcd
-    adsl["ARM"] = [
-        codes.get(c, a) if c else a for c, a in zip(armcd, dmv["ARM"], strict=True)
-    ]
+    adsl["ARM"] = arm_text
+    dm_rows = source_rows(dmv)
+    exv, other_unit, dose_issues = check_doses(exv, protocol)
+    issues.extend(dose_issues)
 
     # actual arm
     drugs = _arm_drugs(protocol)
@@ -224,25 +221,21 @@ def derive_adsl(
         randdt = from_ds.where(from_ds.notna(), randdt)
     if "RANDDTC" in dmv.columns:
         raw = dmv["RANDDTC"]
-        parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-        for i in adsl.index[
-            parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        ]:
-            issues.append(
-                DataQualityIssue(
-                    "DM",
-                    adsl.at[i, "USUBJID"],
-                    "RANDDTC",
-                    raw[i],
-                    "not a complete ISO 8601 date",
-                )
-            )
+        parsed_values = []
+        for i, value in zip(adsl.index, raw, strict=True):
+            date, problem = parse_iso_date(value)
+            if problem is not None:
+                issues.append(DataQualityIssue(
+                    "DM", adsl.at[i, "USUBJID"], "RANDDTC", value,
+                    f"not a complete ISO 8601 date ({problem}); randomisation date "
+                    "taken from DS or RFSTDTC", dm_rows[i]))
+            parsed_values.append(date)
+        parsed = pd.Series(parsed_values, index=adsl.index, dtype="datetime64[ns]")
         randdt = parsed.where(parsed.notna(), randdt)
     adsl["RANDDT"] = pd.to_datetime(randdt).astype("datetime64[ns]")
-    for subject in adsl.loc[adsl["RANDDT"].isna(), "USUBJID"]:
-        issues.append(
-            DataQualityIssue("DM", subject, "RANDDT", None, "no randomisation date")
-        )
+    for i in adsl.index[adsl["RANDDT"].isna()]:
+        issues.append(DataQualityIssue("DM", adsl.at[i, "USUBJID"], "RANDDT", None,
+                                       "no randomisation date", dm_rows[i]))
 
     # strata as randomised
     upper = {c.upper(): c for c in dmv.columns}
@@ -260,9 +253,13 @@ def derive_adsl(
             )
             adsl[factor.name] = None
             continue
-        values = []
-        for subject, value in zip(adsl["USUBJID"], dmv[source], strict=True):
-            if value is None or (isinstance(value, float) and pd.isna(value)):
+        values: list[str | None] = []
+        for i, subject, value in zip(adsl.index, adsl["USUBJID"], dmv[source], strict=True):
+            if value is None or pd.isna(value) or not str(value).strip():
+                issues.append(DataQualityIssue(
+                    "DM", subject, source, None,
+                    f"blank stratification value ({factor.name}): the subject is in no "
+                    "stratum", dm_rows[i]))
                 values.append(None)
             elif str(value) in factor.levels:
                 values.append(str(value))
@@ -274,6 +271,7 @@ def derive_adsl(
                         source,
                         value,
                         f"not a declared level of {factor.name} ({', '.join(factor.levels)})",
+                        dm_rows[i],
                     )
                 )
                 values.append(None)
@@ -297,6 +295,7 @@ def derive_adsl(
         )
         death = pd.concat([death, pd.to_datetime(ds_death)], axis=1).min(axis=1)
     adsl["DTHDT"] = pd.to_datetime(death).astype("datetime64[ns]")
+    issues.extend(check_death_flags(dmv, adsl["DTHDT"]))
 
     # first progression
     pddt = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
@@ -382,13 +381,13 @@ def derive_adsl(
         spec = SPECS.get(name.upper())
         if spec is None or frame is None or not len(frame):
             continue
-        for c in spec.columns:
-            if c.kind == "date" and c.name in frame.columns:
+        for col in spec.columns:
+            if col.kind == "date" and col.name in frame.columns:
                 dated.append(
                     pd.DataFrame(
                         {
                             "USUBJID": frame["USUBJID"].astype(str),
-                            "D": pd.to_datetime(frame[c.name]),
+                            "D": pd.to_datetime(frame[col.name]),
                         }
                     )
                 )
@@ -415,7 +414,7 @@ def derive_adsl(
     else:
         adsl["CYCLES"] = 0
     adsl["CYCLES"] = adsl["CYCLES"].astype("int64")
-    _dose_reductions(adsl, given_ex, protocol)
+    _dose_reductions(adsl, given_ex, protocol, other_unit)
     for column in _baseline_columns(dmv, protocol):
         if column not in adsl.columns:
             adsl[column] = dmv[column].to_numpy()
@@ -506,8 +505,11 @@ def _planned_doses(protocol: Any) -> dict[tuple[str, str | None, str], float]:
     return out
 
 
-def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any) -> None:
-    """``DOSREDFL`` and, with EX ``EPOCH``, ``RED<phase>`` (see module docstring)."""
+def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any,
+                     other_unit: set[Any]) -> None:
+    """``DOSREDFL`` and, with EX ``EPOCH``, ``RED<phase>`` (see module docstring); records
+    in ``other_unit`` (index labels; a unit the protocol does not give the drug in) are not
+    compared with the protocol dose."""
     if not len(given):
         adsl["DOSREDFL"] = "N"
         return
@@ -515,15 +517,20 @@ def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any) -> 
     arm = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
     phase_column = "EPOCH" if "EPOCH" in given.columns else None
     reduced = []
-    for row in given.to_dict(orient="records"):
+    for index, row in zip(given.index, given.to_dict(orient="records"), strict=True):
         adj = row.get("EXADJ")
         flagged = isinstance(adj, str) and "REDUC" in adj.upper()
         phase = row.get(phase_column) if phase_column else None
         phase_key = str(phase).lower() if isinstance(phase, str) else None
-        full = planned.get((arm.get(row["USUBJID"]), phase_key, str(row["EXTRT"]).lower()))
-        if full is None:
-            full = planned.get((arm.get(row["USUBJID"]), None, str(row["EXTRT"]).lower()))
-        below = full is not None and float(row["EXDOSE"]) < full * (1 - 1e-9)
+        code = arm.get(row["USUBJID"])
+        drug = str(row["EXTRT"]).lower()
+        full = None
+        if code is not None:
+            full = planned.get((code, phase_key, drug))
+            if full is None:
+                full = planned.get((code, None, drug))
+        below = (full is not None and index not in other_unit
+                 and float(row["EXDOSE"]) < full * (1 - 1e-9))
         reduced.append(flagged or below)
     flags = given.assign(_RED=reduced)
     any_red = set(flags.loc[flags["_RED"], "USUBJID"])

@@ -54,8 +54,11 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
+from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import row_labels, row_numbers
 from oncotrial.protocol.schedule import assessment_dates
-from oncotrial.stats._results import Result
 
 __all__ = [
     "CENSORING_CODES",
@@ -120,25 +123,39 @@ class Outcome:
 # -- input ---------------------------------------------------------------------------------
 
 
-def _dates(df: pd.DataFrame, column: str, domain: str) -> pd.Series:
-    """``df[column]`` as datetimes; a value that is present but not a date is a ValueError."""
-    parsed = pd.to_datetime(df[column], errors="coerce")
-    bad = parsed.isna() & df[column].notna()
-    if bad.any():
-        i = bad.idxmax()
-        raise ValueError(f"{domain}.{column} must be a date, got {df.at[i, column]!r} "
-                         f"for subject {df.at[i, 'USUBJID']!r}")
-    return parsed
+def _dates(df: pd.DataFrame, column: str, domain: str,
+           positions: np.ndarray | None = None) -> pd.Series:
+    """``df[column]`` as datetimes; a value that is present but not a complete date (a
+    partial ``2019-05`` is not completed) is a :class:`DataError` naming the rows (1-based
+    rows of ``df``, or ``positions[i]`` when ``df`` is a subset of the frame given)."""
+    if pd.api.types.is_datetime64_any_dtype(df[column]):
+        return pd.to_datetime(df[column])
+    parsed, bad = [], []
+    for value in df[column]:
+        date, problem = parse_iso_date(value)
+        parsed.append(date)
+        bad.append(problem is not None)
+    if any(bad):
+        mask = np.asarray(bad)
+        i = int(np.flatnonzero(mask)[0])
+        rows = row_numbers(mask) if positions is None else positions[mask].tolist()
+        raise DataError(f"{domain}.{column} must be a complete date, got "
+                        f"{df[column].iloc[i]!r} for subject {df['USUBJID'].iloc[i]!r} at "
+                        f"rows {rows[:10]}", dataset=domain, variable=column, rows=rows)
+    return pd.Series(parsed, index=df.index, dtype="datetime64[ns]")
 
 
 def _subjects(subjects: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
+    check_columns(subjects, "subjects")
     missing = [c for c in ("USUBJID", *required) if c not in subjects.columns]
     if missing:
-        raise ValueError(f"subjects is missing column(s) {', '.join(missing)}")
+        raise DataError(f"subjects is missing column(s) {', '.join(missing)}",
+                        dataset="subjects", variable=missing[0])
     dup = subjects["USUBJID"].duplicated()
     if dup.any():
-        raise ValueError(f"subjects.USUBJID must be unique, got {subjects['USUBJID'][dup].iloc[0]!r} "
-                         "twice")
+        raise DataError(f"subjects.USUBJID must be unique, got "
+                        f"{subjects['USUBJID'][dup].iloc[0]!r} twice at {row_labels(dup)}",
+                        dataset="subjects", variable="USUBJID", rows=row_numbers(dup))
     out = subjects[["USUBJID", *required]].copy()
     for column in required:
         out[column] = _dates(subjects, column, "subjects")
@@ -146,16 +163,21 @@ def _subjects(subjects: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
 
 
 def _overall(rs: pd.DataFrame) -> pd.DataFrame:
+    check_columns(rs, "RS")
     missing = [c for c in RS_COLUMNS if c not in rs.columns]
     if missing:
-        raise ValueError(f"rs is missing column(s) {', '.join(missing)}")
-    out = rs.loc[rs["RSTESTCD"] == "OVRLRESP", list(RS_COLUMNS)].copy()
-    out["RSDTC"] = _dates(out, "RSDTC", "RS")
-    unknown = ~out["RSORRES"].isin(RESPONSES)
+        raise DataError(f"rs is missing column(s) {', '.join(missing)}", dataset="RS",
+                        variable=missing[0])
+    overall = (rs["RSTESTCD"] == "OVRLRESP").to_numpy()
+    unknown = overall & ~rs["RSORRES"].isin(RESPONSES).to_numpy()
     if unknown.any():
-        row = out[unknown].iloc[0]
-        raise ValueError(f"RS.RSORRES must be one of {', '.join(RESPONSES)}, got "
-                         f"{row['RSORRES']!r} for subject {row['USUBJID']!r}")
+        i = int(np.flatnonzero(unknown)[0])
+        raise DataError(f"RS.RSORRES must be one of {', '.join(RESPONSES)}, got "
+                        f"{rs['RSORRES'].iloc[i]!r} for subject {rs['USUBJID'].iloc[i]!r} at "
+                        f"{row_labels(unknown)}", dataset="RS", variable="RSORRES",
+                        rows=row_numbers(unknown))
+    out = rs.loc[overall, list(RS_COLUMNS)].copy()
+    out["RSDTC"] = _dates(out, "RSDTC", "RS", np.flatnonzero(overall) + 1)
     return out.sort_values(["USUBJID", "RSDTC"], kind="stable")
 
 
@@ -171,7 +193,7 @@ def _subject_issues(row: Any, paramcd: str,
     if pd.isna(row.RANDDT):
         return [DataQualityIssue("ADSL", row.USUBJID, "RANDDT", None,
                                  f"{paramcd} not derived: randomisation date is missing")]
-    if cutoff is not None and row.RANDDT > cutoff:
+    if cutoff is not None and cutoff < row.RANDDT:
         return [DataQualityIssue("ADSL", row.USUBJID, "RANDDT", row.RANDDT.date().isoformat(),
                                  f"{paramcd} not derived: randomised after the data cut-off "
                                  f"{cutoff.date().isoformat()}")]
@@ -245,7 +267,8 @@ def scheduled_assessments(protocol: Any, arm: str, randdt: date | pd.Timestamp,
     """Scheduled tumour-assessment dates (``datetime64[ns]``) for one subject.
 
     The assessments of ``protocol.schedule(arm, randdt, horizon_months=horizon)``
-    (:func:`oncotrial.protocol.schedule.assessment_dates`); build the ``schedule`` mapping of :func:`derive_pfs` with it.
+    (:func:`oncotrial.protocol.schedule.assessment_dates`); build the ``schedule`` mapping of
+    :func:`derive_pfs` with it.
     """
     dates = assessment_dates(protocol, arm, pd.Timestamp(randdt).date(), horizon_months=horizon)
     return np.array(dates, dtype="datetime64[D]").astype("datetime64[ns]")
@@ -353,14 +376,14 @@ def _progression_outcome(row: Any, assessments: pd.DataFrame, origin: Origin,
                   if _cap(d, cut)]
     event = min(candidates, key=lambda c: c[0]) if candidates else None
     if (rules.censor_at_new_therapy and _cap(row.NACTDT, cut)
-            and (event is None or row.NACTDT < event[0])):
+            and (event is None or event[0] > row.NACTDT)):
         return censor_new_therapy(assessments, origin, row.NACTDT)
     if event is None:
         return censor_no_event(assessments, origin, cut)
     if rules.schedule is not None and rules.missed_assessments is not None:
         if row.USUBJID not in rules.schedule:
-            raise ValueError(f"schedule has no scheduled assessments for subject "
-                             f"{row.USUBJID!r}")
+            raise InputError(f"schedule has no scheduled assessments for subject "
+                             f"{row.USUBJID!r}", field="schedule")
         scheduled = np.asarray(rules.schedule[row.USUBJID], dtype="datetime64[ns]")
         censored = censor_missed_assessments(assessments, origin, event[0], scheduled,
                                              rules.missed_assessments, rules.window_days)
@@ -548,7 +571,7 @@ def derive_adtte(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     """PFS, DOR, OS and (when ``subjects`` has ``PD2DT``) PFS2 stacked, sorted by subject and
     parameter, with every parameter's data-quality issues (options as in :func:`derive_pfs`
     and :func:`derive_dor`)."""
-    progression = {"cutoff": cutoff, "censor_at_new_therapy": censor_at_new_therapy,
+    progression: dict[str, Any] = {"cutoff": cutoff, "censor_at_new_therapy": censor_at_new_therapy,
                    "missed_assessments": missed_assessments, "schedule": schedule,
                    "window_days": window_days}
     parts = [derive_pfs(subjects, rs, **progression),

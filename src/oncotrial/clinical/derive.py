@@ -43,11 +43,13 @@ import pandas as pd
 from oncotrial.clinical.adae import derive_adae
 from oncotrial.clinical.adsl import derive_adsl
 from oncotrial.clinical.adtte import derive_adtte, scheduled_assessments
+from oncotrial.clinical.plausibility import plausible_ranges
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.clinical.recist import derive_timepoint_responses
 from oncotrial.clinical.recist_bor import derive_best_overall_response
-from oncotrial.clinical.sdtm import SPECS, check_dates, validate_domain
-from oncotrial.stats._results import Result
+from oncotrial.clinical.sdtm import SPECS, check_columns, check_dates, validate_domain
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
 
 __all__ = ["DATASETS", "LABELS", "DerivedData", "derive_all"]
 
@@ -288,9 +290,15 @@ def derive_all(
 ) -> DerivedData:
     """Validate ``sdtm`` (domain name -> raw frame; DM required) and derive ADSL, ADTTE, ADRS
     and ADAE (see the module docstring). Unknown domain names are ignored with an issue."""
-    domains = {k.upper(): v for k, v in sdtm.items()}
+    if not isinstance(sdtm, Mapping):
+        raise TypeError(f"sdtm: expected a mapping of domain name to DataFrame, "
+                        f"got {type(sdtm).__name__}")
+    domains = {str(k).upper(): v for k, v in sdtm.items()}
     if "DM" not in domains:
-        raise ValueError("sdtm: the DM domain is required")
+        raise InputError("sdtm: the DM domain is required", field="sdtm")
+    for name, frame in domains.items():
+        check_columns(frame, name)
+    ranges = plausible_ranges(protocol)
     issues: list[DataQualityIssue] = []
     valid: dict[str, pd.DataFrame] = {}
     subjects = None
@@ -301,13 +309,14 @@ def derive_all(
     for name in _ORDER:
         if name not in domains:
             continue
-        check = validate_domain(name, domains[name], subjects=subjects)
+        check = validate_domain(name, domains[name], subjects=subjects, ranges=ranges)
         issues.extend(check.issues)
         valid[name] = check.valid
         if name == "DM":
             subjects = check.valid["USUBJID"].astype(str).tolist()
     if "DS" in valid:
-        others = {k: valid[k] for k in ("AE", "EX", "CM", "TR", "RS") if k in valid}
+        others: dict[str, pd.DataFrame] = {k: valid[k] for k in ("AE", "EX", "CM", "TR", "RS")
+                                           if k in valid}
         issues.extend(check_dates(valid["DM"], valid["DS"], others))
 
     if "TU" in valid and "TR" in valid:
@@ -321,7 +330,8 @@ def derive_all(
     responses = responses.assign(RSDTC=pd.to_datetime(responses["RSDTC"]))
     ovr = responses[responses["RSTESTCD"] == "OVRLRESP"]
 
-    adsl_others = {k: valid[k] for k in ("AE", "TU", "TR", "RS", "PR") if k in valid}
+    adsl_others: dict[str, pd.DataFrame] = {k: valid[k] for k in ("AE", "TU", "TR", "RS", "PR")
+                                            if k in valid}
     adsl, adsl_issues = derive_adsl(
         valid["DM"],
         valid.get("DS"),

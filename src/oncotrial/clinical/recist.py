@@ -53,8 +53,11 @@ from typing import Any
 
 import pandas as pd
 
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame
-from oncotrial.stats._results import Result
+from oncotrial.clinical.plausibility import DEFAULT_RANGES
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
+from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.results import Result
 
 __all__ = [
     "DataQualityIssue",
@@ -75,6 +78,8 @@ NODE_ORGAN = "LYMPH NODE"
 MAX_TARGETS = 5
 MAX_PER_ORGAN = 2
 BASELINE_WINDOW_DAYS = 28
+#: largest plausible lesion diameter in mm (as ``plausibility.DEFAULT_RANGES``)
+MAX_DIAMETER = Decimal(int(DEFAULT_RANGES[("TR", "TRSTRESN")].high))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -110,9 +115,11 @@ class _Lesion:
 
 
 def _require(df: pd.DataFrame, columns: tuple[str, ...], domain: str) -> None:
+    check_columns(df, domain)
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"{domain}: required column {missing[0]!r} is missing")
+        raise DataError(f"{domain}: required column {missing[0]!r} is missing",
+                        dataset=domain, variable=missing[0])
 
 
 def _is_missing(value: Any) -> bool:
@@ -150,6 +157,8 @@ def _measurement(row: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
         return None, "diameter is not a number"
     if not value.is_finite() or value < 0:
         return None, "diameter must be a finite number >= 0 mm"
+    if value > MAX_DIAMETER:
+        return None, f"implausible diameter (plausible range 0-{MAX_DIAMETER} mm)"
     return value, None
 
 
@@ -228,7 +237,8 @@ def derive_overall_response(
         return "PD"
     if target is None:
         if nontarget is None:
-            raise ValueError("overall response needs target or non-target lesions")
+            raise InputError("overall response needs target or non-target lesions",
+                             field="nontarget")
         return nontarget
     if target == "CR" and nontarget not in (None, "CR"):
         return "PR"
@@ -240,17 +250,18 @@ class _Collector:
         self.issues: list[DataQualityIssue] = []
 
     def add(
-        self, domain: str, usubjid: Any, field: str, value: Any, problem: str
+        self, domain: str, usubjid: Any, field: str, value: Any, problem: str,
+        row: int | None = None,
     ) -> None:
         value = None if _is_missing(value) else value
         self.issues.append(
-            DataQualityIssue(domain, str(usubjid), field, value, problem)
+            DataQualityIssue(domain, str(usubjid), field, value, problem, row)
         )
 
 
 def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _Lesion]:
     lesions: dict[tuple[str, str], _Lesion] = {}
-    for row in tu.to_dict(orient="records"):
+    for line, row in zip(source_rows(tu), tu.to_dict(orient="records"), strict=True):
         subject, lnkid = str(row["USUBJID"]), str(row["TULNKID"])
         if _text(row["TUTESTCD"]) != "TUMIDENT":
             dq.add(
@@ -258,7 +269,7 @@ def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _L
                 subject,
                 "TUTESTCD",
                 row["TUTESTCD"],
-                "expected TUMIDENT; row ignored",
+                "expected TUMIDENT; row ignored", line,
             )
             continue
         role = _text(row["TUORRES"])
@@ -268,22 +279,22 @@ def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _L
                 subject,
                 "TUORRES",
                 row["TUORRES"],
-                f"unknown code, expected {ROLES}",
+                f"unknown code, expected {ROLES}", line,
             )
             continue
-        date = pd.to_datetime(row["TUDTC"], errors="coerce")
+        date, _ = parse_iso_date(row["TUDTC"])
         if pd.isna(date):
             dq.add(
                 "TU",
                 subject,
                 "TUDTC",
                 row["TUDTC"],
-                "missing or invalid date; lesion ignored",
+                "missing, partial or invalid date; lesion ignored", line,
             )
             continue
         if (subject, lnkid) in lesions:
             dq.add(
-                "TU", subject, "TULNKID", lnkid, "duplicate lesion id; first row used"
+                "TU", subject, "TULNKID", lnkid, "duplicate lesion id; first row used", line
             )
             continue
         node = _is_node(row)
@@ -297,7 +308,7 @@ def _parse_results(
 ) -> dict[tuple[str, str, pd.Timestamp], Any]:
     """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
     cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    for row in tr.to_dict(orient="records"):
+    for line, row in zip(source_rows(tr), tr.to_dict(orient="records"), strict=True):
         subject, lnkid, test = (
             str(row["USUBJID"]),
             str(row["TRLNKID"]),
@@ -313,17 +324,17 @@ def _parse_results(
                 subject,
                 "TRLNKID",
                 lnkid,
-                "lesion not identified in TU; record ignored",
+                "lesion not identified in TU; record ignored", line,
             )
             continue
-        date = pd.to_datetime(row["TRDTC"], errors="coerce")
+        date, _ = parse_iso_date(row["TRDTC"])
         if pd.isna(date):
             dq.add(
                 "TR",
                 subject,
                 "TRDTC",
                 row["TRDTC"],
-                "missing or invalid date; record ignored",
+                "missing, partial or invalid date; record ignored", line,
             )
             continue
         expected = _expected_tests(lesion)
@@ -333,7 +344,7 @@ def _parse_results(
                 subject,
                 "TRTESTCD",
                 row["TRTESTCD"],
-                f"lesion {lesion.lnkid} ({lesion.role}) takes {expected}; record ignored",
+                f"lesion {lesion.lnkid} ({lesion.role}) takes {expected}; record ignored", line,
             )
             continue
         value: Any
@@ -346,7 +357,7 @@ def _parse_results(
                     subject,
                     "TRORRES",
                     row.get("TRORRES"),
-                    f"unknown TUMSTATE code, expected {allowed}; lesion not assessed",
+                    f"unknown TUMSTATE code, expected {allowed}; lesion not assessed", line,
                 )
                 value = None
         else:
@@ -357,7 +368,7 @@ def _parse_results(
                     subject,
                     "TRSTRESN/TRORRES",
                     row.get("TRSTRESN", row.get("TRORRES")),
-                    f"{problem}; lesion {lnkid} not assessed on {date.date()}",
+                    f"{problem}; lesion {lnkid} not assessed on {date.date()}", line,
                 )
         cells[(subject, lnkid, date)].append(value)
     parsed: dict[tuple[str, str, pd.Timestamp], Any] = {}
@@ -503,7 +514,8 @@ def derive_timepoint_responses(
     _require(tu, TU_COLUMNS, "TU")
     _require(tr, TR_COLUMNS, "TR")
     if "TRORRES" not in tr.columns and "TRSTRESN" not in tr.columns:
-        raise ValueError("TR: required column 'TRORRES' or 'TRSTRESN' is missing")
+        raise DataError("TR: required column 'TRORRES' or 'TRSTRESN' is missing",
+                        dataset="TR", variable="TRORRES")
     dq = _Collector()
     lesions = _parse_lesions(tu, dq)
     results = _parse_results(tr, lesions, dq)

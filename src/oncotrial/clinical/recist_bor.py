@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+
+from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.validation import row_labels, row_numbers
 
 __all__ = ["derive_best_overall_response", "response_rates"]
 
@@ -22,6 +26,8 @@ WORST_ORDER = ("PD", "NE", "NON-CR/NON-PD", "SD", "PR", "CR")
 #: best first: the BOR is the best qualifying category
 BEST_ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
 STABLE = ("SD", "NON-CR/NON-PD")
+#: codes a BOR record may hold: a category, or MISSING (no post-baseline assessment)
+BOR_CODES = (*BEST_ORDER, "MISSING")
 BOR_COLUMNS = ["USUBJID", "BOR", "BORDT", "RSPDT", "PDDT", "DTHDT", "RSPENDDT"]
 
 
@@ -33,22 +39,27 @@ def _as_dict(dates: Mapping[str, Any] | pd.Series | None) -> dict[str, pd.Timest
 
 def _assessments(rs: pd.DataFrame) -> dict[str, list[tuple[pd.Timestamp, str]]]:
     """Overall responses per subject, one (worst) per date, sorted by date (ANL01FL)."""
+    check_columns(rs, "RS")
     for column in ("USUBJID", "RSDTC", "RSTESTCD", "RSORRES"):
         if column not in rs.columns:
-            raise ValueError(f"RS: required column {column!r} is missing")
+            raise DataError(f"RS: required column {column!r} is missing", dataset="RS",
+                            variable=column)
     worst: dict[tuple[str, pd.Timestamp], str] = {}
-    for row in rs[rs["RSTESTCD"] == "OVRLRESP"].to_dict(orient="records"):
+    overall = (rs["RSTESTCD"] == "OVRLRESP").to_numpy()
+    for line, row in zip(np.flatnonzero(overall) + 1,
+                         rs[overall].to_dict(orient="records"), strict=True):
         subject, value = str(row["USUBJID"]), str(row["RSORRES"]).strip().upper()
         if value not in RESPONSES:
-            raise ValueError(
-                f"RS: RSORRES {row['RSORRES']!r} for subject {subject} is not one of "
-                f"{RESPONSES}"
-            )
-        date = pd.to_datetime(row["RSDTC"], errors="coerce")
+            raise DataError(
+                f"RS: RSORRES {row['RSORRES']!r} for subject {subject} at row {line} is not "
+                f"one of {', '.join(RESPONSES)}", dataset="RS", variable="RSORRES",
+                rows=[int(line)])
+        date, problem = parse_iso_date(row["RSDTC"])
         if pd.isna(date):
-            raise ValueError(
-                f"RS: RSDTC {row['RSDTC']!r} for subject {subject} is not a date"
-            )
+            raise DataError(
+                f"RS: RSDTC {row['RSDTC']!r} for subject {subject} at row {line} is not a "
+                f"complete date{f' ({problem})' if problem else ''}", dataset="RS",
+                variable="RSDTC", rows=[int(line)])
         key = (subject, date)
         if key not in worst or WORST_ORDER.index(value) < WORST_ORDER.index(worst[key]):
             worst[key] = value
@@ -128,7 +139,8 @@ def derive_best_overall_response(
     assessments = _assessments(rs)
     unknown = sorted(set(assessments) - set(refs))
     if unknown:
-        raise ValueError(f"ref_dates: no reference date for subject {unknown[0]}")
+        raise InputError(f"ref_dates: no reference date for subject {unknown[0]}",
+                         field="ref_dates")
     rows = []
     for subject in sorted(refs):
         seq = [
@@ -227,11 +239,25 @@ def response_rates(
     (``scipy.stats.binomtest(...).proportion_ci(method="exact")``), the usual regulatory
     default. Returns ``ARM, PARAMCD (ORR/DCR), N, n, RATE, LCL, UCL``.
     """
+    from scipy.stats import binomtest
+
+    check_columns(bor, "bor")
+    for column in ("USUBJID", "BOR"):
+        if column not in bor.columns:
+            raise DataError(f"bor: required column {column!r} is missing", dataset="bor",
+                            variable=column)
+    unknown = ~bor["BOR"].isin(BOR_CODES).to_numpy()
+    if unknown.any():
+        found = sorted({str(v) for v in bor["BOR"][unknown]})
+        raise DataError(f"bor.BOR: unknown best-response code(s) {', '.join(found)} at "
+                        f"{row_labels(unknown)} (accepted: {', '.join(BOR_CODES)}); a subject "
+                        "would otherwise fall out of every category", dataset="bor",
+                        variable="BOR", rows=row_numbers(unknown))
     mapping = {str(k): v for k, v in arms.items()}
     best = dict(zip(bor["USUBJID"].astype(str), bor["BOR"], strict=True))
     stray = sorted(set(best) - set(mapping))
     if stray:
-        raise ValueError(f"arms: subject {stray[0]} in BOR has no arm")
+        raise InputError(f"arms: subject {stray[0]} in BOR has no arm", field="arms")
     rows = []
     for arm in sorted(set(mapping.values()), key=str):
         subjects = [s for s, a in mapping.items() if a == arm]

@@ -42,27 +42,39 @@ used when TU/TR are not given) and ``RSTESTCD = "PROG2"`` with ``RSORRES = "PD"`
 second progression (progression on the next line of therapy), the event of PFS2. PR
 (procedures) holds surgery of residual disease (``PRCAT`` containing ``SURG``).
 
-Rules of :func:`validate_domain`: a missing *required column* is a structural error
-(``ValueError`` naming the columns). Everything else is row level: the row is excluded from
-``valid``, copied to ``excluded`` with the reason in ``EXCLREAS``, and reported as a
-:class:`~oncotrial.clinical.quality.DataQualityIssue`. Dates are parsed to pandas
-``Timestamp``; a *partial* date (``2019`` or ``2019-05``) is never imputed here -- imputation
-is an analysis decision -- so it is an issue: in a required column the row is excluded, in an
-optional column the value becomes ``NaT`` and the row is kept. A missing value in an optional
-column is not a problem.
+Rules of :func:`validate_domain`: a frame that is not a DataFrame is a ``TypeError``; an
+unknown domain name an :class:`~oncotrial.core.errors.InputError`; duplicated column names
+and a missing *required column* are structural :class:`~oncotrial.core.errors.DataError`
+errors naming the columns. Everything else is row level: the row is excluded from ``valid``,
+copied to ``excluded`` with the reason in ``EXCLREAS``, and reported as a
+:class:`~oncotrial.clinical.quality.DataQualityIssue` with its 1-based data row. In DM a
+problem in an optional column empties the value and keeps the row (dropping it would drop a
+randomised subject). Numbers must be numbers: text (``"12"``) and booleans in a numeric
+column are refused, never converted. A code outside the domain's code list (``SEX``,
+``AETOXGR``, ``DSDECOD``, ``RSORRES``, ``EXDOSU`` (``DOSE_UNITS``), ``TUORRES``, flags) is
+an issue. Physical quantities must be plausible (:mod:`oncotrial.clinical.plausibility`:
+``AGE``, DM ``HEIGHT``/``WEIGHT``, TR ``TRSTRESN`` in mm); an EX dose must be >= 0. Dates
+are parsed to pandas ``Timestamp``; a *partial* date (``2019`` or ``2019-05``) is never
+imputed here -- imputation is an analysis decision -- so it is an issue: in a required
+column the row is excluded, in an optional column the value becomes ``NaT`` and the row is
+kept. A missing value in an optional column is not a problem.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame
-from oncotrial.stats._results import Result
+from oncotrial.clinical.plausibility import Range, plausible_ranges
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.results import Result
 
 __all__ = [
     "DS_DECODES",
@@ -71,7 +83,10 @@ __all__ = [
     "ColumnSpec",
     "DomainCheck",
     "DomainSpec",
+    "DOSE_UNITS",
+    "check_columns",
     "check_dates",
+    "parse_iso_date",
     "validate_domain",
 ]
 
@@ -95,6 +110,11 @@ DS_DECODES = (
     "DEATH",
     "SCREEN FAILURE",
     *DS_DISCONTINUATION,
+)
+#: EXDOSU codes accepted (CDISC UNIT terms for administered doses; compared upper case)
+DOSE_UNITS = (
+    "MG", "MG/M2", "MG/KG", "UG", "UG/M2", "UG/KG", "MCG", "MCG/M2", "MCG/KG", "G", "G/M2",
+    "IU", "IU/M2", "IU/KG", "U", "U/M2", "U/KG", "ML", "MMOL", "AUC",
 )
 _FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
@@ -165,7 +185,7 @@ SPECS: dict[str, DomainSpec] = {
             _opt("EXSEQ", "integer"),
             _req("EXTRT"),
             _req("EXDOSE", "number"),
-            _opt("EXDOSU"),
+            _opt("EXDOSU", codes=DOSE_UNITS),
             _req("EXSTDTC", "date"),
             _opt("EXENDTC", "date"),
             _opt("EXADJ"),
@@ -289,30 +309,59 @@ class DomainCheck(Result):
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (
-        not isinstance(value, (list, tuple)) and bool(pd.isna(value))
-    )
+    if value is None:
+        return True
+    if isinstance(value, str):  # most cells: skip the costlier pd.isna
+        return False
+    return not isinstance(value, (list, tuple)) and bool(pd.isna(value))
+
+
+def parse_iso_date(value: Any) -> tuple[Any, str | None]:
+    """``value`` as a ``Timestamp`` and, when it is not a complete ISO 8601 date, ``NaT`` and
+    the problem. A partial date (``2019``, ``2019-05``) is never completed to the first of
+    the month or year: which day to impute is an analysis decision, so it is a problem.
+    Missing values are the caller's to judge (``NaT``, no problem)."""
+    if _missing(value):
+        return pd.NaT, None
+    return _date(value)
+
+
+def _date(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, pd.Timestamp):
+        return value, None
+    text = str(value).strip()
+    if _PARTIAL_DATE.match(text):
+        return pd.NaT, "partial date (not imputed)"
+    if not _FULL_DATE.match(text):
+        return pd.NaT, "unparsable ISO 8601 date"
+    try:
+        return pd.Timestamp(text), None
+    except ValueError:
+        return pd.NaT, "unparsable ISO 8601 date"
+
+
+def _number(value: Any) -> tuple[float | None, str | None]:
+    """A number as given, refusing booleans and text: ``"12"`` in a numeric column means the
+    column was read or typed wrongly, and converting it would hide that."""
+    if isinstance(value, (bool, np.bool_)):
+        return None, "not a number: a boolean (True/False)"
+    if isinstance(value, str):
+        return None, "not a number: text (numbers stored as text are not converted)"
+    if not isinstance(value, (int, float, np.number)):
+        return None, f"not a number: {type(value).__name__}"
+    return float(value), None
 
 
 def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
     """The typed value and, if it cannot be used, the problem (value is then ``None``/NaT)."""
     if column.kind == "date":
-        if isinstance(value, pd.Timestamp):
-            return value, None
-        text = str(value).strip()
-        if _PARTIAL_DATE.match(text):
-            return pd.NaT, "partial date (not imputed)"
-        if not _FULL_DATE.match(text):
-            return pd.NaT, "unparsable ISO 8601 date"
-        try:
-            return pd.Timestamp(text), None
-        except ValueError:
-            return pd.NaT, "unparsable ISO 8601 date"
+        return _date(value)
     if column.kind in ("number", "integer"):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None, "not a number"
+        number, problem = _number(value)
+        if number is None:
+            return None, problem
+        if not math.isfinite(number):
+            return None, "not a finite number"
         if column.kind == "integer":
             if not number.is_integer():
                 return None, "not an integer"
@@ -327,38 +376,75 @@ def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
     return (text.upper() if codes is not None else text), None
 
 
+def check_columns(frame: Any, dataset: str) -> None:
+    """Refuse what is not a DataFrame (``TypeError``) and duplicated column names
+    (:class:`DataError` naming them): pandas would silently use one of the two columns,
+    or rename the second on reading (``AGE.1``)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{dataset}: expected a pandas DataFrame, got {type(frame).__name__}")
+    names = [str(c) for c in frame.columns]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise DataError(f"{dataset}: duplicated column name(s): {', '.join(twice)}; each "
+                        "column must appear once", dataset=dataset, variable=twice[0])
+
+
+def _extra_numbers(domain: str, frame: pd.DataFrame) -> dict[str, str]:
+    """Pass-through DM columns that hold physical quantities (height, weight): checked as
+    numbers and against their plausible range though the SDTM subset does not type them."""
+    if domain != "DM":
+        return {}
+    return {str(c): str(c).upper() for c in frame.columns
+            if str(c).upper() in ("HEIGHT", "WEIGHT")}
+
+
 def validate_domain(
-    name: str, frame: pd.DataFrame, *, subjects: Iterable[str] | None = None
+    name: str, frame: pd.DataFrame, *, subjects: Iterable[str] | None = None,
+    ranges: Mapping[tuple[str, str], Range] | None = None,
 ) -> DomainCheck:
     """Check ``frame`` against the accepted spec of domain ``name`` (see module docstring).
 
     Rule per row, in order: every spec column present is parsed to its type (problems in a
     required column, or an unknown code anywhere, exclude the row; a bad date in an optional
-    column becomes NaT and keeps the row); ``USUBJID`` must be in ``subjects`` (the DM
-    subjects) when given, because a record of an unknown subject cannot be analysed; then
+    column becomes NaT and keeps the row; in DM a bad optional value becomes empty and keeps
+    the row, because dropping a DM row would drop a randomised subject); ``USUBJID`` must be
+    in ``subjects`` (the DM subjects) when given, because a record of an unknown subject
+    cannot be analysed; numbers must lie in their plausible range (``ranges``, default
+    :func:`~oncotrial.clinical.plausibility.plausible_ranges`; a dose must be >= 0); then
     rows sharing the natural key are duplicates: exact copies keep the first row, conflicting
-    rows are all excluded because the correct one cannot be known. Re-validating a valid frame
-    is a no-op (parsed Timestamps are accepted): ``valid`` carries the mark
-    ``attrs["sdtm_domain"]``, and a frame with the mark (or a row subset of one) only has its
+    rows are all excluded because the correct one cannot be known. Every issue names the
+    1-based data row of ``frame``. Re-validating a valid frame is a no-op (parsed Timestamps
+    are accepted): ``valid`` carries the mark ``attrs["sdtm_domain"]`` and its input rows
+    ``attrs["sdtm_rows"]``, and a frame with the mark (or a row subset of one) only has its
     subjects re-checked, which keeps derivations that validate their inputs defensively cheap.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a domain name, got {type(name).__name__}")
     domain = name.upper()
     if domain not in SPECS:
-        raise ValueError(f"unknown SDTM domain {name!r}; accepted: {', '.join(SPECS)}")
+        raise InputError(f"unknown SDTM domain {name!r}; accepted: {', '.join(SPECS)}",
+                         field="name")
+    check_columns(frame, domain)
     spec = SPECS[domain]
     absent = [c for c in spec.required if c not in frame.columns]
     if absent:
-        raise ValueError(f"{domain}: required column(s) missing: {', '.join(absent)}")
+        raise DataError(f"{domain}: required column(s) missing: {', '.join(absent)}",
+                        dataset=domain, variable=absent[0])
     known = None if subjects is None else {str(s) for s in subjects}
-    if frame.attrs.get("sdtm_domain") == domain and (
-            known is None or frame["USUBJID"].astype(str).isin(known).all()):
+    marked = frame.attrs.get("sdtm_domain") == domain
+    if marked and (known is None or frame["USUBJID"].astype(str).isin(known).all()):
         excluded = frame.iloc[0:0].assign(EXCLREAS=pd.Series(dtype=object))
         return DomainCheck(domain, frame, excluded, ())
+    origin = source_rows(frame) if marked else list(range(1, len(frame) + 1))
+    origin = [r if r is not None else i + 1 for i, r in enumerate(origin)]
+    keeps = domain == "DM"
+    extra = _extra_numbers(domain, frame)
     issues: list[DataQualityIssue] = []
     rows: list[dict[str, Any]] = []
     reasons: list[str | None] = []
-    for raw in frame.to_dict(orient="records"):
+    for position, raw in enumerate(frame.to_dict(orient="records")):
         row = dict(raw)
+        line = origin[position]
         subject = "" if _missing(row["USUBJID"]) else str(row["USUBJID"]).strip()
         row["USUBJID"] = subject
         problems: list[tuple[str, Any, str, bool]] = []
@@ -376,12 +462,19 @@ def validate_domain(
             parsed, problem = _parse(column, value)
             row[column.name] = parsed
             if problem is not None:
-                excluding = column.required or column.kind != "date"
+                excluding = column.required or (column.kind != "date" and not keeps)
                 problems.append((column.name, value, problem, excluding))
+        for name in extra:
+            value = row[name]
+            if not _missing(value):
+                number, problem = _number(value)
+                row[name] = number
+                if problem is not None:
+                    problems.append((name, value, problem, False))
         if known is not None and subject and subject not in known:
             problems.append(("USUBJID", subject, "subject absent from DM", True))
         for field, value, problem, _ in problems:
-            issues.append(DataQualityIssue(domain, subject, field, value, problem))
+            issues.append(DataQualityIssue(domain, subject, field, value, problem, line))
         reason = next(
             (f"{f}: {p}" for f, _, p, excluding in problems if excluding), None
         )
@@ -389,12 +482,13 @@ def validate_domain(
         reasons.append(reason)
     typed = pd.DataFrame(rows, columns=list(frame.columns))
     typed["EXCLREAS"] = pd.Series(reasons, index=typed.index, dtype=object)
+    _check_ranges(domain, typed, origin, extra, ranges, issues, keeps)
     key = [c for c in spec.key if c in typed.columns]
     candidates = typed[typed["EXCLREAS"].isna()]
     data_columns = [c for c in typed.columns if c != "EXCLREAS"]
+    # only keys that occur twice need a look (cheap vectorised pre-filter)
+    candidates = candidates[candidates.duplicated(key, keep=False)]
     for _, group in candidates.groupby(key, dropna=False, sort=False):
-        if len(group) < 2:
-            continue
         exact = len(group.drop_duplicates(subset=data_columns)) == 1
         rest = group.index[1:] if exact else group.index
         problem = "exact duplicate record" if exact else "conflicting duplicate records"
@@ -402,7 +496,8 @@ def validate_domain(
             value = ", ".join(str(typed.at[index, c]) for c in key)
             subject = str(typed.at[index, "USUBJID"])
             issues.append(
-                DataQualityIssue(domain, subject, "/".join(key), value, problem)
+                DataQualityIssue(domain, subject, "/".join(key), value, problem,
+                                 origin[index])
             )
             typed.at[index, "EXCLREAS"] = f"{'/'.join(key)}: {problem}"
     ok = typed["EXCLREAS"].isna()
@@ -418,7 +513,49 @@ def validate_domain(
             )
     excluded = typed.loc[~ok].reset_index(drop=True)
     valid.attrs["sdtm_domain"] = domain
+    valid.attrs["sdtm_rows"] = tuple(origin[i] for i in np.flatnonzero(ok.to_numpy()))
+    issues.sort(key=lambda i: (i.row is None, i.row or 0))
     return DomainCheck(domain, valid, excluded, tuple(issues))
+
+
+def _check_ranges(domain: str, typed: pd.DataFrame, origin: list[int], extra: Mapping[str, str],
+                  ranges: Mapping[tuple[str, str], Range] | None,
+                  issues: list[DataQualityIssue], keeps: bool) -> None:
+    """Vectorised plausibility checks (see :mod:`~oncotrial.clinical.plausibility`): an
+    implausible value is reported with its row; in DM it becomes empty, elsewhere the record
+    is excluded. A negative dose in EX is excluded; TR diameters must be in mm."""
+    limits = plausible_ranges() if ranges is None else dict(ranges)
+    checks: list[tuple[str, pd.Series, str]] = []
+    columns = {c: c for c in typed.columns} | {c: upper for c, upper in extra.items()}
+    for column, standard in columns.items():
+        limit = limits.get((domain, str(standard)))
+        if limit is None or column not in typed.columns:
+            continue
+        values = pd.to_numeric(typed[column], errors="coerce")
+        bad = values.notna() & ((values < limit.low) | (values > limit.high))
+        if domain == "TR" and "TRTESTCD" in typed.columns:
+            bad &= typed["TRTESTCD"].astype(str).str.upper() != "TUMSTATE"
+        checks.append((column, bad,
+                       f"implausible value (plausible range {limit.describe()})"))
+    if domain == "EX" and "EXDOSE" in typed.columns:
+        dose = pd.to_numeric(typed["EXDOSE"], errors="coerce")
+        checks.append(("EXDOSE", dose < 0, "negative dose"))
+    if domain == "TR" and {"TRSTRESN", "TRSTRESU"} <= set(typed.columns):
+        unit = typed["TRSTRESU"]
+        given = unit.notna() & (unit.astype(str).str.strip() != "")
+        wrong = (given & pd.to_numeric(typed["TRSTRESN"], errors="coerce").notna()
+                 & (unit.astype(str).str.strip().str.lower() != "mm"))
+        checks.append(("TRSTRESU", wrong, "diameters must be in mm (TRSTRESN in mm)"))
+    for column, bad, problem in checks:
+        for index in np.flatnonzero(bad.to_numpy()):
+            value = typed.at[index, column]
+            subject = str(typed.at[index, "USUBJID"])
+            issues.append(DataQualityIssue(domain, subject, column, value, problem,
+                                           origin[index]))
+            if keeps:
+                typed.at[index, column] = None
+            elif pd.isna(typed.at[index, "EXCLREAS"]):
+                typed.at[index, "EXCLREAS"] = f"{column}: {problem}"
 
 
 def _first_dates(ds: pd.DataFrame, decode: str) -> dict[str, pd.Timestamp]:

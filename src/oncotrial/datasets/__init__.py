@@ -11,6 +11,8 @@ from importlib.resources import files
 
 import pandas as pd
 
+from oncotrial.core.errors import InputError
+
 __all__ = ["DATASETS", "load"]
 
 #: name -> one-line description (source: the R ``survival`` help pages).
@@ -30,7 +32,8 @@ DATASETS: dict[str, str] = {
 def load(name: str) -> pd.DataFrame:
     """Return the bundled data set ``name`` as a DataFrame (missing values as NaN)."""
     if name not in DATASETS:
-        raise ValueError(f"dataset: unknown name {name!r}; expected one of {sorted(DATASETS)}")
+        raise InputError(f"name: unknown data set {name!r}; expected one of {sorted(DATASETS)}",
+                         field="name")
     path = files("oncotrial.datasets") / "data" / f"{name}.csv"
     with path.open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from oncotrial.stats._validate import as_fraction
+from oncotrial.core.errors import InputError
+from oncotrial.core.validation import as_fraction
 
 __all__ = ["events_required", "expected_events", "time_to_events"]
 
@@ -55,20 +56,21 @@ _METHODS = {
 def _method(method: Any) -> str:
     key = str(method).lower().replace("-", "").replace("_", "").replace(" ", "")
     if not isinstance(method, str) or key not in _METHODS:
-        raise ValueError(
-            f"method: expected 'schoenfeld', 'freedman' or 'hsieh-freedman', got {method!r}"
+        raise InputError(
+            f"method: expected 'schoenfeld', 'freedman' or 'hsieh-freedman', got {method!r}",
+            field="method",
         )
     return _METHODS[key]
 
 
-def _sided(sided: Any) -> int:
+def check_sided(sided: Any) -> int:
     if isinstance(sided, bool) or sided not in (1, 2):
-        raise ValueError(f"sided: expected 1 or 2, got {sided!r}")
+        raise InputError(f"sided: expected 1 or 2, got {sided!r}", field="sided")
     return int(sided)
 
 
 def _positive(value: Any, name: str, what: str = "a positive number") -> float:
-    """A finite number > 0, else a ValueError naming ``name``."""
+    """A finite number > 0, else an InputError naming ``name``."""
     if not isinstance(value, bool):
         try:
             number = float(value)
@@ -76,33 +78,34 @@ def _positive(value: Any, name: str, what: str = "a positive number") -> float:
             number = math.nan
         if math.isfinite(number) and number > 0:
             return number
-    raise ValueError(f"{name}: expected {what} (finite, > 0), got {value!r}")
+    raise InputError(f"{name}: expected {what} (finite, > 0), got {value!r}", field=name)
 
 
-def _positive_array(value: Any, name: str, what: str = "positive numbers") -> np.ndarray:
+def positive_array(value: Any, name: str, what: str = "positive numbers") -> np.ndarray:
     if isinstance(value, bool):
-        raise ValueError(f"{name}: expected {what} (finite, > 0), got {value!r}")
+        raise InputError(f"{name}: expected {what} (finite, > 0), got {value!r}", field=name)
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected {what} (finite, > 0), got {value!r}") from None
+        raise InputError(f"{name}: expected {what} (finite, > 0), got {value!r}", field=name) from None
     if arr.ndim > 1 or arr.size == 0 or not np.all(np.isfinite(arr) & (arr > 0)):
-        raise ValueError(f"{name}: expected {what} (finite, > 0), got {value!r}")
+        raise InputError(f"{name}: expected {what} (finite, > 0), got {value!r}", field=name)
     return arr
 
 
 def _hazard_ratio(value: Any, name: str = "hazard_ratio", allow_one: bool = False) -> np.ndarray:
     what = "positive hazard ratios" if allow_one else "positive hazard ratios other than 1"
-    arr = _positive_array(value, name, what)
+    arr = positive_array(value, name, what)
     if not allow_one and np.any(arr == 1.0):
-        raise ValueError(
+        raise InputError(
             f"{name}: expected a hazard ratio > 0 and != 1 (a hazard ratio of 1 means no "
-            f"difference to detect), got {value!r}"
+            f"difference to detect), got {value!r}",
+            field=name,
         )
     return arr
 
 
-def _allocation(value: Any) -> float:
+def check_allocation(value: Any) -> float:
     return _positive(value, "allocation_ratio", "a positive ratio experimental:control")
 
 
@@ -113,17 +116,18 @@ def _proportion(value: Any, name: str, what: str, shown: Any = None) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not 0.0 <= number < 1.0:
-        raise ValueError(f"{name}: expected {what}, got {value if shown is None else shown!r}")
+        raise InputError(f"{name}: expected {what}, got {value if shown is None else shown!r}", field=name)
     return number
 
 
-def _dropout(rate: Any, time: Any) -> tuple[tuple[float, float], float]:
+def check_dropout(rate: Any, time: Any) -> tuple[tuple[float, float], float]:
     """``((control, experimental) dropout fractions, dropout_time)``."""
     values = np.atleast_1d(np.asarray(rate, dtype=object))
     if values.ndim != 1 or values.size not in (1, 2):
-        raise ValueError(
+        raise InputError(
             "dropout_rate: expected one fraction in [0, 1) or a pair (control, experimental), "
-            f"got {rate!r}"
+            f"got {rate!r}",
+            field="dropout_rate",
         )
     out = [_proportion(v, "dropout_rate", "a fraction in [0, 1) lost to follow-up by dropout_time",
                        shown=rate) for v in values]
@@ -132,7 +136,7 @@ def _dropout(rate: Any, time: Any) -> tuple[tuple[float, float], float]:
 
 
 @dataclass(frozen=True)
-class _Accrual:
+class Accrual:
     """Piecewise-uniform accrual: breakpoints, relative intensities and the entry density."""
 
     breakpoints: np.ndarray  # (m + 1,), starts at 0, strictly increasing
@@ -162,20 +166,21 @@ class _Accrual:
         return np.clip((w * self.density).sum(axis=-1), 0.0, 1.0)
 
 
-def _accrual(accrual_time: Any, accrual_intensity: Any) -> _Accrual:
+def accrual_profile(accrual_time: Any, accrual_intensity: Any) -> Accrual:
     message = ("accrual_time: expected a positive duration, or increasing breakpoints "
                "[0, t1, ..., tm] starting at 0")
     if isinstance(accrual_time, bool) or accrual_time is None:
-        raise ValueError(f"{message}, got {accrual_time!r}")
+        raise InputError(f"{message}, got {accrual_time!r}", field="accrual_time")
     try:
         times = np.asarray(accrual_time, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{message}, got {accrual_time!r}") from None
+        raise InputError(f"{message}, got {accrual_time!r}", field="accrual_time") from None
     if times.ndim == 0:
         times = np.array([0.0, _positive(accrual_time, "accrual_time", "a positive duration")])
     if (times.ndim != 1 or times.size < 2 or not np.all(np.isfinite(times))
             or times[0] != 0.0 or not np.all(np.diff(times) > 0)):
-        raise ValueError(f"{message} and strictly increasing, got {accrual_time!r}")
+        raise InputError(f"{message} and strictly increasing, got {accrual_time!r}",
+                         field="accrual_time")
     m = times.size - 1
     if accrual_intensity is None:
         intensity = np.ones(m)
@@ -185,43 +190,48 @@ def _accrual(accrual_time: Any, accrual_intensity: Any) -> _Accrual:
         except (TypeError, ValueError):
             intensity = np.array([np.nan])
         if intensity.ndim != 1 or not np.all(np.isfinite(intensity)) or np.any(intensity < 0):
-            raise ValueError(
+            raise InputError(
                 "accrual_intensity: expected finite non-negative relative intensities, one per "
-                f"accrual piece, got {accrual_intensity!r}"
+                f"accrual piece, got {accrual_intensity!r}",
+                field="accrual_intensity",
             )
         if intensity.size != m:
-            raise ValueError(
+            raise InputError(
                 f"accrual_intensity: expected {m} relative intensit{'y' if m == 1 else 'ies'} "
-                f"(one per piece of accrual_time {times.tolist()}), got {intensity.size}"
+                f"(one per piece of accrual_time {times.tolist()}), got {intensity.size}",
+                field="accrual_intensity",
             )
     mass = float((intensity * np.diff(times)).sum())
     if not mass > 0:
-        raise ValueError(
+        raise InputError(
             "accrual_intensity: expected at least one positive intensity, got "
-            f"{accrual_intensity!r}"
+            f"{accrual_intensity!r}",
+            field="accrual_intensity",
         )
-    return _Accrual(times, intensity, intensity / mass)
+    return Accrual(times, intensity, intensity / mass)
 
 
-def _effect(median_control: Any, median_experimental: Any, hazard_ratio: Any,
+def effect_size(median_control: Any, median_experimental: Any, hazard_ratio: Any,
             allow_one: bool = False) -> tuple[np.ndarray, float, np.ndarray]:
     """``(hazard ratio, median control, median experimental)`` from medians or median + HR."""
     m_c = _positive(median_control, "median_control", "a positive median")
     if (median_experimental is None) == (hazard_ratio is None):
-        raise ValueError(
+        raise InputError(
             "median_experimental, hazard_ratio: expected exactly one of them (the experimental "
             "median, or the hazard ratio experimental/control), got "
-            + ("both" if hazard_ratio is not None else "neither")
+            + ("both" if hazard_ratio is not None else "neither"),
+            field="hazard_ratio",
         )
     if hazard_ratio is not None:
         hr = _hazard_ratio(hazard_ratio, "hazard_ratio", allow_one)
         return hr, m_c, m_c / hr
-    m_e = _positive_array(median_experimental, "median_experimental", "positive medians")
+    m_e = positive_array(median_experimental, "median_experimental", "positive medians")
     hr = m_c / m_e
     if not allow_one and np.any(hr == 1.0):
-        raise ValueError(
+        raise InputError(
             f"median_experimental: expected a median different from median_control "
-            f"({m_c:g}): equal medians mean a hazard ratio of 1, no difference to detect"
+            f"({m_c:g}): equal medians mean a hazard ratio of 1, no difference to detect",
+            field="median_experimental",
         )
     return hr, m_c, m_e
 
@@ -233,7 +243,7 @@ def _phi(x: np.ndarray) -> np.ndarray:
     return np.where(x < 1e-2, series, x + np.expm1(-x))
 
 
-def _arm_probability(t: Any, lam: Any, eta: float, acc: _Accrual) -> np.ndarray:
+def _arm_probability(t: Any, lam: Any, eta: float, acc: Accrual) -> np.ndarray:
     """P(a patient of one arm, out of all that will ever be randomised, has had the event by
     calendar time ``t``):
     ``lam/theta * sum_j d_j * int_{s_j-1}^{min(s_j, t)} (1 - e^{-theta(t-e)}) de`` with
@@ -252,7 +262,7 @@ def _arm_probability(t: Any, lam: Any, eta: float, acc: _Accrual) -> np.ndarray:
     return (lam / theta * acc.density * g).sum(axis=-1)
 
 
-def _dropout_hazards(pair: tuple[float, float], time: float) -> tuple[float, float]:
+def dropout_hazards(pair: tuple[float, float], time: float) -> tuple[float, float]:
     return tuple(-math.log1p(-d) / time for d in pair)  # type: ignore[return-value]
 
 
@@ -264,7 +274,7 @@ class _Model:
     lam_e: np.ndarray  # (n,) or scalar-like, one per hazard ratio
     eta_c: float
     eta_e: float
-    acc: _Accrual
+    acc: Accrual
 
     def probabilities(self, t: Any) -> tuple[np.ndarray, np.ndarray]:
         """Per-arm probabilities (control, experimental) of an observed event by ``t``."""
@@ -338,21 +348,22 @@ def _solve_one(target: float, lam_c: float, lam_e: float, eta_c: float, eta_e: f
 
 def _solve_time(model: _Model, target: Any, n_c: Any, n_e: Any, what: str = "events") -> np.ndarray:
     """Calendar times at which the expected events reach ``target`` (broadcast with the
-    arm sizes and the experimental hazards); ValueError if some target is never reached."""
+    arm sizes and the experimental hazards); InputError if some target is never reached."""
     target = np.asarray(target, dtype=np.float64)
     lim_c, lim_e = model.limits()
     ceiling = np.asarray(n_c * lim_c + n_e * lim_e, dtype=np.float64)
     shape = np.broadcast_shapes(target.shape, ceiling.shape, np.shape(model.lam_e))
     if np.any(~(target > 0)):
-        raise ValueError(f"{what}: expected a positive number of events, got {target!r}")
+        raise InputError(f"{what}: expected a positive number of events, got {target!r}", field=what)
     unreachable = np.broadcast_to(target >= ceiling * (1 - 1e-12), shape)
     if np.any(unreachable):
         i = np.flatnonzero(unreachable.ravel())[0]
-        raise ValueError(
+        raise InputError(
             f"{what}: {np.broadcast_to(target, shape).ravel()[i]:.6g} events are never reached: "
             f"with these patients, hazards and dropout at most "
             f"{np.broadcast_to(ceiling, shape).ravel()[i]:.6g} events are expected "
-            "(all patients followed for ever)"
+            "(all patients followed for ever)",
+            field=what,
         )
     acc = model.acc
     pieces = tuple(zip(acc.starts.tolist(), acc.ends.tolist(), acc.density.tolist()))
@@ -365,10 +376,10 @@ def _solve_time(model: _Model, target: Any, n_c: Any, n_e: Any, what: str = "eve
 
 def _model(median_control, median_experimental, hazard_ratio, accrual_time, accrual_intensity,
            dropout_rate, dropout_time, allow_one: bool = True):
-    hr, m_c, m_e = _effect(median_control, median_experimental, hazard_ratio, allow_one)
-    acc = _accrual(accrual_time, accrual_intensity)
-    pair, d_time = _dropout(dropout_rate, dropout_time)
-    eta_c, eta_e = _dropout_hazards(pair, d_time)
+    hr, m_c, m_e = effect_size(median_control, median_experimental, hazard_ratio, allow_one)
+    acc = accrual_profile(accrual_time, accrual_intensity)
+    pair, d_time = check_dropout(dropout_rate, dropout_time)
+    eta_c, eta_e = dropout_hazards(pair, d_time)
     lam_c = LN2 / m_c
     return _Model(lam_c, lam_c * hr, eta_c, eta_e, acc), hr, m_c, m_e, pair, d_time
 
@@ -439,8 +450,8 @@ def events_required(hazard_ratio: Any, *, alpha: float = 0.05, sided: int = 2,
     hr = _hazard_ratio(hazard_ratio)
     alpha = as_fraction(alpha, "alpha", "a significance level")
     power = as_fraction(power, "power", "a power")
-    sided = _sided(sided)
-    r = _allocation(allocation_ratio)
+    sided = check_sided(sided)
+    r = check_allocation(allocation_ratio)
     method = _method(method)
     z2 = (ndtri(1 - alpha / sided) + ndtri(power)) ** 2
     events = z2 / _theta(hr, r, method) ** 2
@@ -463,11 +474,11 @@ def expected_events(t: Any, *, subjects: float, median_control: float,
     """
     model, *_ = _model(median_control, median_experimental, hazard_ratio, accrual_time,
                        accrual_intensity, dropout_rate, dropout_time)
-    r = _allocation(allocation_ratio)
+    r = check_allocation(allocation_ratio)
     n_c, n_e = _arms(subjects, r)
     times = np.asarray(t, dtype=np.float64)
     if not np.all(np.isfinite(times) & (times >= 0)):
-        raise ValueError(f"t: expected finite non-negative calendar times, got {t!r}")
+        raise InputError(f"t: expected finite non-negative calendar times, got {t!r}", field="t")
     return _events_at(model, times, n_c, n_e)
 
 
@@ -480,7 +491,7 @@ def time_to_events(events: Any, *, subjects: float, median_control: float,
     of :func:`expected_events` in ``t``, found by safeguarded Newton iteration to ~1e-14
     relative. A float for scalar input, else an array.
 
-    Raises ValueError when ``events`` is never reached (with dropout, or with fewer
+    Raises InputError (field ``events``) when ``events`` is never reached (with dropout, or with fewer
     ``subjects`` than events, the expected count levels off below ``events``).
 
     LMS04: 136 events with 144 patients accrued uniformly over 24 months are expected
@@ -488,8 +499,8 @@ def time_to_events(events: Any, *, subjects: float, median_control: float,
     """
     model, *_ = _model(median_control, median_experimental, hazard_ratio, accrual_time,
                        accrual_intensity, dropout_rate, dropout_time)
-    r = _allocation(allocation_ratio)
+    r = check_allocation(allocation_ratio)
     n_c, n_e = _arms(subjects, r)
-    target = _positive_array(np.atleast_1d(events), "events", "a positive number of events")
+    target = positive_array(np.atleast_1d(events), "events", "a positive number of events")
     times = _solve_time(model, target.reshape(np.shape(events)), n_c, n_e, "events")
     return _shape_like(times, events, hazard_ratio, median_experimental)

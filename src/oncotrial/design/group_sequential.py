@@ -49,11 +49,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import as_fraction
+from oncotrial.core.errors import InputError, OncotrialError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_fraction
 
 __all__ = ["GroupSequentialDesign", "group_sequential", "spending_function"]
 
@@ -169,11 +169,11 @@ def spending_function(kind: str, level: float, t: Any, sided: int = 1,
         return level * np.log1p((math.e - 1.0) * t)
     if kind in ("asHSD", "bsHSD"):
         if gamma is None:
-            raise ValueError(f"gamma: required for {kind}")
+            raise InputError(f"gamma: required for {kind}", field="gamma")
         if abs(gamma) < 1e-12:  # the limit gamma -> 0 (error below 1e-13 relative)
             return level * t
         return level * np.expm1(-gamma * t) / math.expm1(-gamma)
-    raise ValueError(f"kind: expected one of asOF, asP, asHSD, bsOF, bsP, bsHSD, got {kind!r}")
+    raise InputError(f"kind: expected one of asOF, asP, asHSD, bsOF, bsP, bsHSD, got {kind!r}", field="kind")
 
 
 # ----------------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def _walk(t: np.ndarray, lower: np.ndarray, upper: np.ndarray, drift: float,
     return lo, up, walk
 
 
-def _exit_probabilities(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+def exit_probabilities(t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                         drift: float) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities of stopping below ``lower`` and above ``upper`` at each look."""
     lo, up, _ = _walk(t, lower, upper, drift)
@@ -318,6 +318,8 @@ def _tilted_upper(states: list, t: np.ndarray, upper: np.ndarray, drift: float) 
 
 
 def _root(f, lo: float, hi: float) -> float:
+    from scipy.optimize import brentq  # imported here: scipy.optimize takes ~0.3 s to import
+
     return brentq(f, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps, maxiter=200)
 
 
@@ -356,7 +358,7 @@ def _spending_bounds(t: np.ndarray, spend: np.ndarray, sided: int,
     for j in range(k):
         target = spend[j] - exits[:j].sum()
 
-        def shortfall(c: float) -> tuple[float, float]:
+        def shortfall(c: float, target: float = target) -> tuple[float, float]:
             """target - P(exit at look j), increasing in c, and its slope."""
             p, slope = walk.upper_slope(c)
             if sided == 2:
@@ -388,7 +390,7 @@ def _wang_tsiatis_bounds(t: np.ndarray, alpha: float, sided: int, delta: float,
 
     def excess(scale: float) -> float:
         bounds = scale * shape
-        lo, up = _exit_probabilities(t, _lower_of(bounds, sided), bounds, 0.0)
+        lo, up = exit_probabilities(t, _lower_of(bounds, sided), bounds, 0.0)
         return up.sum() + (lo.sum() if sided == 2 else 0.0) - alpha
 
     # P(Z_k > C) <= level <= sum_j P(Z_j > c_j) <= k P(Z > C) brackets the root (widened a
@@ -397,8 +399,9 @@ def _wang_tsiatis_bounds(t: np.ndarray, alpha: float, sided: int, delta: float,
     hi = float(-ndtri(alpha / (sided * t.size))) * (1.0 + 1e-6)
     scale = _root(excess, lo, hi)
     bounds = scale * shape
-    lo, up, walk = _walk(t, _lower_of(bounds, sided), bounds, 0.0, extra)
-    return bounds, np.cumsum(up + lo if sided == 2 else up), walk.states
+    lower_exit, upper_exit, walk = _walk(t, _lower_of(bounds, sided), bounds, 0.0, extra)
+    spent = np.cumsum(upper_exit + lower_exit if sided == 2 else upper_exit)
+    return bounds, spent, walk.states
 
 
 def _increasing_root(f, start: float, first: float = 1.25) -> float:
@@ -419,7 +422,7 @@ def _increasing_root(f, start: float, first: float = 1.25) -> float:
         if g(hi) >= 0.0:
             return _root(g, lo, hi)
         lo, hi = hi, 1.5 * hi
-    raise RuntimeError("group_sequential: could not bracket the drift")  # pragma: no cover
+    raise OncotrialError("group_sequential: could not bracket the drift")  # pragma: no cover
 
 
 def _upper_exits(states: list, t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -428,7 +431,7 @@ def _upper_exits(states: list, t: np.ndarray, lower: np.ndarray, upper: np.ndarr
     when their grids reach far enough (``drift <= reach``), else by a new recursion."""
     if drift <= reach:
         return _tilted_upper(states, t, upper, drift)
-    return _exit_probabilities(t, lower, upper, drift)[1]
+    return exit_probabilities(t, lower, upper, drift)[1]
 
 
 def _power_drift(states: list, t: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -454,7 +457,7 @@ def _futility_bounds(t: np.ndarray, upper: np.ndarray, beta_spend: np.ndarray,
     for j in range(k):
         target = beta_spend[j] - fut[:j].sum()
 
-        def excess(a: float) -> tuple[float, float]:
+        def excess(a: float, target: float = target) -> tuple[float, float]:
             p, slope = walk.lower_slope(a)
             return p - target, slope
 
@@ -494,9 +497,12 @@ def _beta_spending(t: np.ndarray, upper: np.ndarray, beta_spend: np.ndarray,
 
 
 def _check_k(k: Any) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) \
-            or not 1 <= k <= K_MAX:
-        raise ValueError(f"k: expected an integer number of looks from 1 to {K_MAX}, got {k!r}")
+    """The number of looks: a whole number (TypeError otherwise) from 1 to ``K_MAX``."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k: expected a whole number of looks (int), got {type(k).__name__} {k!r}")
+    if not 1 <= k <= K_MAX:
+        raise InputError(f"k: expected a number of looks from 1 to {K_MAX} (1 = a fixed design), "
+                         f"got {k!r}", field="k")
     return int(k)
 
 
@@ -508,12 +514,12 @@ def _check_information_rates(information_rates: Any, k: int) -> np.ndarray:
     except (TypeError, ValueError):
         rates = np.array([math.nan])
     if rates.size != k:
-        raise ValueError(f"information_rates: expected {k} values (one per look, k = {k}), "
-                         f"got {rates.size}")
+        raise InputError(f"information_rates: expected {k} values (one per look, k = {k}), "
+                         f"got {rates.size}", field="information_rates")
     if not (np.all(np.isfinite(rates)) and rates[0] > 0.0 and np.all(np.diff(rates) > 0.0)
             and abs(rates[-1] - 1.0) <= 1e-12):
-        raise ValueError("information_rates: expected strictly increasing values in (0, 1] "
-                         f"ending at 1, got {rates.tolist()}")
+        raise InputError("information_rates: expected strictly increasing values in (0, 1] "
+                         f"ending at 1, got {rates.tolist()}", field="information_rates")
     rates = rates.copy()
     rates[-1] = 1.0
     return rates
@@ -521,15 +527,15 @@ def _check_information_rates(information_rates: Any, k: int) -> np.ndarray:
 
 def _check_gamma(gamma: Any, name: str, kind: str) -> float:
     if gamma is None:
-        raise ValueError(f"{name}: required for {kind} (a number in [{GAMMA_RANGE[0]:g}, "
-                         f"{GAMMA_RANGE[1]:g}])")
+        raise InputError(f"{name}: required for {kind} (a number in [{GAMMA_RANGE[0]:g}, "
+                         f"{GAMMA_RANGE[1]:g}])", field=name)
     try:
         value = float(gamma)
     except (TypeError, ValueError):
         value = math.nan
     if isinstance(gamma, bool) or not GAMMA_RANGE[0] <= value <= GAMMA_RANGE[1]:
-        raise ValueError(f"{name}: expected a number in [{GAMMA_RANGE[0]:g}, "
-                         f"{GAMMA_RANGE[1]:g}] for {kind}, got {gamma!r}")
+        raise InputError(f"{name}: expected a number in [{GAMMA_RANGE[0]:g}, "
+                         f"{GAMMA_RANGE[1]:g}] for {kind}, got {gamma!r}", field=name)
     return value
 
 
@@ -576,40 +582,40 @@ def group_sequential(k: int, *, alpha: float = 0.025, sided: int = 1, beta: floa
     """
     k = _check_k(k)
     if isinstance(sided, bool) or sided not in (1, 2):
-        raise ValueError(f"sided: expected 1 (one-sided) or 2 (two-sided), got {sided!r}")
+        raise InputError(f"sided: expected 1 (one-sided) or 2 (two-sided), got {sided!r}", field="sided")
     sided = int(sided)
     alpha = as_fraction(alpha, "alpha", "a type I error rate")
     if alpha / sided >= 0.5:
         limit = "(0, 0.5) for a one-sided design" if sided == 1 else "(0, 1)"
-        raise ValueError(f"alpha: expected a type I error rate in {limit}, got {alpha!r}")
+        raise InputError(f"alpha: expected a type I error rate in {limit}, got {alpha!r}", field="alpha")
     beta = as_fraction(beta, "beta", "a type II error rate")
     if beta >= 1.0 - alpha:
-        raise ValueError(f"beta: expected a type II error rate in (0, 1 - alpha) = "
-                         f"(0, {1.0 - alpha:g}), got {beta!r}")
+        raise InputError(f"beta: expected a type II error rate in (0, 1 - alpha) = "
+                         f"(0, {1.0 - alpha:g}), got {beta!r}", field="beta")
     if not isinstance(type, str) or type not in TYPES:
-        raise ValueError(f"type: expected one of {', '.join(TYPES)}, got {type!r}")
+        raise InputError(f"type: expected one of {', '.join(TYPES)}, got {type!r}", field="type")
     if type == "asHSD":
         gamma = _check_gamma(gamma, "gamma", "type='asHSD'")
     elif gamma is not None:
-        raise ValueError(f"gamma: only used with type='asHSD', got gamma={gamma!r} "
-                         f"with type={type!r}")
+        raise InputError(f"gamma: only used with type='asHSD', got gamma={gamma!r} "
+                         f"with type={type!r}", field="gamma")
     if futility is not None:
         if not isinstance(futility, str) or futility not in FUTILITY_TYPES:
-            raise ValueError(f"futility: expected None or one of {', '.join(FUTILITY_TYPES)}, "
-                             f"got {futility!r}")
+            raise InputError(f"futility: expected None or one of {', '.join(FUTILITY_TYPES)}, "
+                             f"got {futility!r}", field="futility")
         if type not in ("asOF", "asP", "asHSD"):
-            raise ValueError(f"futility: beta spending needs an alpha-spending type "
-                             f"(asOF, asP, asHSD), got type={type!r}")
+            raise InputError(f"futility: beta spending needs an alpha-spending type "
+                             f"(asOF, asP, asHSD), got type={type!r}", field="futility")
         if sided != 1:
-            raise ValueError(f"futility: beta-spending futility bounds need sided=1, "
-                             f"got sided={sided!r}")
+            raise InputError(f"futility: beta-spending futility bounds need sided=1, "
+                             f"got sided={sided!r}", field="futility")
         if k < 2:
-            raise ValueError("futility: futility bounds need k >= 2 looks, got k=1")
+            raise InputError("futility: futility bounds need k >= 2 looks, got k=1", field="futility")
     if futility == "bsHSD":
         futility_gamma = _check_gamma(futility_gamma, "futility_gamma", "futility='bsHSD'")
     elif futility_gamma is not None:
-        raise ValueError(f"futility_gamma: only used with futility='bsHSD', got "
-                         f"futility_gamma={futility_gamma!r} with futility={futility!r}")
+        raise InputError(f"futility_gamma: only used with futility='bsHSD', got "
+                         f"futility_gamma={futility_gamma!r} with futility={futility!r}", field="futility_gamma")
     t = _check_information_rates(information_rates, k)
 
     z_alpha = float(-ndtri(alpha / sided))

@@ -28,26 +28,27 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_fraction
 from oncotrial.design.events import (
     LN2,
-    _accrual,
-    _allocation,
     _arms,
-    _dropout,
-    _dropout_hazards,
-    _effect,
     _events_at,
     _method,
     _Model,
     _positive,
-    _proportion,
     _power,
-    _sided,
+    _proportion,
     _solve_time,
+    accrual_profile,
+    check_allocation,
+    check_dropout,
+    check_sided,
+    dropout_hazards,
+    effect_size,
     events_required,
 )
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import as_fraction
 
 __all__ = ["SurvivalPower", "SurvivalSampleSize", "survival_power", "survival_sample_size"]
 
@@ -109,7 +110,7 @@ def _hr_bound(z: Any, events: np.ndarray, r: float, sign: float) -> np.ndarray:
 def _check_design(design: Any) -> None:
     missing = [f for f in _DESIGN_FIELDS if not hasattr(design, f)]
     if missing:
-        raise ValueError(
+        raise TypeError(
             "design: expected a GroupSequentialDesign (from oncotrial.design.group_sequential), "
             f"got {type(design).__name__} without {', '.join(missing)}"
         )
@@ -123,11 +124,12 @@ def _from_design(design: Any, alpha: Any, sided: Any, power: Any) -> tuple[float
     for name, given in (("alpha", alpha), ("sided", sided), ("power", power)):
         if given is not None and not math.isclose(float(given), fixed[name], rel_tol=1e-12,
                                                   abs_tol=1e-15):
-            raise ValueError(
+            raise InputError(
                 f"{name}: the group-sequential design fixes {name} = {fixed[name]:g}; got "
-                f"{given!r} (leave {name} out, or pass the design's value)"
+                f"{given!r} (leave {name} out, or pass the design's value)",
+                field=name,
             )
-    return fixed["alpha"], fixed["sided"], fixed["power"]
+    return fixed["alpha"], int(fixed["sided"]), fixed["power"]
 
 
 # ============================================================================ sample size
@@ -328,7 +330,7 @@ def survival_sample_size(
     (experimental/control). ``alpha``, ``sided`` and ``power`` default to 0.05, 2 and 0.8;
     with ``design`` (a :class:`~oncotrial.design.group_sequential.GroupSequentialDesign`)
     they are taken from the design (``alpha``, ``sided``, ``1 - beta``) and passing a
-    different value raises ValueError. Accrual, dropout and allocation follow the
+    different value raises InputError. Accrual, dropout and allocation follow the
     conventions of :mod:`oncotrial.design.events`; the analysis is planned at
     ``end of accrual + follow_up``.
 
@@ -363,29 +365,29 @@ def survival_sample_size(
 
     ``time_unit`` only labels the report.
     """
-    hr_arr, m_c, m_e_arr = _effect(median_control, median_experimental, hazard_ratio)
+    hr_arr, m_c, m_e_arr = effect_size(median_control, median_experimental, hazard_ratio)
     if hr_arr.size != 1:
         name = "hazard_ratio" if hazard_ratio is not None else "median_experimental"
-        raise ValueError(f"{name}: expected a single value for a sample size, got {hr_arr.size}")
+        raise InputError(f"{name}: expected a single value for a sample size, got {hr_arr.size}", field=name)
     hr, m_e = float(hr_arr.reshape(-1)[0]), float(np.reshape(m_e_arr, -1)[0])
     if design is not None:
         alpha, sided, power = _from_design(design, alpha, sided, power)
     alpha = as_fraction(0.05 if alpha is None else alpha, "alpha", "a significance level")
     power = as_fraction(0.8 if power is None else power, "power", "a power")
-    sided = _sided(2 if sided is None else sided)
-    r = _allocation(allocation_ratio)
+    sided = check_sided(2 if sided is None else sided)
+    r = check_allocation(allocation_ratio)
     method = _method(method)
-    acc = _accrual(accrual_time, accrual_intensity)
+    acc = accrual_profile(accrual_time, accrual_intensity)
     follow_up = _positive(follow_up, "follow_up", "a positive duration")
-    pair, d_time = _dropout(dropout_rate, dropout_time)
+    pair, d_time = check_dropout(dropout_rate, dropout_time)
     not_randomised = _proportion(not_randomised, "not_randomised",
                                  "the fraction of enrolled patients not randomised, in [0, 1)")
     if rounding not in ("nearest", "up"):
-        raise ValueError(f"rounding: expected 'nearest' or 'up', got {rounding!r}")
+        raise InputError(f"rounding: expected 'nearest' or 'up', got {rounding!r}", field="rounding")
 
     lam_c = LN2 / m_c
-    eta_c, eta_e = _dropout_hazards(pair, d_time)
-    model = _Model(lam_c, np.float64(lam_c * hr), eta_c, eta_e, acc)
+    eta_c, eta_e = dropout_hazards(pair, d_time)
+    model = _Model(lam_c, np.asarray(lam_c * hr), eta_c, eta_e, acc)
 
     # 1. events
     events_fixed = float(events_required(hr, alpha=alpha, sided=sided, power=power,
@@ -416,7 +418,7 @@ def survival_sample_size(
     try:
         expected_time = float(_solve_time(model, events, per_arm["control"],
                                           per_arm["experimental"]))
-    except ValueError:
+    except InputError:  # never reached with these patients
         expected_time = math.nan
 
     # 6. looks
@@ -437,7 +439,7 @@ def survival_sample_size(
 
     power_at_events = None
     if design is None:
-        power_at_events = float(_power(events, np.float64(hr), r, alpha, sided, method,
+        power_at_events = float(_power(events, np.asarray(hr), r, alpha, sided, method,
                                        "lower" if hr < 1 else "upper"))
 
     return SurvivalSampleSize(
@@ -525,7 +527,8 @@ class SurvivalPower(Result):
                                 "hsieh-freedman": "Hsieh-Freedman"}[self.method]),
             ("Allocation (exp.:control)", _ratio_text(self.allocation_ratio)),
         ]
-        if self.subjects is not None:
+        if self.subjects is not None and self.accrual_time is not None \
+                and self.accrual_intensity is not None:
             rows += [("Patients randomised", f"{self.subjects:g}"),
                      ("Accrual", _accrual_text(self.accrual_time, self.accrual_intensity, u)),
                      ("Dropout", _dropout_text(self.dropout_rate, self.dropout_time, u))]
@@ -583,54 +586,57 @@ def survival_power(
     experimental better when the event is harmful) or ``"upper"``; by default ``"upper"`` if
     every hazard ratio is above 1, else ``"lower"``.
     """
-    hr, m_c, m_e = _effect(median_control, median_experimental, hazard_ratio, allow_one=True)
+    hr, m_c, m_e = effect_size(median_control, median_experimental, hazard_ratio, allow_one=True)
     m_e = np.broadcast_to(m_e, hr.shape).astype(np.float64)
     alpha = as_fraction(alpha, "alpha", "a significance level")
-    sided = _sided(sided)
-    r = _allocation(allocation_ratio)
+    sided = check_sided(sided)
+    r = check_allocation(allocation_ratio)
     method = _method(method)
     if direction is None:
         direction = "upper" if np.all(hr > 1) else "lower"
     if direction not in ("lower", "upper"):
-        raise ValueError(f"direction: expected 'lower' (HR < 1) or 'upper', got {direction!r}")
-    pair, d_time = _dropout(dropout_rate, dropout_time)
+        raise InputError(f"direction: expected 'lower' (HR < 1) or 'upper', got {direction!r}", field="direction")
+    pair, d_time = check_dropout(dropout_rate, dropout_time)
     lam_c = LN2 / m_c
     lam_e = lam_c * hr
 
     acc = None
     analysis_time = follow = None
     if events is None and subjects is None:
-        raise ValueError("events, subjects: expected events, or subjects with accrual_time and "
-                         "follow_up, or both events and subjects with accrual_time; got neither")
+        raise InputError("events, subjects: expected events, or subjects with accrual_time and "
+                         "follow_up, or both events and subjects with accrual_time; got neither",
+                         field="events")
     if subjects is not None:
         if accrual_time is None:
-            raise ValueError("accrual_time: expected the accrual period (needed with subjects), "
-                             "got None")
-        acc = _accrual(accrual_time, accrual_intensity)
-        eta_c, eta_e = _dropout_hazards(pair, d_time)
+            raise InputError("accrual_time: expected the accrual period (needed with subjects), "
+                             "got None", field="accrual_time")
+        acc = accrual = accrual_profile(accrual_time, accrual_intensity)
+        eta_c, eta_e = dropout_hazards(pair, d_time)
         model = _Model(lam_c, lam_e, eta_c, eta_e, acc)
         n_c, n_e = _arms(subjects, r)
         subjects = float(subjects)
     elif accrual_time is not None or follow_up is not None:
-        raise ValueError("accrual_time, follow_up: used only together with subjects; "
-                         "with events alone, leave them out")
+        raise InputError("accrual_time, follow_up: used only together with subjects; "
+                         "with events alone, leave them out",
+                         field="accrual_time" if accrual_time is not None else "follow_up")
     if events is not None:
         events_arr = np.broadcast_to(
             _positive(events, "events", "a positive number of events"), hr.shape)
         if subjects is not None:
             if follow_up is not None:
-                raise ValueError(
+                raise InputError(
                     "follow_up: with both events and subjects the follow-up is what it takes to "
-                    "reach the events, so it is computed; leave follow_up out"
+                    "reach the events, so it is computed; leave follow_up out",
+                    field="follow_up",
                 )
             analysis_time = _solve_time(model, events_arr, n_c, n_e, "events")
-            follow = analysis_time - acc.duration
+            follow = analysis_time - accrual.duration
     else:
         if follow_up is None:
-            raise ValueError("follow_up: expected the minimum follow-up (needed with subjects "
-                             "and no events), got None")
+            raise InputError("follow_up: expected the minimum follow-up (needed with subjects "
+                             "and no events), got None", field="follow_up")
         follow_up = _positive(follow_up, "follow_up", "a positive duration")
-        t_end = acc.duration + follow_up
+        t_end = accrual.duration + follow_up
         events_arr = _events_at(model, np.full(hr.shape, t_end), n_c, n_e)
         analysis_time = np.full(hr.shape, t_end)
         follow = np.full(hr.shape, follow_up)

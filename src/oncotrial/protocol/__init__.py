@@ -1,7 +1,7 @@
-"""The trial as data: protocol files, eligibility, dosing and schedules (issue #4).
+"""The trial as data: protocol files, eligibility, dosing and schedules.
 
 A protocol is a YAML file validated by pydantic models (:class:`Protocol`); LMS04 ships as
-``Protocol.load("lms04")``. This is oncotrial's lowest layer: it imports nothing above it.
+``Protocol.load("lms04")``. The lowest layer above :mod:`oncotrial.core`: it imports nothing else from oncotrial.
 """
 
 from oncotrial.protocol.dosing import DoseRow, body_surface_area

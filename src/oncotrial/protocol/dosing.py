@@ -8,6 +8,11 @@ Rounding, as commonly printed on chemotherapy prescriptions (both are parameters
   (``dose_decimals=None`` keeps it exact).
 
 A BSA cap (``bsa_cap``, e.g. 2.0 m2) applies after rounding and only to per-m2 doses.
+
+Height and weight must lie in plausible ranges (default 100-250 cm and 20-350 kg; a
+protocol may declare its own in its ``dosing`` section). A height typed in inches or metres,
+or a weight in pounds, gives a dose that looks like a dose; refusing it, naming the value
+and the range, is the only safe answer in a prescription.
 """
 
 from __future__ import annotations
@@ -19,40 +24,71 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from oncotrial.core.errors import InputError
+
 if TYPE_CHECKING:
     from oncotrial.protocol.models import Drug, Protocol
 
 BSA_METHODS = ("mosteller", "dubois")
+#: plausible height (cm) and weight (kg) of a patient when the protocol declares none
+HEIGHT_CM = (100.0, 250.0)
+WEIGHT_KG = (20.0, 350.0)
 
 
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise InputError(f"{name}: expected a finite number, got {value!r}", field=name)
     return float(value)
 
 
-def body_surface_area(height_cm: float, weight_kg: float, method: str = "mosteller") -> float:
+def _positive(name: str, value: Any) -> float:
+    number = _number(name, value)
+    if number <= 0:
+        raise InputError(f"{name}: expected a positive number, got {value!r}", field=name)
+    return number
+
+
+def _plausible(name: str, value: Any, limits: tuple[float, float], unit: str) -> float:
+    number = _number(name, value)
+    low, high = limits
+    if not low <= number <= high:
+        raise InputError(f"{name}: {number:g} {unit} is outside the plausible range {low:g} "
+                         f"to {high:g} {unit}; check the value and its unit (a protocol "
+                         f"declares its own range as dosing.{name})", field=name)
+    return number
+
+
+def body_surface_area(height_cm: float, weight_kg: float, method: str = "mosteller", *,
+                      height_range: tuple[float, float] = HEIGHT_CM,
+                      weight_range: tuple[float, float] = WEIGHT_KG) -> float:
     """Body-surface area in m2 (unrounded).
 
     Mosteller: sqrt(height_cm * weight_kg / 3600). DuBois & DuBois:
-    0.007184 * height_cm**0.725 * weight_kg**0.425.
+    0.007184 * height_cm**0.725 * weight_kg**0.425. A height or weight outside
+    ``height_range``/``weight_range`` raises :class:`~oncotrial.core.errors.InputError`
+    (see the module docstring); :meth:`Protocol.body_surface_area` uses the protocol's.
     """
-    h = _positive("height_cm", height_cm)
-    w = _positive("weight_kg", weight_kg)
+    h = _plausible("height_cm", height_cm, height_range, "cm")
+    w = _plausible("weight_kg", weight_kg, weight_range, "kg")
     if method == "mosteller":
         return math.sqrt(h * w / 3600.0)
     if method == "dubois":
         return 0.007184 * h ** 0.725 * w ** 0.425
-    raise ValueError(f"bsa_method must be one of {', '.join(BSA_METHODS)}, got {method!r}")
+    raise InputError(f"bsa_method: expected one of {', '.join(BSA_METHODS)}, got {method!r}",
+                     field="bsa_method")
 
 
-def round_half_up(value: float, decimals: int | None) -> float:
+def round_half_up(value: float, decimals: int | None, name: str = "decimals") -> float:
     """Round as a pharmacist would (2.25 -> 2.3), not to even; ``None`` leaves it as is."""
     if decimals is None:
         return value
-    if not isinstance(decimals, int) or isinstance(decimals, bool) or decimals < 0:
-        raise ValueError(f"decimals must be a non-negative integer or None, got {decimals!r}")
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"{name}: expected a non-negative integer or None, got {decimals!r}")
+    if decimals < 0:
+        raise InputError(f"{name}: expected a non-negative integer or None, got {decimals!r}",
+                         field=name)
     step = Decimal(1).scaleb(-decimals)
     return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
 
@@ -95,12 +131,14 @@ def doses(protocol: Protocol, arm: str, phase: str, *, height_cm: float, weight_
     """
     regimen = protocol.regimen(arm)
     spec = regimen.phase(phase)
-    if isinstance(cycle, bool) or not isinstance(cycle, int) \
-            or not 1 <= cycle <= spec.max_cycles:
-        raise ValueError(f"cycle must be an integer in 1..{spec.max_cycles} for {arm} "
-                         f"{phase}, got {cycle!r}")
+    if isinstance(cycle, bool) or not isinstance(cycle, int):
+        raise TypeError(f"cycle: expected an integer, got {cycle!r}")
+    if not 1 <= cycle <= spec.max_cycles:
+        raise InputError(f"cycle: expected 1 to {spec.max_cycles} (the cycles of {arm} "
+                         f"{phase}), got {cycle!r}", field="cycle")
     levels = _levels(dose_level, [d.drug for d in spec.drugs])
-    bsa = round_half_up(body_surface_area(height_cm, weight_kg, bsa_method), bsa_decimals)
+    bsa = round_half_up(protocol.body_surface_area(height_cm, weight_kg, bsa_method),
+                        bsa_decimals, "bsa_decimals")
     if bsa_cap is not None:
         bsa = min(bsa, _positive("bsa_cap", bsa_cap))
     weight = float(weight_kg)
@@ -115,8 +153,8 @@ def _levels(dose_level: int | Mapping[str, int], drugs: list[str]) -> dict[str, 
     if isinstance(dose_level, Mapping):
         unknown = [name for name in dose_level if name not in drugs]
         if unknown:
-            raise ValueError(f"dose_level names drug(s) {unknown} not given in this phase "
-                             f"({', '.join(drugs)})")
+            raise InputError(f"dose_level: names drug(s) {unknown} not given in this "
+                             f"phase ({', '.join(drugs)})", field="dose_level")
         return dict(dose_level)
     return {name: dose_level for name in drugs}
 
@@ -124,19 +162,20 @@ def _levels(dose_level: int | Mapping[str, int], drugs: list[str]) -> dict[str, 
 def _row(drug: Drug, level: int, bsa: float, weight: float, decimals: int | None,
          *, supportive: bool) -> DoseRow:
     if isinstance(level, bool) or not isinstance(level, int):
-        raise ValueError(f"dose_level must be an integer, got {level!r}")
+        raise TypeError(f"dose_level: expected an integer, got {level!r}")
     permitted = [0] + [-(i + 1) for i in range(len(drug.reductions.levels)
                                                if drug.reductions else 0)]
     if level not in permitted:
-        raise ValueError(f"dose_level {level} is not permitted for {drug.drug} "
-                         f"(permitted: {', '.join(map(str, permitted))})")
+        raise InputError(f"dose_level: {level} is not a level of {drug.drug} in the "
+                         f"protocol (permitted: {', '.join(map(str, permitted))})",
+                         field="dose_level")
     per_unit = drug.dose
     if level and drug.reductions is not None:
         reduced = drug.reductions.levels[-level - 1]
         per_unit = reduced if drug.reductions.kind == "dose" else drug.dose * reduced / 100
     absolute_unit, _, basis = drug.unit.partition("/")
     scale = {"m2": bsa, "kg": weight, "": 1.0}[basis]
-    return DoseRow(drug=drug.drug, dose=round_half_up(per_unit * scale, decimals),
+    return DoseRow(drug=drug.drug, dose=round_half_up(per_unit * scale, decimals, "dose_decimals"),
                    unit=absolute_unit, route=drug.route, days=tuple(drug.days),
                    infusion_minutes=(tuple(drug.infusion_minutes)
                                      if drug.infusion_minutes else None),

@@ -139,7 +139,7 @@ def _type_problem(value: Any, spec: FieldSpec) -> str | None:
 def check(protocol: Protocol, patient: Mapping[str, Any]) -> EligibilityResult:
     """Evaluate every criterion of ``protocol`` for ``patient`` (field name -> value)."""
     if not isinstance(patient, Mapping):
-        raise ValueError(f"patient must be a mapping of field name to value, "
+        raise TypeError(f"patient: expected a mapping of field name to value, "
                          f"got {type(patient).__name__}")
     failed, undetermined, passed = [], [], []
     for criterion in protocol.eligibility:
@@ -163,7 +163,7 @@ def _evaluate(rule: Rule, patient: Mapping[str, Any],
         if group is None:
             continue
         results = [_evaluate(sub, patient, protocol) for sub in group]
-        decisive = False if key == "all" else True
+        decisive = key != "all"
         hits = [reason for verdict, reason in results if verdict is decisive]
         unknown = [reason for verdict, reason in results if verdict is None]
         if hits:

@@ -9,8 +9,8 @@ an undeclared field, a block size that is not a multiple of the allocation ratio
 can only run once every section is well formed. Both kinds of error are reported through
 :class:`ProtocolError` as ``dotted.path[index]: problem`` lines.
 
-This module is the lowest layer of oncotrial: it imports nothing from the rest of the
-package, so design, randomisation and analysis can all depend on it.
+The protocol is the lowest layer of oncotrial above :mod:`oncotrial.core`: it imports
+nothing else from the package, so design, randomisation and analysis can all depend on it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from collections.abc import Mapping
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,9 +34,15 @@ from pydantic import (
     model_validator,
 )
 
+from oncotrial.core.errors import InputError, SpecError
+from oncotrial.core.specfile import Issues, format_errors, load_yaml, not_bool, read_source
 from oncotrial.protocol import dosing, eligibility, schedule
-from oncotrial.protocol._spec import Issues as _Issues
-from oncotrial.protocol._spec import SpecError, format_errors, not_bool, read_source
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from oncotrial.protocol.dosing import DoseRow
+    from oncotrial.protocol.eligibility import EligibilityResult
 
 #: units a dose may be written in; the per-m2 and per-kg units are scaled by the patient
 DOSE_UNITS = ("mg/m2", "ug/m2", "mg", "ug", "mg/kg")
@@ -159,7 +163,7 @@ class Randomisation(_Model):
                 if size in self.block_sizes[:i]:
                     issues.append((("block_sizes", i), f"duplicate block size {size}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -174,9 +178,9 @@ class FieldSpec(_Model):
     @model_validator(mode="after")
     def _levels_for_categories(self) -> FieldSpec:
         if self.type == "category" and not self.levels:
-            raise _Issues([(("levels",), "a category field must declare its levels")])
+            raise Issues([(("levels",), "a category field must declare its levels")])
         if self.type != "category" and self.levels is not None:
-            raise _Issues([(("levels",), f"only a category field has levels, "
+            raise Issues([(("levels",), f"only a category field has levels, "
                                          f"not a {self.type} field")])
         if self.levels:
             _unique(self.levels, "level")
@@ -207,14 +211,14 @@ class Rule(_Model):
             raise ValueError("a rule needs exactly one of 'field' (with 'op'), "
                              "'all' or 'any'")
         if self.field is not None and self.op is None:
-            raise _Issues([(("op",), f"a rule on field {self.field!r} needs an 'op' "
+            raise Issues([(("op",), f"a rule on field {self.field!r} needs an 'op' "
                                      f"(one of {', '.join(OPS)})")])
         if self.field is None and (self.op is not None or self.value is not None):
             raise ValueError("'op' and 'value' belong to a rule with a 'field'")
         for key in ("all", "any"):
             group = getattr(self, key)
             if group is not None and not group:
-                raise _Issues([((key,), "a group needs at least one rule")])
+                raise Issues([((key,), "a group needs at least one rule")])
         return self
 
 
@@ -248,7 +252,7 @@ class Reduction(_Model):
             issues.append((("levels", 0), f"a reduction must be below 100 %, "
                                           f"got {self.levels[0]:g}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -278,7 +282,7 @@ class Drug(_Model):
                            f"level -1 ({self.reductions.levels[0]:g} {self.unit}) must be "
                            f"below the full dose {self.dose:g} {self.unit}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -305,7 +309,7 @@ class Phase(_Model):
             if name in names[:i]:
                 issues.append((("drugs", i, "drug"), f"duplicate drug {name!r}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -318,10 +322,11 @@ class Regimen(_Model):
 
     def phase(self, name: str) -> Phase:
         if name not in PHASES:
-            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {name!r}")
+            raise InputError(f"phase: expected one of {', '.join(PHASES)}, got {name!r}",
+                             field="phase")
         found = getattr(self, name)
         if found is None:
-            raise ValueError(f"this arm has no {name} phase")
+            raise InputError(f"phase: this arm has no {name} phase", field="phase")
         return found
 
 
@@ -374,7 +379,7 @@ class Segment(_Model):
         if len(ends) > 1:
             raise ValueError(f"a segment ends in one way, got {', '.join(ends)}")
         if self.for_ is not None and self.for_.approx_days < self.every.approx_days:
-            raise _Issues([(("for",), f"the segment never advances: it lasts {self.for_}, "
+            raise Issues([(("for",), f"the segment never advances: it lasts {self.for_}, "
                                       f"less than its interval of {self.every}")])
         return self
 
@@ -443,7 +448,7 @@ class Assessments(_Model):
                                    f"({self.segments[previous[0]].until_time})"))
                 previous = (i, seg.until_time.approx_days)
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -486,7 +491,7 @@ class DesignInputs(_Model):
             issues.append((("not_randomised",), f"must be in [0, 1), "
                                                 f"got {self.not_randomised!r}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -505,6 +510,34 @@ class AdverseEvents(_Model):
 
     ctcae_version: Text
     window: Text
+
+
+class Dosing(_Model):
+    """Plausible body measurements, ``[lowest, highest]``: a dose is computed only from a
+    height and weight within them (defaults: adults, 100-250 cm and 20-350 kg)."""
+
+    height_cm: Annotated[list[PositiveNumber], Field(min_length=2, max_length=2)] = \
+        list(dosing.HEIGHT_CM)
+    weight_kg: Annotated[list[PositiveNumber], Field(min_length=2, max_length=2)] = \
+        list(dosing.WEIGHT_KG)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Dosing:
+        issues: list[tuple[tuple[str | int, ...], str]] = [
+            ((key,), f"a range is [lowest, highest], got {getattr(self, key)}")
+            for key in ("height_cm", "weight_kg")
+            if getattr(self, key)[0] >= getattr(self, key)[1]]
+        if issues:
+            raise Issues(issues)
+        return self
+
+    @property
+    def height_range(self) -> tuple[float, float]:
+        return self.height_cm[0], self.height_cm[1]
+
+    @property
+    def weight_range(self) -> tuple[float, float]:
+        return self.weight_kg[0], self.weight_kg[1]
 
 
 class SafetyPopulation(_Model):
@@ -534,6 +567,7 @@ class Protocol(_Model):
     fields: dict[str, FieldSpec] = {}
     eligibility: list[Criterion] = []
     regimens: dict[str, Regimen]
+    dosing: Dosing = Dosing()
     assessments: Assessments
     endpoints: Annotated[list[Endpoint], Field(min_length=1)]
     design: DesignInputs
@@ -558,10 +592,7 @@ class Protocol(_Model):
     def load(cls, name_or_path: str | Path) -> Protocol:
         """Load a bundled protocol by name (``"lms04"``) or a YAML file by path."""
         text, source = _read(name_or_path)
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ProtocolError([f"<yaml>: {exc}".replace("\n", " ")], source) from None
+        data = load_yaml(text, source=source, kind="protocol", error=ProtocolError)
         return cls.from_dict(data if data is not None else {}, source=source)
 
     def to_dict(self) -> dict[str, Any]:
@@ -582,8 +613,8 @@ class Protocol(_Model):
         for arm in self.arms:
             if arm.code == code:
                 return arm
-        raise ValueError(f"arm must be one of {', '.join(a.code for a in self.arms)}, "
-                         f"got {code!r}")
+        raise InputError(f"arm: expected one of {', '.join(a.code for a in self.arms)}, "
+                         f"got {code!r}", field="arm")
 
     def regimen(self, arm: str) -> Regimen:
         return self.regimens[self.arm(arm).code]
@@ -618,15 +649,23 @@ class Protocol(_Model):
             "rounding": d.rounding,
         }
 
-    def check_eligibility(self, patient: Mapping[str, Any]) -> eligibility.EligibilityResult:
+    def check_eligibility(self, patient: Mapping[str, Any]) -> EligibilityResult:
         """Check a patient (field name -> value) against every criterion."""
         return eligibility.check(self, patient)
+
+    def body_surface_area(self, height_cm: float, weight_kg: float,
+                          method: str = "mosteller") -> float:
+        """Body-surface area (m2, unrounded) with this protocol's plausible ranges
+        (``dosing``) for height and weight."""
+        return dosing.body_surface_area(height_cm, weight_kg, method,
+                                        height_range=self.dosing.height_range,
+                                        weight_range=self.dosing.weight_range)
 
     def doses(self, arm: str, phase: str, *, height_cm: float, weight_kg: float,
               dose_level: int | Mapping[str, int] = 0, bsa_cap: float | None = None,
               bsa_method: str = "mosteller", cycle: int = 1,
               bsa_decimals: int | None = 2,
-              dose_decimals: int | None = 1) -> list[dosing.DoseRow]:
+              dose_decimals: int | None = 1) -> list[DoseRow]:
         """Doses of every drug (then supportive care) of ``arm``'s ``phase`` for a patient.
 
         See :func:`oncotrial.protocol.dosing.doses` for the rounding conventions.
@@ -657,7 +696,7 @@ class Protocol(_Model):
         issues += self._check_regimens()
         issues += self._check_outputs()
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
     def _check_arms(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -26,9 +26,11 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from oncotrial.core.errors import InputError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from oncotrial.protocol.models import Duration, Protocol
 
 COLUMNS = ["date", "day", "event", "phase", "cycle", "label"]
@@ -45,7 +47,10 @@ def add_months(start: date, months: int) -> date:
 def _after(start: date, duration: Duration, times: int = 1) -> date:
     if duration.months is not None:
         return add_months(start, duration.months * times)
-    return start + timedelta(days=(duration.days or duration.weeks * 7) * times)
+    if duration.days is not None:
+        return start + timedelta(days=duration.days * times)
+    assert duration.weeks is not None
+    return start + timedelta(days=duration.weeks * 7 * times)
 
 
 def _as_date(name: str, value: Any) -> date:
@@ -53,7 +58,7 @@ def _as_date(name: str, value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    raise ValueError(f"{name} must be a date, got {value!r}")
+    raise TypeError(f"{name}: expected a date, got {type(value).__name__} {value!r}")
 
 
 def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
@@ -70,15 +75,20 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
     progression = None if progression_date is None else _as_date("progression_date",
                                                                  progression_date)
     if progression is not None and progression < start:
-        raise ValueError(f"progression_date {progression} is before randomisation {start}")
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) \
-            or horizon_months <= 0:
-        raise ValueError(f"horizon_months must be a positive integer, got {horizon_months!r}")
+        raise InputError(f"progression_date: {progression} is before randomisation {start}",
+                         field="progression_date")
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int):
+        raise TypeError(f"horizon_months: expected a positive integer, got {horizon_months!r}")
+    if horizon_months <= 0:
+        raise InputError(f"horizon_months: expected a positive integer, got {horizon_months!r}",
+                         field="horizon_months")
 
     rows = _planned_rows(protocol, arm, start, cycle_delays, cycles, progression,
                          horizon_months)
     order = {"randomisation": 0, "cycle": 1, "assessment": 2}
     rows.sort(key=lambda r: (r[0], order[r[1]]))
+    import pandas as pd  # only here: importing the protocol stays light for the command line
+
     frame = pd.DataFrame(rows, columns=["date", "event", "phase", "cycle", "label"])
     frame["date"] = pd.to_datetime(frame["date"])
     frame.insert(1, "day", (frame["date"] - pd.Timestamp(start)).dt.days)
@@ -152,11 +162,11 @@ def _cycle_counts(cycles: Mapping[str, int] | None, phases: list, arm: str) -> d
     counts = {name: spec.max_cycles for name, spec in phases}
     for name, n in (cycles or {}).items():
         if name not in counts:
-            raise ValueError(f"cycles: arm {arm} has no {name!r} phase "
-                             f"(phases: {', '.join(counts)})")
+            raise InputError(f"cycles: arm {arm} has no {name!r} phase "
+                             f"(phases: {', '.join(counts)})", field="cycles")
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= counts[name]:
-            raise ValueError(f"cycles[{name!r}] must be an integer in 0..{counts[name]}, "
-                             f"got {n!r}")
+            raise InputError(f"cycles[{name!r}]: expected an integer from 0 to {counts[name]}, "
+                             f"got {n!r}", field="cycles")
         counts[name] = n
     return counts
 
@@ -168,16 +178,16 @@ def _delays(cycle_delays: Mapping[Any, int] | None,
     for key, days in (cycle_delays or {}).items():
         if isinstance(key, int) and not isinstance(key, bool):
             if not 1 <= key <= len(overall):
-                raise ValueError(f"cycle_delays: cycle {key} is not given "
-                                 f"(cycles 1..{len(overall)})")
+                raise InputError(f"cycle_delays: cycle {key} is not given "
+                                 f"(cycles 1 to {len(overall)})", field="cycle_delays")
             target = overall[key - 1]
         elif isinstance(key, tuple) and tuple(key) in overall:
             target = tuple(key)
         else:
-            raise ValueError(f"cycle_delays: key must be a cycle number or a "
-                             f"(phase, cycle) pair that is given, got {key!r}")
+            raise InputError(f"cycle_delays: a key is a cycle number or a (phase, cycle) "
+                             f"pair that is given, got {key!r}", field="cycle_delays")
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise ValueError(f"cycle_delays[{key!r}] must be a non-negative number of days, "
-                             f"got {days!r}")
+            raise InputError(f"cycle_delays[{key!r}]: expected a non-negative whole number of "
+                             f"days, got {days!r}", field="cycle_delays")
         out[target] = out.get(target, 0) + days
     return out

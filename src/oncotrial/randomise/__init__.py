@@ -11,7 +11,12 @@ Imports only :mod:`oncotrial.protocol`-shaped objects (duck-typed), never design
 
 from oncotrial.randomise.allocation import METHODS, AllocationState, allocate, replay
 from oncotrial.randomise.assess import COMPARISON, Assessment, assess
-from oncotrial.randomise.blocks import ALGORITHM_VERSION, AllocationList, generate_list, read_list_csv
+from oncotrial.randomise.blocks import (
+    ALGORITHM_VERSION,
+    AllocationList,
+    generate_list,
+    read_list_csv,
+)
 from oncotrial.randomise.minimisation import MinimisationConfig
 
 __all__ = [

@@ -13,20 +13,29 @@ stratum, method, protocol, seed). That makes an allocation replayable from the a
 * ``simple``: one draw from (seed, counter).
 
 The state records per-stratum positions and per-level counts for every method, so that the
-service can report balance whatever the method.
+service can report balance whatever the method, and the subjects randomised so far, so that
+no subject is randomised twice.
+
+Refusals are :class:`~oncotrial.core.errors.AllocationError` (the subject is already
+randomised or not eligible, the stratum's sealed list is exhausted); bad arguments are
+:class:`~oncotrial.core.errors.InputError` naming the argument (``stratum``, ``method``,
+``state``...).
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from oncotrial.core.errors import AllocationError, InputError
+from oncotrial.core.validation import check_seed
 from oncotrial.randomise import minimisation, simple
-from oncotrial.randomise._common import Design, check_seed
 from oncotrial.randomise.blocks import protocol_block_sizes, stratum_sequence
+from oncotrial.randomise.strata import Design
 
 __all__ = ["METHODS", "AllocationState", "allocate", "replay"]
 
@@ -37,7 +46,7 @@ def _method(protocol: Any, method: str | None) -> str:
     if method is None:
         method = getattr(getattr(protocol, "randomisation", None), "method", None)
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InputError(f"method: expected one of {', '.join(METHODS)}, got {method!r}", field="method")
     return method
 
 
@@ -47,7 +56,8 @@ class AllocationState:
 
     ``counter`` allocations made so far; ``positions`` maps stratum label -> allocations made
     in that stratum (= next 0-based row of its block list); ``counts`` maps ``factor=level``
-    -> allocations per arm (in the order of ``arms``).
+    -> allocations per arm (in the order of ``arms``); ``subjects`` the identifiers of the
+    subjects randomised with one (in order; allocations without an identifier add none).
     """
 
     method: str
@@ -55,6 +65,7 @@ class AllocationState:
     arms: tuple[str, ...]
     positions: tuple[tuple[str, int], ...]
     counts: tuple[tuple[str, tuple[int, ...]], ...]
+    subjects: tuple[str, ...] = ()
 
     @classmethod
     def initial(cls, protocol: Any, method: str | None = None) -> AllocationState:
@@ -68,7 +79,8 @@ class AllocationState:
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "counter": self.counter, "arms": list(self.arms),
                 "positions": dict(self.positions),
-                "counts": {lab: dict(zip(self.arms, c, strict=True)) for lab, c in self.counts}}
+                "counts": {lab: dict(zip(self.arms, c, strict=True)) for lab, c in self.counts},
+                "subjects": list(self.subjects)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AllocationState:
@@ -77,31 +89,54 @@ class AllocationState:
             arms = tuple(data["arms"])
             state = cls(str(data["method"]), int(data["counter"]), arms,
                         tuple((str(k), int(v)) for k, v in data["positions"].items()),
-                        tuple((str(k), tuple(int(v[a]) for a in arms)) for k, v in data["counts"].items()))
+                        tuple((str(k), tuple(int(v[a]) for a in arms)) for k, v in data["counts"].items()),
+                        tuple(str(s) for s in data.get("subjects", ())))
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise ValueError(f"data is not an AllocationState dictionary: {exc!r}") from exc
+            raise InputError(f"state: data is not an AllocationState dictionary: {exc!r}",
+                             field="state") from exc
         if state.method not in METHODS or state.counter < 0:
-            raise ValueError(f"data has an invalid method {state.method!r} or counter {state.counter}")
+            raise InputError(f"state: data has an invalid method {state.method!r} or counter "
+                             f"{state.counter}", field="state")
         return state
 
 
 def allocate(state: AllocationState, stratum: Mapping[str, str], *, method: str | None = None,
-             protocol: Any, seed: int) -> tuple[str, AllocationState]:
+             protocol: Any, seed: int, subject: str | None = None,
+             per_stratum: int | None = None, eligibility: Any = None) -> tuple[str, AllocationState]:
     """Allocate the next patient, in ``stratum`` (factor -> level); return (arm code, new state).
 
     ``method`` defaults to ``protocol.randomisation.method`` and must match ``state.method``.
-    Raises ``ValueError`` for an unknown factor or level (naming the declared levels) and
-    for a state that does not belong to this protocol.
+    ``subject`` (optional) identifies the patient: a subject already in ``state.subjects``
+    is refused. ``per_stratum`` (blocks only) is the length of the sealed list of every
+    stratum: allocating beyond it is refused rather than read past the list.
+    ``eligibility`` (optional) is the patient's
+    :class:`~oncotrial.protocol.EligibilityResult`: anything but "eligible" is refused.
+
+    Raises :class:`~oncotrial.core.errors.InputError` (``field="stratum"``) for an unknown
+    factor, a missing factor or an unknown level (naming the declared levels), for a state
+    that does not belong to this protocol (``field="state"``) or another method
+    (``field="method"``); :class:`~oncotrial.core.errors.AllocationError` for a refusal.
     """
     design = Design.from_protocol(protocol)
     seed = check_seed(seed)
     method = _method(protocol, method)
     if state.method != method:
-        raise ValueError(f"method {method!r} does not match the state's method {state.method!r}")
+        raise InputError(f"method: {method!r} does not match the state's method "
+                         f"{state.method!r}", field="method")
     if (state.arms != design.arms or [lab for lab, _ in state.positions] != design.stratum_labels
             or [lab for lab, _ in state.counts] != design.level_labels):
-        raise ValueError(f"state does not match protocol {design.protocol_id!r} (arms, strata or levels differ)")
+        raise InputError(f"state: does not match protocol {design.protocol_id!r} (arms, strata "
+                         f"or levels differ)", field="state")
+    limit = _per_stratum(per_stratum, method)
+    if subject is not None and not isinstance(subject, str):
+        raise TypeError(f"subject: expected a string identifier, got "
+                        f"{type(subject).__name__} {subject!r}")
+    if subject is not None and not subject.strip():
+        raise InputError(f"subject: expected a non-empty identifier, got {subject!r}",
+                         field="subject")
     s = design.stratum_index(stratum)
+    _refuse(state, subject, eligibility, design.stratum_labels[s],
+            state.positions[s][1], limit)
     levels = design.level_offsets() + np.asarray(design.stratum_levels(stratum), dtype=np.int64)
     counts = np.array([c for _, c in state.counts], dtype=np.int64).reshape(len(design.level_labels),
                                                                            len(design.arms))
@@ -114,13 +149,45 @@ def allocate(state: AllocationState, stratum: Mapping[str, str], *, method: str 
         config = minimisation.MinimisationConfig.from_protocol(protocol, design)
         u_tie, u_p = minimisation.draws(seed, state.counter)
         g = minimisation.scores(counts[levels], ratios, config)
-        arm = int(minimisation.choose(g, np.float64(u_tie), np.float64(u_p), ratios, config.p))
+        arm = int(minimisation.choose(g, np.asarray(u_tie), np.asarray(u_p), ratios, config.p))
     else:
         arm = int(simple.choose(simple.draw(seed, state.counter), ratios))
     counts[levels, arm] += 1
     positions = tuple((lab, pos + (i == s)) for i, (lab, pos) in enumerate(state.positions))
     new_counts = tuple((lab, tuple(int(x) for x in row)) for (lab, _), row in zip(state.counts, counts, strict=True))
-    return design.arms[arm], AllocationState(method, state.counter + 1, state.arms, positions, new_counts)
+    subjects = state.subjects + ((subject,) if subject is not None else ())
+    return design.arms[arm], AllocationState(method, state.counter + 1, state.arms, positions,
+                                             new_counts, subjects)
+
+
+def _per_stratum(per_stratum: Any, method: str) -> int | None:
+    if per_stratum is None:
+        return None
+    if isinstance(per_stratum, bool) or not isinstance(per_stratum, numbers.Integral):
+        raise TypeError(f"per_stratum: expected a positive integer, got {per_stratum!r}")
+    if per_stratum < 1:
+        raise InputError(f"per_stratum: expected a positive integer, got {per_stratum!r}",
+                         field="per_stratum")
+    if method != "blocks":
+        raise InputError(f"per_stratum: only used with method 'blocks' (a sealed list), "
+                         f"not {method!r}", field="per_stratum")
+    return int(per_stratum)
+
+
+def _refuse(state: AllocationState, subject: str | None, eligibility: Any, label: str,
+            position: int, limit: int | None) -> None:
+    """Raise :class:`AllocationError` when the allocation must not happen."""
+    if subject is not None and subject in state.subjects:
+        raise AllocationError(f"subject {subject!r} is already randomised (allocation "
+                              f"{state.subjects.index(subject) + 1} of {len(state.subjects)} "
+                              f"identified ones)")
+    if eligibility is not None and not eligibility.eligible:
+        why = [f"{o.id}: {o.reason}" for o in (*eligibility.failed, *eligibility.undetermined)]
+        raise AllocationError(f"subject{f' {subject!r}' if subject else ''} is "
+                              f"{eligibility.status}: " + "; ".join(why))
+    if limit is not None and position >= limit:
+        raise AllocationError(f"the allocation list of stratum {label} is exhausted: all "
+                              f"{limit} rows are allocated")
 
 
 def replay(protocol: Any, seed: int, strata_sequence: Iterable[Mapping[str, str]],

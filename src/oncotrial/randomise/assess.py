@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import check_seed
 from oncotrial.randomise import minimisation, simple
-from oncotrial.randomise._common import Design, check_seed
 from oncotrial.randomise.blocks import check_block_sizes, protocol_block_sizes
-from oncotrial.stats._results import Result
+from oncotrial.randomise.strata import Design
 
 __all__ = ["COMPARISON", "Assessment", "assess"]
 
@@ -70,14 +72,15 @@ def _parse_method(spec: str, protocol: Any, design: Design,
                   block_sizes: Iterable[int] | None) -> tuple[str, Any]:
     """``blocks`` | ``blocks:2,4,6`` | ``minimisation`` | ``minimisation:p=0.8`` | ``simple``."""
     if not isinstance(spec, str):
-        raise ValueError(f"method must be a string such as {COMPARISON}, got {spec!r}")
+        raise TypeError(f"method: expected a string such as {COMPARISON}, got {spec!r}")
     name, _, arg = spec.partition(":")
     if name == "blocks":
         if arg:
             try:
                 sizes = [int(x) for x in arg.split(",")]
             except ValueError:
-                raise ValueError(f"method {spec!r}: block sizes must be integers like 'blocks:2,4,6'") from None
+                raise InputError(f"method {spec!r}: block sizes must be integers like "
+                                 f"'blocks:2,4,6'", field="method") from None
             return "blocks", check_block_sizes(sizes, design.ratios)
         return "blocks", protocol_block_sizes(protocol, block_sizes, design)
     if name == "minimisation":
@@ -85,34 +88,42 @@ def _parse_method(spec: str, protocol: Any, design: Design,
         if not arg:
             return "minimisation", base
         if not arg.startswith("p="):
-            raise ValueError(f"method {spec!r}: expected 'minimisation:p=<probability>'")
+            raise InputError(f"method {spec!r}: expected 'minimisation:p=<probability>'",
+                             field="method")
         try:
             p = float(arg[2:])
         except ValueError:
-            raise ValueError(f"method {spec!r}: p must be a number") from None
+            raise InputError(f"method {spec!r}: p must be a number", field="method") from None
         weights = dict(zip(design.factors, base.weights, strict=True))
         return "minimisation", minimisation.MinimisationConfig.build(design, weights, p, base.imbalance)
     if name == "simple" and not arg:
         return "simple", None
-    raise ValueError(f"method must be 'blocks[:sizes]', 'minimisation[:p=..]' or 'simple', got {spec!r}")
+    raise InputError(f"method: expected 'blocks[:sizes]', 'minimisation[:p=..]' or 'simple', "
+                     f"got {spec!r}", field="method")
 
 
 def _probabilities(design: Design, given: Mapping[str, float] | Sequence[float] | None) -> np.ndarray:
     labels = design.stratum_labels
     if given is None:
         return np.full(len(labels), 1 / len(labels))
+    values = list(given.values()) if isinstance(given, Mapping) else list(given)
+    bad = [v for v in values if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)]
+    if bad:
+        raise TypeError(f"stratum_probabilities: expected numbers, got {bad[0]!r}")
     if isinstance(given, Mapping):
         unknown = sorted(set(given) - set(labels))
         if unknown:
-            raise ValueError(f"stratum_probabilities has unknown strata {unknown}; strata are {labels}")
+            raise InputError(f"stratum_probabilities has unknown strata {unknown}; strata are "
+                             f"{labels}", field="stratum_probabilities")
         probs = np.array([float(given.get(lab, 0.0)) for lab in labels])
     else:
         probs = np.asarray(given, dtype=float)
         if probs.shape != (len(labels),):
-            raise ValueError(f"stratum_probabilities must have {len(labels)} values (strata {labels}), "
-                             f"got shape {probs.shape}")
+            raise InputError(f"stratum_probabilities must have {len(labels)} values (strata "
+                             f"{labels}), got shape {probs.shape}", field="stratum_probabilities")
     if not np.all(np.isfinite(probs)) or np.any(probs < 0) or abs(probs.sum() - 1) > 1e-9:
-        raise ValueError(f"stratum_probabilities must be >= 0 and sum to 1, got {probs.tolist()}")
+        raise InputError(f"stratum_probabilities must be >= 0 and sum to 1, got {probs.tolist()}",
+                         field="stratum_probabilities")
     return probs
 
 
@@ -189,11 +200,13 @@ def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: 
     design = Design.from_protocol(protocol)
     seed = check_seed(seed)
     for name, value in (("n_patients", n_patients), ("n_sims", n_sims)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name}: expected a positive integer, got {value!r}")
+        if value < 1:
+            raise InputError(f"{name}: expected a positive integer, got {value!r}", field=name)
     specs = (method,) if isinstance(method, str) else tuple(method)
     if not specs:
-        raise ValueError("method must name at least one method")
+        raise InputError("method: expected at least one method", field="method")
     parsed = [_parse_method(m, protocol, design, block_sizes) for m in specs]
     probs = _probabilities(design, stratum_probabilities)
     ratios = np.asarray(design.ratios)
@@ -209,14 +222,16 @@ def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: 
             progress(done, total)
 
     level_of = design.strata_level_matrix() + design.level_offsets()  # (S, F)
-    rows, strata_rows, level_rows = [], [], []
+    rows: list[dict[str, Any]] = []
+    strata_rows: list[dict[str, Any]] = []
+    level_rows: list[dict[str, Any]] = []
     for spec, (kind, param) in zip(specs, parsed, strict=True):
         digest = int.from_bytes(hashlib.sha256(spec.encode()).digest()[:8], "big")
         rng = np.random.default_rng(np.random.SeedSequence([_TAG, seed, 1, digest]))
         counts, predictability = _simulate(kind, param, strata, design, rng, tick)
         per_level = np.zeros((n_sims, len(design.level_labels), len(ratios)), dtype=np.int64)
         for f in range(level_of.shape[1]):
-            np.add.at(per_level, (slice(None), level_of[:, f]), counts)
+            np.add.at(per_level, (slice(None), level_of[:, f]), counts)  # type: ignore[arg-type]
         overall, by_stratum, by_level = (_imbalance(counts.sum(axis=1), ratios), _imbalance(counts, ratios),
                                          _imbalance(per_level, ratios))
         row: dict[str, Any] = {"method": spec}

@@ -60,8 +60,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncotrial.randomise._common import Design, check_seed
-from oncotrial.stats._results import Result
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import check_seed
+from oncotrial.randomise.strata import Design
 
 __all__ = ["ALGORITHM_VERSION", "AllocationList", "generate_list", "read_list_csv"]
 
@@ -79,11 +81,12 @@ def check_block_sizes(block_sizes: Iterable[int], ratios: tuple[int, ...]) -> tu
     sizes = list(block_sizes)
     total = sum(ratios)
     if not sizes:
-        raise ValueError("block_sizes must contain at least one block size")
+        raise InputError("block_sizes: expected at least one block size", field="block_sizes")
     for b in sizes:
         if isinstance(b, bool) or not isinstance(b, numbers.Integral) or b < 1 or b % total:
-            raise ValueError(f"block_sizes must be positive multiples of the ratio sum {total} "
-                             f"(ratio {':'.join(map(str, ratios))}), got {b!r} in {sizes}")
+            raise InputError(f"block_sizes: expected positive multiples of the ratio sum {total} "
+                             f"(ratio {':'.join(map(str, ratios))}), got {b!r} in {sizes}",
+                             field="block_sizes")
     return tuple(sorted({int(b) for b in sizes}))
 
 
@@ -188,7 +191,8 @@ def protocol_block_sizes(protocol: Any, block_sizes: Iterable[int] | None, desig
     if block_sizes is None:
         block_sizes = getattr(getattr(protocol, "randomisation", None), "block_sizes", None)
         if not block_sizes:
-            raise ValueError("block_sizes must be given: protocol.randomisation.block_sizes is empty")
+            raise InputError("block_sizes: must be given, protocol.randomisation.block_sizes is "
+                             "empty", field="block_sizes")
     return check_block_sizes(block_sizes, design.ratios)
 
 
@@ -202,8 +206,11 @@ def generate_list(protocol: Any, seed: int, per_stratum: int, *,
     """
     design = Design.from_protocol(protocol)
     seed = check_seed(seed)
-    if isinstance(per_stratum, bool) or not isinstance(per_stratum, numbers.Integral) or per_stratum < 1:
-        raise ValueError(f"per_stratum must be a positive integer, got {per_stratum!r}")
+    if isinstance(per_stratum, bool) or not isinstance(per_stratum, numbers.Integral):
+        raise TypeError(f"per_stratum: expected a positive integer, got {per_stratum!r}")
+    if per_stratum < 1:
+        raise InputError(f"per_stratum: expected a positive integer, got {per_stratum!r}",
+                         field="per_stratum")
     per_stratum = int(per_stratum)
     sizes = protocol_block_sizes(protocol, block_sizes, design)
     labels = design.stratum_labels
@@ -236,29 +243,41 @@ class _Config:
 def read_list_csv(path: str | PathLike[str], protocol: Any = None) -> AllocationList:
     """Read a list written by :meth:`AllocationList.write_csv` and verify it.
 
-    Checks, each failing with a ``ValueError`` naming the line or data row (1-based) and the
-    problem: header lines; five well-formed columns; stratum and arm codes (against the
+    Checks, each failing with a :class:`~oncotrial.core.errors.DataError` naming the file,
+    the line or data row (1-based; ``rows``) and the problem: the file is readable UTF-8;
+    header lines; five well-formed columns; stratum and arm codes (against the
     recorded config, and the protocol's arms, ratios and strata if ``protocol`` is given);
     contiguous sequence and block numbers; block sizes from the configured set; every
     complete block balanced in the ratio, the last one of a stratum possibly cut; the
     recorded SHA-256; and, for lists of this ``ALGORITHM_VERSION``, that regenerating from
     the recorded seed and config gives the same rows (a rehashed edit is also caught).
     """
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the allocation list: {exc.strerror}",
+                        dataset=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start + 1}); not an oncotrial "
+                        f"allocation list", dataset=str(path)) from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if len(lines) < 6 or lines[0] != _MAGIC:
-        raise ValueError(f"{path}: line 1 must be {_MAGIC!r} (not an oncotrial allocation list)")
+        raise DataError(f"{path}: line 1 must be {_MAGIC!r} (not an oncotrial allocation list)",
+                        dataset=str(path))
     fields = {}
     for i, key in ((1, "algorithm_version"), (2, "seed"), (3, "config")):
         if not lines[i].startswith(f"# {key}="):
-            raise ValueError(f"{path}: line {i + 1} must start with '# {key}=', got {lines[i][:40]!r}")
+            raise DataError(f"{path}: line {i + 1} must start with '# {key}=', got "
+                            f"{lines[i][:40]!r}", dataset=str(path))
         fields[key] = lines[i][len(key) + 3:]
     if lines[4] != ",".join(COLUMNS):
-        raise ValueError(f"{path}: line 5 must be the column header {','.join(COLUMNS)!r}, got {lines[4]!r}")
+        raise DataError(f"{path}: line 5 must be the column header {','.join(COLUMNS)!r}, got "
+                        f"{lines[4]!r}", dataset=str(path))
     if not lines[-1].startswith("# sha256="):
-        raise ValueError(f"{path}: last line must be '# sha256=<hex>' (file truncated?)")
+        raise DataError(f"{path}: last line must be '# sha256=<hex>' (file truncated?)",
+                        dataset=str(path))
     recorded = lines[-1][len("# sha256="):]
     try:
         seed = check_seed(int(fields["seed"]))
@@ -266,8 +285,9 @@ def read_list_csv(path: str | PathLike[str], protocol: Any = None) -> Allocation
         design = Design.from_protocol(_Config(config))
         sizes = check_block_sizes(config["block_sizes"], design.ratios)
         per_stratum = int(config["per_stratum"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: lines 3-4 (seed/config) are invalid: {exc}") from exc
+    except (ValueError, KeyError, TypeError) as exc:  # InputError is a ValueError
+        raise DataError(f"{path}: lines 3-4 (seed/config) are invalid: {exc}",
+                        dataset=str(path)) from exc
     if protocol is not None:
         _check_against_protocol(path, design, Design.from_protocol(protocol))
     rows = lines[5:-1]
@@ -275,13 +295,15 @@ def read_list_csv(path: str | PathLike[str], protocol: Any = None) -> Allocation
     body = "\n".join(lines[:-1]) + "\n"
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     if digest != recorded:
-        raise ValueError(f"{path}: SHA-256 mismatch (recorded {recorded}, content {digest})"
-                         + _first_difference(rows, fields["algorithm_version"], seed, config, sizes, per_stratum))
+        raise DataError(f"{path}: SHA-256 mismatch (recorded {recorded}, content {digest})"
+                        + _first_difference(rows, fields["algorithm_version"], seed, config, sizes,
+                                            per_stratum), dataset=str(path))
     if fields["algorithm_version"] == ALGORITHM_VERSION:
         regenerated = generate_list(_Config(config), seed, per_stratum, block_sizes=sizes)
         if regenerated.sha256 != recorded:
-            raise ValueError(f"{path}: the list is not the one generated from its recorded seed and config"
-                             + _first_difference(rows, ALGORITHM_VERSION, seed, config, sizes, per_stratum))
+            raise DataError(f"{path}: the list is not the one generated from its recorded seed and config"
+                            + _first_difference(rows, ALGORITHM_VERSION, seed, config, sizes,
+                                                per_stratum), dataset=str(path))
         truncated = regenerated.truncated
     else:
         truncated = {}
@@ -291,8 +313,8 @@ def read_list_csv(path: str | PathLike[str], protocol: Any = None) -> Allocation
 def _check_against_protocol(path: Any, listed: Design, expected: Design) -> None:
     for what in ("protocol_id", "arms", "ratios", "factors", "levels"):
         if getattr(listed, what) != getattr(expected, what):
-            raise ValueError(f"{path}: list {what} {getattr(listed, what)!r} does not match the protocol's "
-                             f"{getattr(expected, what)!r}")
+            raise DataError(f"{path}: list {what} {getattr(listed, what)!r} does not match the "
+                            f"protocol's {getattr(expected, what)!r}", dataset=str(path))
 
 
 def _parse_rows(path: Any, rows: list[str], design: Design, sizes: tuple[int, ...]) -> pd.DataFrame:
@@ -300,22 +322,25 @@ def _parse_rows(path: Any, rows: list[str], design: Design, sizes: tuple[int, ..
     parts = [r.split(",") for r in rows]
     for i, p in enumerate(parts):
         if len(p) != len(COLUMNS):
-            raise ValueError(f"{path}: row {i + 1} has {len(p)} fields, expected {len(COLUMNS)}")
+            raise DataError(f"{path}: row {i + 1} has {len(p)} fields, expected {len(COLUMNS)}",
+                            dataset=str(path), rows=[i + 1])
     cols = list(zip(*parts, strict=True)) if parts else [()] * len(COLUMNS)
     strat = pd.Categorical(cols[0], categories=labels)
     arm = pd.Categorical(cols[4], categories=list(arms))
     for codes, raw, what, allowed in ((strat.codes, cols[0], "stratum", labels), (arm.codes, cols[4], "arm", arms)):
         bad = np.flatnonzero(codes < 0)
         if bad.size:
-            raise ValueError(f"{path}: row {bad[0] + 1} has unknown {what} {raw[bad[0]]!r}; "
-                             f"expected one of {list(allowed)}")
+            raise DataError(f"{path}: row {bad[0] + 1} has unknown {what} {raw[bad[0]]!r}; "
+                            f"expected one of {list(allowed)}", dataset=str(path),
+                            variable=what, rows=[int(bad[0]) + 1])
     ints = {}
     for j, name in ((1, "sequence"), (2, "block"), (3, "block_size")):
         try:
             ints[name] = np.array(cols[j], dtype=np.int64)
         except ValueError:
-            bad = next(i for i, v in enumerate(cols[j]) if not v.isdigit())
-            raise ValueError(f"{path}: row {bad + 1} has a non-integer {name} {cols[j][bad]!r}") from None
+            row = next(i for i, v in enumerate(cols[j]) if not v.isdigit())
+            raise DataError(f"{path}: row {row + 1} has a non-integer {name} {cols[j][row]!r}",
+                            dataset=str(path), variable=name, rows=[row + 1]) from None
     frame = pd.DataFrame({"stratum": strat, **ints, "arm": arm})
     _check_structure(path, frame, design, sizes)
     return frame
@@ -330,7 +355,8 @@ def _check_structure(path: Any, frame: pd.DataFrame, design: Design, sizes: tupl
     def fail(mask: np.ndarray, problem: str) -> None:
         bad = np.flatnonzero(mask)
         if bad.size:
-            raise ValueError(f"{path}: row {bad[0] + 1}: {problem}")
+            raise DataError(f"{path}: row {bad[0] + 1}: {problem}", dataset=str(path),
+                            rows=[int(bad[0]) + 1])
 
     first = np.r_[True, s[1:] != s[:-1]] if n else np.zeros(0, bool)
     fail(np.r_[False, s[1:] < s[:-1]] if n else first, "strata out of order")

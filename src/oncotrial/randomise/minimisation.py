@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from oncotrial.randomise._common import Design
+from oncotrial.core.errors import InputError
+from oncotrial.randomise.strata import Design
 
 __all__ = ["ALGORITHM_VERSION", "DEFAULT_P", "MinimisationConfig", "choose", "draws", "scores"]
 
@@ -62,16 +63,19 @@ class MinimisationConfig:
         """Validate; missing ``weights`` mean weight 1 for every factor."""
         weights = {f: 1.0 for f in design.factors} if weights is None else dict(weights)
         if set(weights) != set(design.factors):
-            raise ValueError(f"minimisation weights must name exactly the factors {list(design.factors)}, "
-                             f"got {sorted(weights)}")
+            raise InputError(f"weights: minimisation weights must name exactly the factors "
+                             f"{list(design.factors)}, got {sorted(weights)}", field="weights")
         w = tuple(float(weights[f]) for f in design.factors)
         if any(not math.isfinite(x) or x < 0 for x in w) or (w and not any(w)):
-            raise ValueError(f"minimisation weights must be finite, >= 0 and not all 0, got {weights}")
+            raise InputError(f"weights: minimisation weights must be finite, >= 0 and not all 0, "
+                             f"got {weights}", field="weights")
         k = len(design.arms)
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 1 / k < p <= 1:
-            raise ValueError(f"minimisation p must be in (1/{k}, 1] (probability of the preferred arm), got {p!r}")
+            raise InputError(f"p: minimisation p must be in (1/{k}, 1] (probability of the "
+                             f"preferred arm), got {p!r}", field="p")
         if imbalance not in IMBALANCES:
-            raise ValueError(f"minimisation imbalance must be one of {IMBALANCES}, got {imbalance!r}")
+            raise InputError(f"imbalance: minimisation imbalance must be one of {IMBALANCES}, "
+                             f"got {imbalance!r}", field="imbalance")
         return cls(w, float(p), imbalance)
 
     @classmethod
@@ -92,10 +96,7 @@ def scores(counts: np.ndarray, ratios: np.ndarray, config: MinimisationConfig) -
     k = counts.shape[-1]
     trial = counts[..., None, :, :] + np.eye(k, dtype=counts.dtype)[:, None, :]  # (..., K cand, F, K)
     adj = trial / ratios
-    if config.imbalance == "range":
-        d = adj.max(axis=-1) - adj.min(axis=-1)
-    else:
-        d = adj.var(axis=-1)
+    d = adj.max(axis=-1) - adj.min(axis=-1) if config.imbalance == "range" else adj.var(axis=-1)
     return d @ np.asarray(config.weights, dtype=float)
 
 

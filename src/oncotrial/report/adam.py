@@ -6,13 +6,19 @@ events) are optional — without them the analysis records a message and skips t
 or safety outputs, because a report without a safety table is still a useful efficacy
 report, whereas a report without subjects or end points is not.
 
-Validation never drops or repairs a record silently. Every problem is a line of one
-``ValueError`` naming the dataset, the variable and the rows, so that a statistician can
-find the cells in their own file. Rows are numbered from 1, the first data row below the
-header, as a spreadsheet or a SAS ``_N_`` counts them. The checks:
+Validation never drops or repairs a record silently. Every problem is a
+:class:`~oncotrial.core.errors.DataError` naming the dataset, the variable and the rows, so
+that a statistician can find the cells in their own file; all of them are raised at once as
+one :class:`AdamValidationError` (a ``DataError`` whose ``problems`` lists each). Rows are
+numbered from 1, the first data row below the header, as a spreadsheet or a SAS ``_N_``
+counts them. The checks:
 
+* a dataset that is not a DataFrame (``TypeError``), or with a column name used twice
+  (pandas would then return two columns where one is expected);
 * required variables missing (:data:`REQUIRED`; ADSL also needs ``SAFFL`` and ``ACTARM``
   when ADAE is given, since safety is analysed in the safety population by actual arm);
+* text or booleans in a numeric variable (:data:`NUMERIC`): ``"12"`` is not silently read
+  as 12, nor ``True`` as 1;
 * dates that do not parse: every variable whose name ends in ``DT`` is a date (the ADaM
   naming rule ``*DT``); ISO 8601 text, SAS ``DATE9.`` text (``02JAN2017``), date objects
   and numbers (SAS dates: days since 1960-01-01, as in an XPT file written without a date
@@ -20,13 +26,21 @@ header, as a spreadsheet or a SAS ``_N_`` counts them. The checks:
 * a blank ``PARAMCD``; ``CNSR`` values other than integers >= 0, and ``AVAL`` missing or
   negative (each would change an estimate without anyone noticing); ``AVALU``, when
   present, must be days;
-* flags (``ITTFL``, ``SAFFL``, ``TRTEMFL``, ``ANL01FL``) other than ``Y``/``N``/blank;
+* flags (``ITTFL``, ``SAFFL``, ``TRTEMFL``, ``ANL01FL``, ``DTHFL``) other than ``Y``/``N``/blank;
+  ``DTHFL = "Y"`` without a death date ``DTHDT``, or a death date without ``DTHFL = "Y"``
+  (either would turn a death into a censoring or the reverse, depending on which one a
+  derivation reads);
+* a best overall response (ADRS ``PARAMCD = "BOR"``) blank or outside the RECIST codes
+  (:data:`BOR_CODES`): such a subject would fall into no response category;
 * duplicates: a subject twice in ADSL, a parameter twice for a subject in ADTTE, two best
   overall responses for a subject in ADRS;
 * subjects of ADTTE, ADRS or ADAE that are not in ADSL; an ``ARMCD`` with two ``ARM`` labels;
   a randomised (``ITTFL = "Y"``) subject without an arm;
-* with a protocol: a randomised subject whose ``ARMCD`` is not a protocol arm, a protocol
-  arm with no randomised subject, and the primary end point's ``PARAMCD`` absent from ADTTE.
+* with a protocol: a randomised subject whose ``ARMCD`` is not a protocol arm, an ``ARM``
+  that is not the protocol's label of its ``ARMCD`` (never overwritten: which one is right
+  is for the data manager to say), a protocol arm with no randomised subject, a stratification
+  factor (or adjustment covariate) missing, blank or outside its declared levels for a
+  randomised subject, and the primary end point's ``PARAMCD`` absent from ADTTE.
 
 :func:`validate_adam` returns a normalised copy (dates as ``datetime64``, ``CNSR`` as
 integers, ``AVAL`` as floats); validating twice is harmless.
@@ -42,11 +56,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncotrial.core.errors import DataError, InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import row_labels
 from oncotrial.io import read_table
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import row_labels
 
-__all__ = ["DATASETS", "FILE_PREFERENCE", "REQUIRED", "AdamData", "read_adam", "validate_adam"]
+__all__ = ["BOR_CODES", "DATASETS", "FILE_PREFERENCE", "NUMERIC", "REQUIRED", "AdamData",
+           "AdamValidationError", "data_error", "read_adam", "validate_adam"]
 
 DATASETS = ("adsl", "adtte", "adrs", "adae")
 #: variables every analysis needs, per dataset
@@ -60,7 +76,17 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
 #: read: Parquet keeps types (dates, integers), XPT keeps dates through its formats but makes
 #: every number a float, CSV keeps neither
 FILE_PREFERENCE = (".parquet", ".xpt", ".sas7bdat", ".csv")
-_FLAGS = ("ITTFL", "SAFFL", "TRTEMFL", "ANL01FL")
+#: numeric variables: text or booleans in them are refused, not converted
+NUMERIC: Mapping[str, tuple[str, ...]] = {
+    "adsl": ("AGE",),
+    "adtte": ("AVAL", "CNSR", "ADY"),
+    "adrs": ("AVAL", "ADY"),
+    "adae": ("ASTDY", "AENDY"),
+}
+#: the RECIST 1.1 best overall responses (upper case, as ADRS ``AVALC`` holds them), and
+#: ``MISSING`` for a subject without any assessment (the admiral convention)
+BOR_CODES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
+_FLAGS = ("ITTFL", "SAFFL", "TRTEMFL", "ANL01FL", "DTHFL")
 _SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -93,26 +119,61 @@ def read_adam(directory: str | Path) -> AdamData:
     """
     folder = Path(directory)
     if not folder.is_dir():
-        raise ValueError(f"adam: directory not found: {folder}")
+        raise InputError(f"adam: directory not found: {folder}", field="adam")
     files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     found = {name: next((files[f"{name}{ext}"] for ext in FILE_PREFERENCE if f"{name}{ext}" in files), None)
              for name in DATASETS}
-    for name in ("adsl", "adtte"):
-        if found[name] is None:
+
+    def required(name: str) -> Path:
+        path = found[name]
+        if path is None:
             expected = ", ".join(f"{name}{ext}" for ext in FILE_PREFERENCE)
-            raise ValueError(f"adam: {name.upper()} not found in {folder} (expected one of {expected})")
+            raise DataError(f"adam: {name.upper()} not found in {folder} (expected one of {expected})",
+                            dataset=name.upper())
+        return path
+
+    adsl, adtte = required("adsl"), required("adtte")
 
     def load(name: str) -> pd.DataFrame | None:
         path = found[name]
-        return None if path is None else read_table(path)
+        # a dataset with no records (no adverse events) is data, not a broken file
+        return None if path is None else read_table(path, allow_empty=True)
 
-    return validate_adam(AdamData(read_table(found["adsl"]), read_table(found["adtte"]), load("adrs"),
-                                  load("adae")))
+    return validate_adam(AdamData(read_table(adsl), read_table(adtte), load("adrs"), load("adae")))
 
 
 def _rows(mask: np.ndarray | pd.Series) -> str:
     flags = np.asarray(mask, dtype=bool)
-    return row_labels(flags, np.arange(1, len(flags) + 1))
+    return row_labels(flags)
+
+
+def data_error(dataset: str, variable: str, problem: str, mask: pd.Series | None = None) -> DataError:
+    """A :class:`DataError` ``"DATASET.VARIABLE: problem at rows [...]"``.
+
+    ``mask`` is indexed by the 0-based positions of the rows in the dataset as given (a
+    subset of a frame with a fresh ``RangeIndex`` keeps them), so the rows reported are the
+    dataset's 1-based data rows even when the check ran on a subset (the randomised
+    patients, the treatment-emergent events).
+    """
+    name = dataset.upper()
+    if mask is None:
+        return DataError(f"{name}.{variable}: {problem}", dataset=name, variable=variable)
+    flags = mask.to_numpy(dtype=bool)
+    rows = [int(i) + 1 for i in mask.index[flags]]
+    shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    where = f"rows [{shown}] ({len(rows)} row{'s' if len(rows) != 1 else ''})"
+    return DataError(f"{name}.{variable}: {problem} at {where}", dataset=name, variable=variable, rows=rows)
+
+
+class AdamValidationError(DataError):
+    """Every problem :func:`validate_adam` found; ``problems`` holds each as a
+    :class:`DataError` (``dataset``, ``variable`` and ``rows`` are the first one's)."""
+
+    def __init__(self, problems: list[DataError]) -> None:
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        super().__init__("ADaM data failed validation:\n" + "\n".join(map(str, self.problems)),
+                         dataset=first.dataset, variable=first.variable, rows=first.rows)
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -141,14 +202,15 @@ def _numbers(series: pd.Series) -> pd.Series:
 
 
 class _Problems:
-    """Collects ``DATASET.VARIABLE: problem at rows [...]`` lines."""
+    """Collects the :class:`DataError` of every problem found."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.errors: list[DataError] = []
 
     def add(self, dataset: str, variable: str, problem: str, mask: Any = None) -> None:
-        where = "" if mask is None else f" at {_rows(mask)}"
-        self.lines.append(f"{dataset.upper()}.{variable}: {problem}{where}")
+        if mask is not None and not isinstance(mask, pd.Series):
+            mask = pd.Series(np.asarray(mask, dtype=bool))
+        self.errors.append(data_error(dataset, variable, problem, mask))
 
     def missing_variables(self, name: str, frame: pd.DataFrame, required: tuple[str, ...]) -> bool:
         absent = [c for c in required if c not in frame.columns]
@@ -157,9 +219,28 @@ class _Problems:
         return not absent
 
 
+def _not_numbers(series: pd.Series) -> pd.Series:
+    """Cells holding text (not blank) or a boolean, which a numeric variable must not hold."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.notna()
+    if pd.api.types.is_numeric_dtype(series):
+        return pd.Series(False, index=series.index)
+    return series.map(lambda v: isinstance(v, (bool, np.bool_)) or (isinstance(v, str) and bool(v.strip())))
+
+
 def _check_frame(name: str, frame: pd.DataFrame, problems: _Problems) -> pd.DataFrame:
     """Dataset-local checks and normalisation (dates, flags, CNSR, AVAL)."""
     out = frame.reset_index(drop=True).copy()
+    typed = {column: pd.Series(False, index=out.index) for column in ("AVAL", "CNSR")}
+    for column in [c for c in NUMERIC[name] if c in out.columns]:
+        bad = _not_numbers(out[column])
+        if bad.any():
+            first = out.loc[bad.idxmax(), column]
+            problems.add(name, column, f"expected numbers, got {type(first).__name__} values such as "
+                                       f"{first!r} (text and booleans are not converted)", bad)
+            if column in typed:
+                typed[column] = bad
+            out[column] = out[column].where(~bad)
     for column in [c for c in out.columns if str(c).upper().endswith("DT")]:
         parsed = _parse_dates(out[column])
         bad = parsed.isna() & ~_blank(out[column])
@@ -184,14 +265,15 @@ def _check_frame(name: str, frame: pd.DataFrame, problems: _Problems) -> pd.Data
     if name == "adtte":
         if "CNSR" in out.columns:
             cnsr = _numbers(out["CNSR"])
-            bad = cnsr.isna() | (cnsr < 0) | (cnsr != np.floor(cnsr))
-            if bad.any():
-                problems.add(name, "CNSR", "expected integers >= 0 (0 = event)", bad)
+            bad = (cnsr.isna() | (cnsr < 0) | (cnsr != np.floor(cnsr))) & ~typed["CNSR"]
+            if bad.any() or typed["CNSR"].any():
+                if bad.any():
+                    problems.add(name, "CNSR", "expected integers >= 0 (0 = event)", bad)
             else:
                 out["CNSR"] = cnsr.astype("int64")
         if "AVAL" in out.columns:
             aval = _numbers(out["AVAL"])
-            bad = aval.isna() | (aval < 0)
+            bad = (aval.isna() | (aval < 0)) & ~typed["AVAL"]
             if bad.any():
                 problems.add(name, "AVAL", "expected a time >= 0 (days)", bad)
             out["AVAL"] = aval
@@ -199,6 +281,23 @@ def _check_frame(name: str, frame: pd.DataFrame, problems: _Problems) -> pd.Data
             bad = ~_blank(out["AVALU"]) & (out["AVALU"].astype(str).str.strip().str.upper() != "DAYS")
             if bad.any():
                 problems.add(name, "AVALU", "AVAL must be in days", bad)
+    if name == "adsl" and {"DTHFL", "DTHDT"} <= set(out.columns):
+        dead, dated = out["DTHFL"] == "Y", out["DTHDT"].notna()
+        if (dead & ~dated).any():
+            problems.add(name, "DTHDT", "DTHFL = Y without a death date", dead & ~dated)
+        if (dated & ~dead).any():
+            problems.add(name, "DTHFL", "death date DTHDT given but DTHFL is not Y", dated & ~dead)
+    if name == "adrs" and {"PARAMCD", "AVALC"} <= set(out.columns):
+        bor = out["PARAMCD"] == "BOR"
+        blank = bor & _blank(out["AVALC"])
+        if blank.any():
+            problems.add(name, "AVALC", "best overall response (PARAMCD = BOR) missing", blank)
+        code = out["AVALC"].map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+        unknown = bor & ~blank & ~code.isin(BOR_CODES)
+        if unknown.any():
+            first = out.loc[unknown.idxmax(), "AVALC"]
+            problems.add(name, "AVALC", f"best overall response {first!r} is not a RECIST 1.1 code "
+                                        f"({', '.join(BOR_CODES)})", unknown)
     return out
 
 
@@ -243,9 +342,32 @@ def _check_protocol(data: dict[str, pd.DataFrame], protocol: Any, problems: _Pro
     if foreign.any():
         problems.add("adsl", "ARMCD", f"not an arm of protocol {protocol.id} ({', '.join(codes)})", foreign)
     for arm in protocol.arms:
-        if not (itt & (adsl["ARMCD"] == arm.code)).any():
+        coded = adsl["ARMCD"] == arm.code
+        relabelled = coded & ~_blank(adsl["ARM"]) & (adsl["ARM"].astype(str).str.strip() != arm.label)
+        if relabelled.any():
+            first = adsl.loc[relabelled.idxmax(), "ARM"]
+            problems.add("adsl", "ARM", f"ARM {first!r} disagrees with protocol {protocol.id}, whose arm "
+                                        f"{arm.code!r} is {arm.label!r}", relabelled)
+        if not (itt & coded).any():
             problems.add("adsl", "ARMCD", f"protocol arm {arm.code!r} ({arm.label}) has no randomised "
                                           f"subject (ITTFL = Y)")
+    factors = {f.name: [str(level) for level in f.levels] for f in protocol.stratification}
+    for column in dict.fromkeys([*factors, *protocol.analysis.adjust_for]):
+        if column not in adsl.columns:
+            if column in protocol.analysis.adjust_for:
+                problems.add("adsl", column, f"stratification or adjustment variable of protocol "
+                                             f"{protocol.id} missing")
+            continue
+        blank = itt & _blank(adsl[column])
+        if blank.any():
+            problems.add("adsl", column, "randomised subject (ITTFL = Y) with a blank stratification value",
+                         blank)
+        if column in factors:
+            undeclared = itt & ~blank & ~adsl[column].astype(str).str.strip().isin(factors[column])
+            if undeclared.any():
+                first = adsl.loc[undeclared.idxmax(), column]
+                problems.add("adsl", column, f"value {first!r} is not a declared level of the stratification "
+                                             f"factor ({', '.join(factors[column])})", undeclared)
     primary = next(e.name for e in protocol.endpoints if e.role == "primary")
     if not (data["adtte"]["PARAMCD"] == primary.upper()).any():
         present = sorted(data["adtte"]["PARAMCD"].dropna().astype(str).unique())
@@ -253,18 +375,34 @@ def _check_protocol(data: dict[str, pd.DataFrame], protocol: Any, problems: _Pro
                                          f"(parameters present: {', '.join(present) or 'none'})")
 
 
+def _duplicated_columns(name: str, frame: Any, problems: _Problems) -> bool:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+    twice = list(dict.fromkeys(str(c) for c in frame.columns[frame.columns.duplicated()]))
+    for column in twice:
+        problems.add(name, column, f"column name used more than once ({int((frame.columns == column).sum())} "
+                                   f"columns); rename or drop the copies")
+    return not twice
+
+
 def validate_adam(adam: AdamData, protocol: Any = None) -> AdamData:
     """Check ``adam`` (module docstring lists every rule) and return a normalised copy.
 
-    ``protocol`` (an :class:`oncotrial.protocol.Protocol`) adds the checks against its arms
-    and primary end point. Raises one ``ValueError`` listing every problem, one per line.
+    ``protocol`` (an :class:`oncotrial.protocol.Protocol`) adds the checks against its arms,
+    stratification factors and primary end point. Raises one :class:`AdamValidationError`
+    listing every problem, one per line.
     """
+    if not isinstance(adam, AdamData):
+        raise TypeError(f"adam: expected AdamData, got {type(adam).__name__}")
     problems = _Problems()
     data: dict[str, pd.DataFrame] = {}
     complete = True
     for name in DATASETS:
         frame = getattr(adam, name)
         if frame is None:
+            continue
+        if not _duplicated_columns(name, frame, problems):
+            complete = False
             continue
         required = REQUIRED[name]
         if name == "adsl" and adam.adae is not None:
@@ -275,6 +413,6 @@ def validate_adam(adam: AdamData, protocol: Any = None) -> AdamData:
         _check_keys(data, problems)
         if protocol is not None:
             _check_protocol(data, protocol, problems)
-    if problems.lines:
-        raise ValueError("ADaM data failed validation:\n" + "\n".join(problems.lines))
+    if problems.errors:
+        raise AdamValidationError(problems.errors)
     return AdamData(data["adsl"], data["adtte"], data.get("adrs"), data.get("adae"))

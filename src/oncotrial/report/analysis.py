@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from oncotrial.core.results import Result
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.ard import build_ard
@@ -42,7 +43,6 @@ from oncotrial.report.tables import (
     response_table,
     table1,
 )
-from oncotrial.stats._results import Result
 
 __all__ = ["TABLE1_SPECS", "TrialAnalysis", "analyse", "default_table1"]
 
@@ -132,8 +132,8 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
             messages.append(f"Table 1: {variable.label} left out (ADSL has no {', '.join(absent)})")
         else:
             variables.append(variable)
-    characteristics = table1(itt, arm="ARM", variables=variables, arms=order,
-                             convention=proto.analysis.convention)
+    characteristics = table1(adsl, arm="ARM", variables=variables, arms=order,
+                             convention=proto.analysis.convention, population="ITTFL")
 
     maintenance = [labels[code] for code, regimen in proto.regimens.items() if regimen.maintenance is not None]
     consort = consort_flow(adsl, arm="ARM", actual_arm="ACTARM", arms=order, maintenance_arms=maintenance)

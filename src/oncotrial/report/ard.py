@@ -24,7 +24,10 @@ Rules that make the records usable without the tables:
 * a comparison (``hazard_ratio``, ``difference``, ``fisher_p``) is filed under the
   experimental arm; ``method`` names the reference arm and the method;
 * times (medians, landmarks, follow-up) are in the protocol's time unit, stated in
-  ``method``.
+  ``method``;
+* a number that is not estimable (a median not reached, a hazard ratio with no events in an
+  arm) is missing: ``null`` in JSON, an empty cell in CSV; for a hazard ratio ``method``
+  ends with the reason (``not estimable: no events in ...``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ def _efficacy_records(summary: EfficacySummary, time_unit: str) -> pd.DataFrame:
         "logrank_p": logrank or "log-rank test",
         "median_followup": f"reversed Kaplan–Meier median (IQR); {time_unit}",
     }
+    if summary.notes:  # a hazard ratio that is NaN says why, next to its null value
+        for statistic in ("hazard_ratio", "hazard_ratio_p"):
+            methods[statistic] += "; " + "; ".join(summary.notes)
     records = summary.to_frame()
     records["method"] = records["statistic"].map(methods)
     return records

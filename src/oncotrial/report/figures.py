@@ -12,9 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FIGURE_FORMATS", "power_curve_figure"]
+from oncotrial.core.errors import InputError
+
+__all__ = ["FIGURE_FORMATS", "PNG_DPI", "power_curve_figure"]
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
+#: resolution of PNG output: 300 dpi is what journals ask for line art with text
+PNG_DPI = 300
 
 
 def power_curve_figure(
@@ -35,7 +39,8 @@ def power_curve_figure(
     """
     out = Path(path)
     if out.suffix.lower() not in FIGURE_FORMATS:
-        raise ValueError(f"plot: unsupported file type {out.suffix!r}; expected one of {', '.join(FIGURE_FORMATS)}")
+        raise InputError(f"path: unsupported file type {out.suffix!r}; expected one of {', '.join(FIGURE_FORMATS)}",
+                         field="path")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -39,6 +39,7 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy import stats
 
+from oncotrial.core.errors import InputError
 from oncotrial.report.km_plot import (
     FONT,
     PALETTE,
@@ -86,7 +87,7 @@ LMS04_SUBGROUPS: dict[str, SubgroupSpec] = {
 # --------------------------------------------------------------------------------------
 # subgroup levels
 # --------------------------------------------------------------------------------------
-def _cut_labels(cuts: Sequence[float]) -> list[str]:
+def _cut_labels(cuts: np.ndarray) -> list[str]:
     c = [f"{v:g}" for v in cuts]
     return [f"< {c[0]}"] + [f"{a} to < {b}" for a, b in pairwise(c)] + [f"{GE} {c[-1]}"]
 
@@ -104,11 +105,11 @@ def subgroup_levels(data: pd.DataFrame, name: str, spec: SubgroupSpec) -> tuple[
     elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
         column, how = spec
     else:
-        raise ValueError(f"subgroups[{name!r}]: expected a column name or (column, mapping | cut points | "
-                         f"function), got {spec!r}")
+        raise InputError(f"subgroups[{name!r}]: expected a column name or (column, mapping | cut points | "
+                         f"function), got {spec!r}", field="subgroups")
     if column not in data.columns:
-        raise ValueError(f"subgroups[{name!r}]: column {column!r} not in data; expected a subgroup column "
-                         f"(columns: {list(data.columns)})")
+        raise InputError(f"subgroups[{name!r}]: column {column!r} not in data; expected a subgroup column "
+                         f"(columns: {list(data.columns)})", field="subgroups")
     values = data[column]
     if how is None:
         present = values.dropna()
@@ -130,11 +131,11 @@ def subgroup_levels(data: pd.DataFrame, name: str, spec: SubgroupSpec) -> tuple[
     except (TypeError, ValueError):
         cuts = np.array([np.nan])
     if cuts.size == 0 or not np.isfinite(cuts).all() or (np.diff(cuts) <= 0).any():
-        raise ValueError(f"subgroups[{name!r}]: expected a mapping, a function or increasing cut points "
-                         f"for column {column!r}, got {how!r}")
+        raise InputError(f"subgroups[{name!r}]: expected a mapping, a function or increasing cut points "
+                         f"for column {column!r}, got {how!r}", field="subgroups")
     if not pd.api.types.is_numeric_dtype(values):
-        raise ValueError(f"subgroups[{name!r}]: cut points need a numeric column; {column!r} has dtype "
-                         f"{values.dtype}")
+        raise InputError(f"subgroups[{name!r}]: cut points need a numeric column; {column!r} has dtype "
+                         f"{values.dtype}", field="subgroups")
     labels = _cut_labels(cuts)
     codes = np.searchsorted(cuts, values.to_numpy(dtype=float), side="right")
     levels = pd.Series([labels[c] for c in codes], index=data.index, dtype=object).where(values.notna())
@@ -296,11 +297,11 @@ def subgroup_hazard_ratios(
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     if not isinstance(subgroups, Mapping):
-        raise ValueError(f"subgroups: expected a mapping {{name: column or (column, levels)}}, got {subgroups!r}")
+        raise TypeError(f"subgroups: expected a mapping {{name: column or (column, levels)}}, got {subgroups!r}")
     order, control = resolve_arms(data, group, reference=reference, convention=conv)
     if len(order) != 2:
-        raise ValueError(f"group: column {group!r} has {len(order)} arms {order}; expected exactly two "
-                         "(select the two arms to compare)")
+        raise InputError(f"group: column {group!r} has {len(order)} arms {order}; expected exactly two "
+                         "(select the two arms to compare)", field="group")
     experimental = order[1]
     specs = {name: subgroup_levels(data, name, spec) for name, spec in subgroups.items()}
     common = {"time": time, "event": event, "group": group, "control": control, "experimental": experimental,
@@ -416,7 +417,8 @@ def forest_figure(
     missing = [c for c in ("subgroup", "level", "n_control", "events_control", "n_experimental",
                            "events_experimental", "hr", "lower", "upper") if c not in getattr(table, "columns", [])]
     if missing:
-        raise ValueError(f"table: columns {missing} missing; expected the output of subgroup_hazard_ratios")
+        raise InputError(f"table: columns {missing} missing; expected the output of subgroup_hazard_ratios",
+                         field="table")
     control = control_label or level_text(table.attrs.get("control", "Control"))
     experimental = experimental_label or level_text(table.attrs.get("experimental", "Experimental"))
     level_pct = f"{table.attrs.get('conf_level', 0.95):.0%}"
@@ -425,7 +427,8 @@ def forest_figure(
         overall_hr = float(overall["hr"].iloc[0])
     xlo, xhi = xlim if xlim is not None else _default_xlim(table)
     if not 0 < xlo < 1 < xhi:
-        raise ValueError(f"xlim: expected 0 < lower < 1 < upper on the hazard-ratio scale, got {(xlo, xhi)}")
+        raise InputError(f"xlim: expected 0 < lower < 1 < upper on the hazard-ratio scale, got {(xlo, xhi)}",
+                         field="xlim")
 
     # rows: the overall row, then per subgroup a heading and its levels
     lines: list[dict[str, Any]] = [{"kind": "overall", **r} for r in overall.to_dict("records")]
@@ -455,8 +458,7 @@ def forest_figure(
 
     # widths (inches) from the rendered text, so that no column overlaps another
     fig = Figure()
-    FigureCanvasAgg(fig)
-    renderer = fig.canvas.get_renderer()
+    renderer = FigureCanvasAgg(fig).get_renderer()
     size, indent, gap = FONT["table"], 0.15, 0.18
     widths = {}
     for key in ("label", "control", "experimental", "hr", "p"):
@@ -499,7 +501,7 @@ def forest_figure(
     x_hr = left - gap - widths["hr"] / 2
     x_p = left + plot_width + gap + widths["p"] / 2
     header_y = -0.5 - 0.15
-    head = {"transform": at, "fontsize": size, "fontweight": "bold", "va": "bottom"}
+    head: dict[str, Any] = {"transform": at, "fontsize": size, "fontweight": "bold", "va": "bottom"}
     fig.text(x_label, header_y, headers["label"], ha="left", **head)
     fig.text(x_control, header_y, headers["control"], ha="center", **head)
     fig.text(x_experimental, header_y, headers["experimental"], ha="center", **head)
@@ -508,7 +510,7 @@ def forest_figure(
         fig.text(x_p, header_y, headers["p"], ha="center", **head)
     for i, (line, cell) in enumerate(zip(lines, cells)):
         weight = "normal" if line["kind"] == "level" else "bold"
-        style = {"transform": at, "fontsize": size, "va": "center"}
+        style: dict[str, Any] = {"transform": at, "fontsize": size, "va": "center"}
         fig.text(x_label + (indent if line["kind"] == "level" else 0.0), i, cell["label"], ha="left",
                  fontweight=weight, gid=f"forest:label:{i}", **style)
         if line["kind"] == "heading":

@@ -40,7 +40,7 @@ from oncotrial import __version__
 from oncotrial.protocol import Protocol
 from oncotrial.report.analysis import TrialAnalysis
 from oncotrial.report.efficacy import EfficacySummary
-from oncotrial.report.km_plot import PNG_DPI
+from oncotrial.report.figures import PNG_DPI
 from oncotrial.report.tables import format_number, format_p, n_percent
 
 __all__ = [
@@ -238,10 +238,15 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame) 
                                            by_arm.at[a.arm, "upper"], PERCENT_DIGITS, scale=100)
                            for a in arms])))
     hrs = summary.hazard_ratios.set_index("arm")
-    rows.append(Row((f"Hazard ratio ({level} CI)",
-                     *["Reference" if a.arm == reference else
-                       format_interval(hrs.at[a.arm, "hr"], hrs.at[a.arm, "lower"], hrs.at[a.arm, "upper"], HR_DIGITS)
-                       for a in arms])))
+
+    def hazard_ratio(arm: str) -> str:
+        if arm == reference:
+            return "Reference"
+        if "estimable" in hrs.columns and not bool(hrs.at[arm, "estimable"]):
+            return "NE"  # the footnote says why
+        return format_interval(hrs.at[arm, "hr"], hrs.at[arm, "lower"], hrs.at[arm, "upper"], HR_DIGITS)
+
+    rows.append(Row((f"Hazard ratio ({level} CI)", *[hazard_ratio(a.arm) for a in arms])))
     stratified = "log-rank test stratified" in summary.model
     rows.append(Row(("Stratified log-rank P" if stratified else "Log-rank P", format_p(summary.logrank_p)),
                     kind="span"))
@@ -250,7 +255,8 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame) 
                                      TIME_DIGITS)), kind="span"))
     return ReportTable(key=f"efficacy-{summary.endpoint.lower()}", title=f"{summary.endpoint}: efficacy",
                        header=("", *[_arm_header(a.arm, int(a.n)) for a in arms]), rows=tuple(rows),
-                       footnotes=_methods(ard, "efficacy", summary.endpoint))
+                       footnotes=(*_methods(ard, "efficacy", summary.endpoint),
+                                  *[f"Hazard ratio NE, {note}." for note in summary.notes]))
 
 
 def _table1(analysis: TrialAnalysis) -> ReportTable:

@@ -36,9 +36,10 @@ ADSL and convert the censoring flag first, because ``CNSR = 0`` *is* the event::
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -55,12 +56,14 @@ from matplotlib.offsetbox import (
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from oncotrial.report.figures import FIGURE_FORMATS
-from oncotrial.stats import coxph, kaplan_meier, logrank_test
-from oncotrial.stats._validate import as_groups, survival_arrays
+from oncotrial.core.errors import InputError
+from oncotrial.core.validation import as_groups, survival_arrays
+from oncotrial.report.efficacy import not_estimable_reason
+from oncotrial.report.figures import FIGURE_FORMATS, PNG_DPI
+from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier, logrank_test
 from oncotrial.stats.conventions import Convention, resolve_convention
-from oncotrial.stats.cox import _level_label
-from oncotrial.stats.kaplan_meier import KaplanMeier, check_conf_level, check_conf_type
+from oncotrial.stats.cox import level_label
+from oncotrial.stats.kaplan_meier import ConfType, KaplanMeier, check_conf_level, check_conf_type
 
 __all__ = ["PALETTE", "RISK_STATISTICS", "km_figure", "risk_table", "save_figure"]
 
@@ -79,8 +82,6 @@ RISK_STATISTICS: dict[str, str] = {
 #: font sizes (points) shared by the report figures: journal figures are printed at a
 #: column width of 7 inches or less, where 8-9 pt is the smallest comfortable size
 FONT = {"tick": 8.5, "label": 9.5, "title": 10.5, "table": 8.5, "note": 8.0}
-#: resolution of PNG output: 300 dpi is what journals ask for line art with text
-PNG_DPI = 300
 DASH = "\u2013"  # en dash between interval limits, as journals print "0.29–0.58"
 
 
@@ -91,8 +92,8 @@ def write_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` to ``path`` (.png at 300 dpi, .svg or .pdf), creating the folder."""
     out = Path(path)
     if out.suffix.lower() not in FIGURE_FORMATS:
-        raise ValueError(f"path: unsupported file type {out.suffix!r} in {str(out)!r}; "
-                         f"expected one of {', '.join(FIGURE_FORMATS)}")
+        raise InputError(f"path: unsupported file type {out.suffix!r} in {str(out)!r}; "
+                         f"expected one of {', '.join(FIGURE_FORMATS)}", field="path")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=PNG_DPI if out.suffix.lower() == ".png" else "figure")
     return out
@@ -111,8 +112,8 @@ def save_figure(fig: Figure, path_without_suffix: str | Path,
     for fmt in formats:
         suffix = "." + str(fmt).lower().lstrip(".")
         if suffix not in FIGURE_FORMATS:
-            raise ValueError(f"formats: unsupported format {fmt!r}; expected some of "
-                             f"{[s.lstrip('.') for s in FIGURE_FORMATS]}")
+            raise InputError(f"formats: unsupported format {fmt!r}; expected some of "
+                             f"{[s.lstrip('.') for s in FIGURE_FORMATS]}", field="formats")
         paths.append(write_figure(fig, base.with_name(base.name + suffix)))
     return paths
 
@@ -141,24 +142,31 @@ def format_p(p: float) -> str:
 
 
 def check_columns(data: Any, roles: Mapping[str, tuple[Sequence[str], str]]) -> None:
-    """Raise a ValueError naming each missing column, its role and what was expected.
+    """Raise an InputError naming each missing column, its role and what was expected.
 
-    ``roles`` maps an argument name to ``(columns, description)``.
+    ``roles`` maps an argument name to ``(columns, description)``. ``data`` that is not a
+    DataFrame is a ``TypeError``; a DataFrame with a column name used twice is refused
+    (``data[name]`` would be two columns).
     """
     if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+        raise TypeError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
+    twice = list(dict.fromkeys(map(str, data.columns[data.columns.duplicated()])))
+    if twice:
+        raise InputError(f"data: column name(s) {twice} used more than once; rename or drop the copies",
+                         field="data")
     for role, (cols, what) in roles.items():
         for col in cols:
             if col not in data.columns:
-                raise ValueError(f"{role}: column {col!r} not in data; expected {what} "
-                                 f"(columns: {list(data.columns)})")
+                raise InputError(f"{role}: column {col!r} not in data; expected {what} "
+                                 f"(columns: {list(data.columns)})", field=role)
 
 
 def check_event_column(event: str) -> None:
     """Refuse the ADaM censoring flag as the event column: CNSR = 0 is the event."""
     if str(event).upper() == "CNSR":
-        raise ValueError("event: 'CNSR' is the ADaM censoring flag (0 = event); expected an event "
-                         "indicator with 1 = event, e.g. data.assign(EVENT=(data.CNSR == 0).astype(int))")
+        raise InputError("event: 'CNSR' is the ADaM censoring flag (0 = event); expected an event "
+                         "indicator with 1 = event, e.g. data.assign(EVENT=(data.CNSR == 0).astype(int))",
+                         field="event")
 
 def check_survival_input(data: pd.DataFrame, time: str, event: str, group: str,
                          adjust: Sequence[str], strata: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -187,14 +195,16 @@ def resolve_arms(data: pd.DataFrame, group: str, *, reference: Any = None,
     if order is not None:
         order = list(order)
         if sorted(map(str, order)) != sorted(map(str, levels)) or len(order) != len(levels):
-            raise ValueError(f"arm_order: expected each level of {group!r} once, {levels}; got {order}")
+            raise InputError(f"arm_order: expected each level of {group!r} once, {levels}; got {order}",
+                             field="arm_order")
         order = [levels[[str(lv) for lv in levels].index(str(a))] for a in order]
     if reference is None:
         ref = order[0] if order is not None else (levels[0] if convention.reference == "first" else levels[-1])
     elif reference in levels:
         ref = reference
     else:
-        raise ValueError(f"reference: level {reference!r} not found in column {group!r}; levels are {levels}")
+        raise InputError(f"reference: level {reference!r} not found in column {group!r}; levels are {levels}",
+                         field="reference")
     if order is None:
         order = [ref] + [lv for lv in levels if lv != ref]
     return order, ref
@@ -207,25 +217,35 @@ def hazard_ratio_by_cox(data: pd.DataFrame, *, time: str, event: str, group: str
 
     Non-numeric ``adjust`` columns enter as categorical terms with the convention's
     reference level; ``strata`` get separate baseline hazards (the LMS04 analysis:
-    stratified by the randomisation factors).
+    stratified by the randomisation factors). A hazard ratio that cannot be estimated
+    (:func:`~oncotrial.report.efficacy.not_estimable_reason`: an arm without events, a fit
+    that did not converge) is ``(nan, nan, nan)``; the figure prints it as not estimable.
     """
     categorical: dict[str, Any] = {group: reference}
     for col in adjust:
         if not pd.api.types.is_numeric_dtype(data[col]):
             categorical[col] = None
-    fit = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=list(strata) or None,
-                categorical=categorical, conf_level=conf_level, convention=convention)
+    events = data.groupby(group, observed=True)[event].sum().to_dict()
+    with warnings.catch_warnings():
+        if any(v == 0 for v in events.values()):  # the figure says "not estimable" instead
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=list(strata) or None,
+                    categorical=categorical, conf_level=conf_level, convention=convention)
     out = {}
     for arm in as_groups(data[group], name=group)[1]:
         if arm != reference:
-            row = fit.coef_table.loc[coefficient_name(group, arm)]
+            term = coefficient_name(group, arm)
+            if not_estimable_reason(fit, term, events, arm, reference) is not None:
+                out[arm] = (math.nan, math.nan, math.nan)
+                continue
+            row = fit.coef_table.loc[term]
             out[arm] = (float(row["hr"]), float(row["lower"]), float(row["upper"]))
     return out
 
 
 def level_text(level: Any) -> str:
     """A level as printed: 2.0 -> "2" (a numeric code read from a file), else ``str``."""
-    return _level_label(level)
+    return level_label(level)
 
 
 def coefficient_name(group: str, arm: Any) -> str:
@@ -240,9 +260,9 @@ def _check_times(times: Any) -> np.ndarray:
     try:
         t = np.asarray(list(times), dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"times: expected a list of numbers, got {times!r}") from None
+        raise InputError(f"times: expected a list of numbers, got {times!r}", field="times") from None
     if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
-        raise ValueError(f"times: expected one or more finite times >= 0, got {times!r}")
+        raise InputError(f"times: expected one or more finite times >= 0, got {times!r}", field="times")
     return t
 
 
@@ -267,7 +287,7 @@ def risk_table(data: pd.DataFrame, time: str, event: str, group: str, times: Seq
     times = times, extend = TRUE)`` with ``n.event`` and ``n.censor`` summed over the
     intervals, and the ``n_risk`` of :meth:`KaplanMeier.survival_at`. A patient whose
     time equals t is both at risk and counted at t, as in R; past the last observation
-    ``at_risk`` is 0 (lifelines issue #1383 asked which of these conventions applies).
+    ``at_risk`` is 0 (a question lifelines users raised in their tracker, CamDavidsonPilon/lifelines#1383).
 
     Args:
         data: one row per patient.
@@ -308,6 +328,7 @@ def _arm_risk_frame(data: pd.DataFrame, time: str, event: str, group: str, arm: 
 def _default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
     """Round tick times from 0 to the first one at or past ``tmax`` (in months: a step of
     1, 2, 3, 6, 12, ... months, the usual assessment intervals)."""
+    step: float
     if time_unit.lower().startswith("month"):
         step = next((s for s in (1, 2, 3, 6, 12, 24, 36, 60) if tmax / s <= 10), 120)
     else:
@@ -316,13 +337,27 @@ def _default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
     return np.arange(0.0, math.ceil(tmax / step - 1e-9) * step + step / 2, step)
 
 
+def _floats(estimate: tuple[float, float, float]) -> tuple[float, float, float]:
+    """``(hr, lower, upper)`` with every element a Python float."""
+    return cast(tuple[float, float, float], tuple(map(float, estimate)))
+
+
 def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | None, p_label: str,
                       labels: Mapping[Any, str], reference: Any, conf_level: float,
-                      model_note: str | None) -> list[str]:
+                      model_note: str | None, events: Mapping[Any, int] | None = None) -> list[str]:
+    """The comparison lines of the key. A hazard ratio that is not a finite positive number,
+    or whose arm or reference arm had no events (``events``), is "not estimable" with the
+    reason, never a number such as 1.7e-13 (0–inf)."""
     lines = []
     level = f"{conf_level:.0%} CI"
+    counts = events or {}
     for arm, (hr, lo, hi) in hrs.items():
         versus = f" ({labels[arm]} vs {labels[reference]})" if len(hrs) > 1 else ""
+        empty = [labels[a] for a in (arm, reference) if a in counts and counts[a] == 0]
+        if empty or not (math.isfinite(hr) and hr > 0 and math.isfinite(lo) and math.isfinite(hi)):
+            reason = f": no events in {' and '.join(empty)}" if empty else ""
+            lines.append(f"Hazard ratio{versus} not estimable{reason}")
+            continue
         lines.append(f"Hazard ratio{versus}, {format_number(hr, 2)} ({level}, "
                      f"{format_number(lo, 2)}{DASH}{format_number(hi, 2)})")
     if model_note:
@@ -369,7 +404,9 @@ def place_keys(fig: Figure, ax: Any, parts: Sequence[Callable[[], Any]], loc: st
         box = AnchoredOffsetbox(loc=loc, child=together(), frameon=False, pad=0.2, borderpad=0.6)
         ax.add_artist(box)
         return [box]
-    renderer = fig.canvas.get_renderer()
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg), "the figure needs an Agg canvas for its renderer"
+    renderer = canvas.get_renderer()
     placed: list[tuple[str, AnchoredOffsetbox]] = []
     outside: list[Callable[[], Any]] = []
     for part in parts:
@@ -498,14 +535,15 @@ def km_figure(
     """
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
-    ctype = check_conf_type(conf_type, conv)
+    ctype = cast(ConfType, check_conf_type(conf_type, conv))
     conf_level = check_conf_level(conf_level)
-    sections = list(risk_table or ())
+    sections: list[str] = list(risk_table or ())
     unknown = [s for s in sections if s not in RISK_STATISTICS]
     if unknown:
-        raise ValueError(f"risk_table: unknown row(s) {unknown}; expected any of {list(RISK_STATISTICS)}")
+        raise InputError(f"risk_table: unknown row(s) {unknown}; expected any of {list(RISK_STATISTICS)}",
+                         field="risk_table")
     if y_scale not in ("probability", "percent"):
-        raise ValueError(f"y_scale: expected 'probability' or 'percent', got {y_scale!r}")
+        raise InputError(f"y_scale: expected 'probability' or 'percent', got {y_scale!r}", field="y_scale")
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
     labels = {arm: level_text(arm) for arm in order} | {a: str(v) for a, v in (arm_labels or {}).items()}
     colours = {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(order)}
@@ -582,12 +620,12 @@ def km_figure(
             if model:
                 model_note = "Cox model " + "; ".join(model)
         elif isinstance(hazard_ratio, Mapping):
-            hrs = {arm: tuple(map(float, v)) for arm, v in hazard_ratio.items()}
+            hrs = {arm: _floats(v) for arm, v in hazard_ratio.items()}
         else:
             if len(order) != 2:
-                raise ValueError(f"hazard_ratio: a single (hr, lower, upper) needs two arms; {group!r} has "
-                                 f"{len(order)}: pass {{arm: (hr, lower, upper)}}")
-            hrs = {order[1]: tuple(map(float, hazard_ratio))}
+                raise InputError(f"hazard_ratio: a single (hr, lower, upper) needs two arms; {group!r} has "
+                                 f"{len(order)}: pass {{arm: (hr, lower, upper)}}", field="hazard_ratio")
+            hrs = {order[1]: _floats(hazard_ratio)}
         hrs = {arm: hrs[arm] for arm in order if arm in hrs}
     p_value = None
     if show_p:
@@ -599,7 +637,8 @@ def km_figure(
         else:
             p_value = float(p)
             p_label = p_label or ""
-    comparison = _annotation_lines(hrs, p_value, p_label or "", labels, ref, conf_level, model_note)
+    events = {arm: int(fits[arm].table["n_event"].sum()) for arm in order}
+    comparison = _annotation_lines(hrs, p_value, p_label or "", labels, ref, conf_level, model_note, events)
 
     # ---- axes
     ax.set_xlim(0, xmax)
@@ -628,7 +667,7 @@ def km_figure(
         ax_table.set_ylim(len(rows) - 0.5, -0.5)
         ax_table.set_yticks(range(len(rows)))
         ax_table.set_yticklabels([RISK_STATISTICS[s] if a is None else labels[a] for s, a in rows])
-        for tick, (section, arm) in zip(ax_table.get_yticklabels(), rows):
+        for tick, (_, arm) in zip(ax_table.get_yticklabels(), rows):
             if arm is None:
                 tick.set_fontweight("bold")
             else:

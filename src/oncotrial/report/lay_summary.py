@@ -537,7 +537,8 @@ def _comment(n: _Numbers, protocol: Protocol, control: str, experimental: str, g
     if p["value"] >= protocol.design.alpha:
         text = "The trial did not show a clear difference between the groups on its main question."
     elif hr["value"] < 1 and primary in PLAIN_ENDPOINTS:
-        text = f"People in group {b} {PLAIN_ENDPOINTS[primary].longer} for longer than people in group {groups[control]}."
+        text = (f"People in group {b} {PLAIN_ENDPOINTS[primary].longer} for longer than people in group "
+                f"{groups[control]}.")
     elif hr["value"] < 1:
         text = f"People in group {b} did better on the main question of the trial."
     else:

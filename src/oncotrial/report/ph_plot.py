@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter
 from scipy.stats import rankdata
 
+from oncotrial.core.errors import InputError
 from oncotrial.report.km_plot import (
     FONT,
     PALETTE,
@@ -44,7 +45,7 @@ from oncotrial.report.km_plot import (
 )
 from oncotrial.stats import CoxResult, cox_zph, coxph, kaplan_meier, loglog_data
 from oncotrial.stats.conventions import Convention, resolve_convention
-from oncotrial.stats.cox_zph import _left_km
+from oncotrial.stats.cox_zph import left_km
 
 __all__ = ["loglog_figure", "scaled_schoenfeld", "zph_smooth"]
 
@@ -63,7 +64,7 @@ def scaled_schoenfeld(fit: CoxResult, transform: Transform = "km") -> pd.DataFra
 
     This is R's scaling (survival >= 3.0) when every covariate varies within each stratum,
     the case of a randomised arm (R then scales by the events per stratum in which each
-    covariate varies). Fits with case weights are refused (ValueError): R weights the
+    covariate varies). Fits with case weights are refused (InputError): R weights the
     risk-set means and its scaling, which this function does not reproduce.
 
     Returns:
@@ -74,8 +75,8 @@ def scaled_schoenfeld(fit: CoxResult, transform: Transform = "km") -> pd.DataFra
     """
     design = fit.design
     if not np.all(design.weights == 1):
-        raise ValueError("fit: scaled Schoenfeld residuals of a fit with case weights are not supported; "
-                         "expected an unweighted coxph fit")
+        raise InputError("fit: scaled Schoenfeld residuals of a fit with case weights are not supported; "
+                         "expected an unweighted coxph fit", field="fit")
     t, e, X = design.time, design.event, design.X
     strata = np.zeros(t.size, dtype=np.intp) if design.strata is None else design.strata
     beta = fit.coef
@@ -113,12 +114,13 @@ def scaled_schoenfeld(fit: CoxResult, transform: Transform = "km") -> pd.DataFra
 def _transform_times(time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
     """g(t) of every row, uncentred, as R ``cox.zph`` returns it in ``$x``."""
     if transform == "km":
-        return 1.0 - _left_km(time, event)
+        return 1.0 - left_km(time, event)
     if transform == "rank":
         return rankdata(time)
     if transform == "log":
         if (time <= 0).any():
-            raise ValueError("transform: 'log' needs times > 0; use 'km', 'rank' or 'identity'")
+            raise InputError("transform: 'log' needs times > 0; use 'km', 'rank' or 'identity'",
+                             field="transform")
         return np.log(time)
     return time.astype(float)
 
@@ -152,7 +154,7 @@ def zph_smooth(x: np.ndarray, y: np.ndarray, variance: float, df: int = 4,
     Returns ``x, fit, lower, upper``.
     """
     if df < 2:
-        raise ValueError(f"df: expected at least 2 degrees of freedom, got {df}")
+        raise InputError(f"df: expected at least 2 degrees of freedom, got {df}", field="df")
     grid = np.linspace(x.min(), x.max(), n_points)
     both = np.concatenate([grid, x])
     inner = np.quantile(both, np.arange(1, df - 1) / (df - 1))
@@ -235,10 +237,15 @@ def loglog_figure(
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     if transform not in ("km", "rank", "identity", "log"):
-        raise ValueError(f"transform: expected 'km', 'rank', 'identity' or 'log', got {transform!r}")
+        raise InputError(f"transform: expected 'km', 'rank', 'identity' or 'log', got {transform!r}",
+                         field="transform")
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
     labels = {arm: level_text(arm) for arm in order} | {a: str(v) for a, v in (arm_labels or {}).items()}
     colours = {arm: PALETTE[i % len(PALETTE)] for i, arm in enumerate(order)}
+    without = [labels[arm] for arm in order if data.loc[data[group] == arm, event].sum() == 0]
+    if residuals and without:  # the Cox coefficient tends to -inf: its residuals test nothing
+        raise InputError(f"residuals: the hazard ratio is not estimable: no events in {' and '.join(without)}; "
+                         f"draw the log(-log) panel alone with residuals=False", field="residuals")
 
     n_panels = 1 + (len(order) - 1 if residuals else 0)
     fig = Figure(figsize=figsize or (5.0 * n_panels, 4.2), layout="constrained")

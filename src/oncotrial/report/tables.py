@@ -1,7 +1,7 @@
 """The tables of a trial report, computed from ADaM data: characteristics (Table 1), the
 CONSORT flow, efficacy, response and adverse events.
 
-Each function returns a small frozen result (the :class:`~oncotrial.stats._results.Result`
+Each function returns a small frozen result (the :class:`~oncotrial.core.results.Result`
 mixin) holding numbers, never text alone: ``to_frame()`` gives every number in long form
 (the columns of the analysis-results dataset, :mod:`oncotrial.report.ard`), and
 ``display()`` (or ``Table1.table``) the cells as a report prints them. Counting rules:
@@ -13,9 +13,15 @@ mixin) holding numbers, never text alone: ``to_frame()`` gives every number in l
 * a patient is counted once per row (distinct ``USUBJID``), whatever the number of records;
 * percentages are rounded half up (SAS's ``ROUND``, and what a reader checking a table by
   hand does; Python's ``round`` rounds half to even on binary floats);
-* nothing is dropped silently: a value outside the declared levels, a grade outside 1–5 or
-  a flag other than Y/N is a ``ValueError`` naming the dataset, variable and rows (numbered
-  from 1 as in :mod:`oncotrial.report.adam`).
+* nothing is dropped silently: a value outside the declared levels, a grade outside 1–5, a
+  response code outside RECIST or a flag other than Y/N is a
+  :class:`~oncotrial.core.errors.DataError` naming the dataset, variable and rows (the data
+  rows of the dataset passed, numbered from 1 as in :mod:`oncotrial.report.adam`, also when
+  the table describes a subset of them); a bad argument is an
+  :class:`~oncotrial.core.errors.InputError` naming it;
+* a hazard ratio that cannot be estimated (an arm without events) is ``NaN`` with the
+  reason in the efficacy summary's ``notes``, printed "NE" (see
+  :mod:`oncotrial.report.efficacy`).
 """
 
 from __future__ import annotations
@@ -28,15 +34,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact, norm
 
-from oncotrial.clinical.recist_bor import response_rates
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
 from oncotrial.io import require_columns
-from oncotrial.report.adam import _blank, _rows
+from oncotrial.report.adam import BOR_CODES, _blank, _not_numbers, data_error
 from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
 from oncotrial.stats import logrank_test
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import row_labels
 from oncotrial.stats.conventions import resolve_convention
 
 __all__ = [
@@ -177,8 +181,9 @@ LMS04_TABLE1: tuple[Variable, ...] = (
 
 _CONTINUOUS_LABELS = {"n": "n", "mean_sd": "Mean (SD)", "median_iqr": "Median (IQR)", "median": "Median",
                       "range": "Min–max"}
-_SAS_QUANTILES = "averaged_inverted_cdf"  # SAS QNTLDEF=5 = Hyndman–Fan type 2
-_R_QUANTILES = "linear"  # R quantile() default, type 7
+_QuantileMethod = Literal["averaged_inverted_cdf", "linear"]
+_SAS_QUANTILES: _QuantileMethod = "averaged_inverted_cdf"  # SAS QNTLDEF=5 = Hyndman–Fan type 2
+_R_QUANTILES: _QuantileMethod = "linear"  # R quantile() default, type 7
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -224,7 +229,7 @@ def _applies(adsl: pd.DataFrame, where: str | None) -> pd.Series:
     try:
         mask = adsl.eval(where)
     except (NameError, SyntaxError, KeyError, TypeError, ValueError) as exc:  # pandas' errors of a bad expression
-        raise ValueError(f"ADSL: cannot evaluate where={where!r}: {exc}") from None
+        raise InputError(f"where: cannot evaluate {where!r} over ADSL: {exc}", field="where") from None
     return mask.fillna(False).astype(bool)
 
 
@@ -233,10 +238,11 @@ def _categorical_codes(adsl: pd.DataFrame, var: Categorical) -> tuple[pd.Series,
     values = adsl[var.column]
     missing = _blank(values)
     if var.bins is not None:
-        numbers = pd.to_numeric(values.where(~missing), errors="coerce")
-        bad = numbers.isna() & ~missing
+        text = _not_numbers(values)
+        numbers = pd.to_numeric(values.where(~missing & ~text), errors="coerce")
+        bad = (numbers.isna() & ~missing) | text
         if bad.any():
-            raise ValueError(f"ADSL.{var.column}: expected numbers for the bins at {_rows(bad)}")
+            raise data_error("ADSL", var.column, "expected numbers for the bins", bad)
         codes = pd.Series(np.nan, index=adsl.index, dtype=object)
         for low, high, label in var.bins:
             codes[(numbers >= low) & (numbers <= high)] = label
@@ -245,8 +251,8 @@ def _categorical_codes(adsl: pd.DataFrame, var: Categorical) -> tuple[pd.Series,
         codes = values.where(~missing).map(lambda v: var.levels.get(v) if not pd.isna(v) else np.nan)
         bad = codes.isna() & ~missing
         if bad.any():
-            raise ValueError(f"ADSL.{var.column}: value {values[bad].iloc[0]!r} is not a declared level "
-                             f"({', '.join(map(str, var.levels))}) at {_rows(bad)}")
+            raise data_error("ADSL", var.column, f"value {values[bad].iloc[0]!r} is not a declared level "
+                                                 f"({', '.join(map(str, var.levels))})", bad)
         return codes, list(var.levels.values())
     codes = values.where(~missing).map(lambda v: v if pd.isna(v) else str(v))
     return codes, sorted(codes.dropna().unique())
@@ -283,17 +289,19 @@ def _categorical(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Categori
     return [{"variable": var.label, "level": level, **row} for level, row in cells.items()]
 
 
-def _continuous(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Continuous, method: str,
+def _continuous(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Continuous, method: _QuantileMethod,
                 rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     unknown = [s for s in var.statistics if s not in _CONTINUOUS_LABELS]
     if unknown:
-        raise ValueError(f"{var.column}: unknown statistics {unknown}; expected {list(_CONTINUOUS_LABELS)}")
+        raise InputError(f"statistics: unknown statistics {unknown} for {var.column}; expected any of "
+                         f"{list(_CONTINUOUS_LABELS)}", field="statistics")
     raw = adsl[var.column]
     missing = _blank(raw)
-    numbers = pd.to_numeric(raw.where(~missing), errors="coerce")
-    bad = numbers.isna() & ~missing
+    text = _not_numbers(raw)
+    numbers = pd.to_numeric(raw.where(~missing & ~text), errors="coerce")
+    bad = (numbers.isna() & ~missing) | text
     if bad.any():
-        raise ValueError(f"ADSL.{var.column}: expected numbers at {_rows(bad)}")
+        raise data_error("ADSL", var.column, "expected numbers (text and booleans are not converted)", bad)
     applies = _applies(adsl, var.where)
     d = var.digits
     cells: dict[str, dict[str, str]] = {_CONTINUOUS_LABELS[s]: {} for s in var.statistics}
@@ -340,7 +348,7 @@ def _flags(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Flags, digits:
         blank = _blank(values)
         bad = ~blank & ~values.isin(["Y", "N"])
         if bad.any():
-            raise ValueError(f"ADSL.{column}: expected Y, N or blank at {_rows(bad)}")
+            raise data_error("ADSL", column, "expected Y, N or blank", bad)
         blank_any |= blank
     blank_any &= applies
     shown: list[tuple[str, str, pd.Series]] = [(c, label, adsl[c].eq("Y")) for c, label in var.columns.items()]
@@ -365,7 +373,7 @@ def _columns_of(var: Variable) -> list[str]:
 
 def table1(adsl: pd.DataFrame, *, arm: str = "ARMCD", variables: Sequence[Variable] = LMS04_TABLE1,
            arms: Sequence[str] | None = None, total: bool = True, percent_digits: int = 0,
-           convention: str = "r") -> Table1:
+           convention: str = "r", population: str | None = None) -> Table1:
     """Characteristics of the patients in ``adsl`` by ``arm`` (and in all, ``total``).
 
     Pass the population to describe (the randomised patients for a trial's Table 1).
@@ -375,17 +383,22 @@ def table1(adsl: pd.DataFrame, *, arm: str = "ARMCD", variables: Sequence[Variab
     default (type 7) for ``"r"``, SAS's default ``QNTLDEF=5`` (averaging at jumps of the
     empirical distribution, Hyndman–Fan type 2) for ``"sas"``, so the IQR matches the
     software the trial was analysed with. ``arms`` fixes the column order (default: sorted).
+    ``population`` (a flag such as ``"ITTFL"``) describes only the patients flagged ``"Y"``;
+    passing the whole ADSL that way, rather than a subset, keeps the row numbers of any
+    error those of the ADSL.
     """
-    columns = [arm, *[c for var in variables for c in _columns_of(var)]]
+    columns = [arm, *[c for var in variables for c in _columns_of(var)], population]
     require_columns(adsl, columns, source="ADSL")
     frame = adsl.reset_index(drop=True)
+    if population is not None:
+        frame = frame[frame[population] == "Y"]
     missing_arm = _blank(frame[arm])
     if missing_arm.any():
-        raise ValueError(f"ADSL.{arm}: patients without an arm at {_rows(missing_arm)}")
+        raise data_error("ADSL", arm, "patients without an arm", missing_arm)
     order = list(arms) if arms is not None else sorted(frame[arm].astype(str).unique())
     stray = ~frame[arm].astype(str).isin(order)
     if stray.any():
-        raise ValueError(f"ADSL.{arm}: arm {frame[arm][stray].iloc[0]!r} not among {order} at {_rows(stray)}")
+        raise data_error("ADSL", arm, f"arm {frame[arm][stray].iloc[0]!r} not among {order}", stray)
     groups = {a: frame[arm].astype(str) == a for a in order}
     if total:
         groups[TOTAL] = pd.Series(True, index=frame.index)
@@ -542,7 +555,7 @@ def efficacy_tables(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Any, *,
     itt = adsl[adsl["ITTFL"] == "Y"]
     control = itt.loc[itt["ARMCD"] == protocol.control.code, "ARM"]
     if control.empty:
-        raise ValueError(f"ADSL.ARMCD: no randomised patient in the control arm {protocol.control.code!r}")
+        raise data_error("ADSL", "ARMCD", f"no randomised patient in the control arm {protocol.control.code!r}")
     present = set(adtte["PARAMCD"].dropna())
     out: dict[str, EfficacySummary] = {}
     for paramcd in endpoints if endpoints is not None else efficacy_endpoints(protocol):
@@ -570,6 +583,10 @@ def efficacy_tables(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Any, *,
 def fisher_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided Fisher exact p for ``x1/n1`` against ``x2/n2`` (R ``fisher.test``: tables as
     or less likely than the observed one, within a relative 1e-7)."""
+    from scipy.stats import (
+        fisher_exact,  # scipy.stats is slow to import; only tables with counts need it
+    )
+
     return float(fisher_exact([[x1, n1 - x1], [x2, n2 - x2]]).pvalue)
 
 
@@ -593,6 +610,8 @@ def newcombe_difference(x1: int, n1: int, x2: int, n2: int,
     """
     if n1 == 0 or n2 == 0:
         return math.nan, math.nan, math.nan
+    from scipy.stats import norm
+
     z = float(norm.ppf(1 - (1 - conf_level) / 2))
     p1, p2 = x1 / n1, x2 / n2
     (l1, u1), (l2, u2) = _wilson(x1, n1, z), _wilson(x2, n2, z)
@@ -665,21 +684,27 @@ class ResponseTable(Result):
         return f"ResponseTable(orr={rates}, reference={self.reference!r})"
 
 
-RESPONSE_CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
+#: the best-overall-response rows of the response table, always shown; with ``MISSING`` (no
+#: assessment) and "no BOR record", shown when someone has them, they partition the
+#: randomised patients of each arm
+RESPONSE_CATEGORIES = tuple(code for code in BOR_CODES if code != "MISSING")
 NO_BOR = "no BOR record"
 
 
 def _arm_order(values: pd.Series, arms: Sequence[str] | None, reference: str | None,
-               source: str) -> tuple[list[str], str]:
-    """Arms with the reference first; every value of ``values`` must be one of ``arms``."""
-    observed = sorted(values.astype(str).unique())
+               variable: str) -> tuple[list[str], str]:
+    """Arms with the reference first; every value of ``values`` (ADSL ``variable``, indexed
+    by ADSL row positions) must be one of ``arms``."""
+    text = values.astype(str)
+    observed = sorted(text.unique())
     order = list(arms) if arms is not None else observed
-    stray = [a for a in observed if a not in order]
-    if stray:
-        raise ValueError(f"{source}: arm {stray[0]!r} is not among the arms {order}")
+    stray = ~text.isin(order)
+    if stray.any():
+        raise data_error("ADSL", variable, f"arm {text[stray].iloc[0]!r} is not among the arms {order}", stray)
     ref = order[0] if reference is None else reference
     if ref not in order:
-        raise ValueError(f"{source}: reference arm {ref!r} not found; arms are {order}")
+        raise InputError(f"reference: arm {ref!r} not found in ADSL.{variable}; arms are {order}",
+                         field="reference")
     return [ref, *[a for a in order if a != ref]], ref
 
 
@@ -695,15 +720,27 @@ def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
     come from :func:`oncotrial.clinical.recist_bor.response_rates`. ``reference`` (default:
     the first arm) is the comparator of the differences and Fisher tests.
     """
+    from oncotrial.clinical.recist_bor import response_rates  # the clinical tree is heavy to import
+
     require_columns(adsl, ["USUBJID", "ITTFL", arm], source="ADSL")
     require_columns(adrs, ["USUBJID", "PARAMCD", "AVALC"], source="ADRS")
-    itt = adsl[adsl["ITTFL"] == "Y"]
-    order, ref = _arm_order(itt[arm], arms, reference, f"ADSL.{arm}")
-    bor = adrs[adrs["PARAMCD"] == "BOR"]
+    frame = adsl.reset_index(drop=True)
+    itt = frame[frame["ITTFL"] == "Y"]
+    order, ref = _arm_order(itt[arm], arms, reference, arm)
+    records = adrs.reset_index(drop=True)
+    bor = records[records["PARAMCD"] == "BOR"]
     if "ANL01FL" in bor.columns:
         bor = bor[bor["ANL01FL"] == "Y"]
-    bor = bor[bor["USUBJID"].isin(itt["USUBJID"])]
-    best = pd.DataFrame({"USUBJID": bor["USUBJID"].astype(str), "BOR": bor["AVALC"].astype(str).str.upper()})
+    bor = bor[bor["USUBJID"].astype(str).isin(itt["USUBJID"].astype(str))]
+    codes = bor["AVALC"].map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+    unknown = ~codes.isin(BOR_CODES)
+    if unknown.any():
+        raise data_error("ADRS", "AVALC", f"best overall response {bor['AVALC'][unknown].iloc[0]!r} is not a "
+                                          f"RECIST 1.1 code ({', '.join(BOR_CODES)})", unknown)
+    twice = bor["USUBJID"].astype(str).duplicated(keep=False)
+    if twice.any():
+        raise data_error("ADRS", "PARAMCD", "more than one BOR record for a subject", twice)
+    best = pd.DataFrame({"USUBJID": bor["USUBJID"].astype(str), "BOR": codes})
     arm_of = dict(zip(itt["USUBJID"].astype(str), itt[arm].astype(str), strict=True))
     rates = response_rates(best, arm_of, confidence=conf_level).rename(
         columns={"ARM": "arm", "PARAMCD": "endpoint", "RATE": "rate", "LCL": "lower", "UCL": "upper"})
@@ -719,8 +756,7 @@ def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
                                 "lower": lo, "upper": hi,
                                 "fisher_p": fisher_p(int(r.n), int(r.N), int(base["n"]), int(base["N"]))})
     categories = best.set_index("USUBJID")["BOR"].reindex(list(arm_of)).fillna(NO_BOR)
-    extra = sorted(set(categories) - set(RESPONSE_CATEGORIES) - {NO_BOR})
-    shown = [*RESPONSE_CATEGORIES, *extra, *([NO_BOR] if (categories == NO_BOR).any() else [])]
+    shown = [*RESPONSE_CATEGORIES, *[c for c in ("MISSING", NO_BOR) if (categories == c).any()]]
     arm_values = pd.Series(arm_of).reindex(categories.index)
     bor_rows = [{"arm": a, "category": category, "n": int(((arm_values == a) & (categories == category)).sum()),
                  "N": int((arm_values == a).sum())} for a in order for category in shown]
@@ -827,7 +863,7 @@ def _grades(teae: pd.DataFrame) -> pd.Series:
     grade = pd.to_numeric(teae["ATOXGR"].where(~_blank(teae["ATOXGR"])), errors="coerce")
     bad = (grade.isna() & ~_blank(teae["ATOXGR"])) | ~(grade.isna() | grade.isin([1, 2, 3, 4, 5]))
     if bad.any():
-        raise ValueError(f"ADAE.ATOXGR: expected grades 1-5 at {row_labels(bad.to_numpy(), teae.index + 1)}")
+        raise data_error("ADAE", "ATOXGR", "expected grades 1-5", bad)
     return grade
 
 
@@ -848,8 +884,9 @@ def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "A
     """
     require_columns(adsl, ["USUBJID", "SAFFL", arm], source="ADSL")
     require_columns(adae, ["USUBJID", "AEDECOD", "TRTEMFL"], source="ADAE")
-    safety = adsl[adsl["SAFFL"] == "Y"].reset_index(drop=True)
-    order, ref = _arm_order(safety[arm], arms, reference, f"ADSL.{arm}")
+    safety = adsl.reset_index(drop=True)
+    safety = safety[safety["SAFFL"] == "Y"]
+    order, ref = _arm_order(safety[arm], arms, reference, arm)
     arm_of = dict(zip(safety["USUBJID"].astype(str), safety[arm].astype(str), strict=True))
     arm_n = {a: sum(v == a for v in arm_of.values()) for a in order}
     frame = adae.reset_index(drop=True)

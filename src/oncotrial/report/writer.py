@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, validate_adam
@@ -48,6 +48,9 @@ from oncotrial.report.km_plot import km_figure, save_figure
 from oncotrial.report.lay_summary import lay_summary
 from oncotrial.report.ph_plot import loglog_figure
 from oncotrial.report.tables import DAYS_PER_UNIT, efficacy_endpoints
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["FIGURE_FORMATS", "SUBGROUP_SPECS", "Progress", "build_report", "draw_figures", "endpoint_data",
            "write_report"]
@@ -229,7 +232,8 @@ def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str |
                  progress: Progress | None = None) -> dict[str, Path]:
     """Analyse ``adam`` against ``protocol``, draw the figures and write every output of the
     module docstring into ``out_dir``; returns the files by relative path (``"report.html"``,
-    ``"figures/km_pfs.png"``, ...). Invalid ADaM data raise the ``ValueError`` of
+    ``"figures/km_pfs.png"``, ...). Invalid ADaM data raise the
+    :class:`~oncotrial.report.adam.AdamValidationError` (a ``DataError``) of
     :func:`oncotrial.report.adam.validate_adam`."""
     report = progress or _quiet
     proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)

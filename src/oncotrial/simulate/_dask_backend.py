@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from oncotrial.core.errors import InputError
+
 __all__ = ["check_scheduler", "dask_map"]
 
 #: seconds to wait for an existing scheduler before giving up
@@ -26,16 +28,17 @@ def check_scheduler(scheduler: Any, workers: Any) -> tuple[str | None, int | Non
     """Validated ``(scheduler, workers)``: None (this process), ``"local"`` or an address."""
     if scheduler is not None and (not isinstance(scheduler, str)
                                   or (scheduler != "local" and "://" not in scheduler)):
-        raise ValueError("scheduler: expected None (this process), 'local' (a LocalCluster) or "
+        raise InputError("scheduler: expected None (this process), 'local' (a LocalCluster) or "
                          f"the address of a dask.distributed scheduler such as "
-                         f"tcp://host:8786, got {scheduler!r}")
+                         f"tcp://host:8786, got {scheduler!r}", field="scheduler")
     if workers is not None:
         if scheduler != "local":
-            raise ValueError("workers: only used with scheduler='local' (in this process there "
-                             f"is one worker; an existing cluster has its own), got {workers!r}")
+            raise InputError("workers: only used with scheduler='local' (in this process there "
+                             f"is one worker; an existing cluster has its own), got {workers!r}",
+                             field="workers")
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers: expected a positive number of worker processes, "
-                             f"got {workers!r}")
+            raise InputError(f"workers: expected a positive number of worker processes, "
+                             f"got {workers!r}", field="workers")
     return scheduler, workers
 
 
@@ -47,8 +50,8 @@ def dask_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *,
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is a dependency
-        raise ValueError("scheduler: running on a Dask cluster needs dask.distributed "
-                         "(pip install 'dask[distributed]')") from exc
+        raise InputError("scheduler: running on a Dask cluster needs dask.distributed "
+                         "(pip install 'dask[distributed]')", field="scheduler") from exc
     if scheduler == "local":
         with LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                           processes=True, dashboard_address=None) as cluster, \
@@ -57,7 +60,8 @@ def dask_map(function: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], *,
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        raise ValueError(f"scheduler: could not connect to {scheduler}: {exc}") from None
+        raise InputError(f"scheduler: could not connect to {scheduler}: {exc}",
+                         field="scheduler") from None
     with client:
         return _run(client, function, tasks, done)
 

@@ -283,6 +283,7 @@ def _sort_look(pt: _Patients, sc: Scenario, t: np.ndarray, rows: np.ndarray | No
     work = ws.get("int", shape, np.int64)
     sb = _stratum_bits(sc)
     if sb:
+        assert pt.stratum is not None
         key >>= sb
         key |= np.left_shift(pick(pt.stratum), 63 - sb, out=work)
     key &= ~np.int64(3)
@@ -297,6 +298,7 @@ def _sort_look(pt: _Patients, sc: Scenario, t: np.ndarray, rows: np.ndarray | No
     cum_arm = np.cumsum(arm, axis=1, out=work)
     at_risk_1 = ws.get("at_risk_1", shape)
     if sb:
+        assert counts is not None
         stratum = np.right_shift(key, 63 - sb, out=ws.get("stratum_sorted", shape, np.int64))
         total, total_1 = counts
         end = ws.get("end", shape, np.int64)

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from oncotrial.stats._results import Result
+from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
-    from oncotrial.simulate.scenario import Scenario
+    from oncotrial.simulate.scenario import Grade, Scenario
 
 __all__ = ["LESIONS_PER_SITE", "STRATA", "Patients", "accrual_dates", "draw_baseline",
            "site_probabilities"]
@@ -116,7 +116,7 @@ def draw_baseline(scenario: Scenario, rng: np.random.Generator) -> Patients:
     female = uterine | (rng.random(n) < b.female_soft_tissue)
     u = rng.random(n)
     ecog = np.where(u < b.ecog_missing, -1, (rng.random(n) < b.ecog_1).astype(np.int64))
-    grades = ["1", "2", "3", "missing"]
+    grades: list[Grade] = ["1", "2", "3", "missing"]
     probs = np.array([b.grade_soft_tissue.get(g, 0.0) for g in grades])
     grade = np.array([1, 2, 3, 0])[_categorical(rng, n, probs)]
     grade = np.where(uterine, 0, grade)

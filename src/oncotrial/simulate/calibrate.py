@@ -20,25 +20,32 @@ estimate of :func:`~oncotrial.simulate.estimates.trial_estimates`), or ``targets
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from oncotrial.clinical import derive_all
+from oncotrial.core.errors import InputError, SpecError
+from oncotrial.core.results import Result
+from oncotrial.core.specfile import load_yaml, read_source, short
+from oncotrial.core.validation import check_seed
 from oncotrial.simulate._dask_backend import check_scheduler, dask_map
 from oncotrial.simulate.estimates import trial_estimates
 from oncotrial.simulate.scenario import Scenario
 from oncotrial.simulate.trial import simulate_trial
-from oncotrial.stats._results import Result
 
-__all__ = ["CalibrationResult", "calibrate", "load_targets", "replica_seeds"]
+__all__ = ["CalibrationResult", "TargetsError", "bundled_targets", "calibrate", "load_targets",
+           "replica_seeds"]
 
 #: replicas per task sent to a worker (fixed, so chunking never changes the seeds)
 CHUNK = 10
+#: file name ending of a scenario's published targets
+_SUFFIX = "_targets.yaml"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -70,41 +77,64 @@ class CalibrationResult(Result):
                 f"seed={self.seed}, targets={len(self.table)}, outside={outside})")
 
 
+class TargetsError(SpecError):
+    """An invalid file of calibration targets; ``errors`` lists every problem."""
+
+    kind = "targets file"
+
+
 def replica_seeds(seed: int, trials: int) -> list[int]:
     """The integer seed of each replica (see the module docstring)."""
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
-        raise ValueError(f"trials: expected a positive integer, got {trials!r}")
+        raise InputError(f"trials: expected a positive integer, got {trials!r}", field="trials")
     children = np.random.SeedSequence(int(seed)).spawn(int(trials))
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+def bundled_targets() -> list[str]:
+    """Scenarios shipped with published calibration targets (``load_targets(name)``)."""
+    folder = resources.files("oncotrial") / "scenarios"
+    return sorted(p.name[:-len(_SUFFIX)] for p in folder.iterdir() if p.name.endswith(_SUFFIX))
+
+
 def load_targets(name_or_path: str | Path) -> dict[str, float]:
     """Published targets: a bundled scenario name (``"lms04"``) or a YAML file with a
-    ``targets`` mapping of estimate name to published value."""
+    ``targets`` mapping of estimate name to published value.
+
+    Read as strictly as a scenario: a duplicated key, a file that is not UTF-8, or a value
+    that is not a number raises :class:`TargetsError` naming the file and the key.
+    """
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        text = path.read_text(encoding="utf-8")
-        source = str(path)
-    else:
-        resource = resources.files("oncotrial") / "scenarios" / f"{name_or_path}_targets.yaml"
-        if not resource.is_file():
-            raise ValueError(f"targets: no bundled targets for scenario {str(name_or_path)!r}; "
-                             "pass targets= or a YAML file")
-        text = resource.read_text(encoding="utf-8")
-        source = f"{name_or_path}_targets.yaml"
-    data = yaml.safe_load(text)
+    looks_like_path = isinstance(name_or_path, Path) or path.suffix in (".yaml", ".yml") \
+        or len(path.parts) > 1
+    if not looks_like_path and str(name_or_path) not in bundled_targets():
+        raise TargetsError([f"<name>: no bundled targets for scenario {str(name_or_path)!r} "
+                            f"(bundled: {', '.join(bundled_targets())}); pass targets= or a "
+                            f"YAML file"])
+    name = name_or_path if looks_like_path else f"{name_or_path}_targets"
+    text, source = read_source(name, folder="scenarios", kind="calibration targets",
+                               bundled=bundled_targets, error=TargetsError)
+    if not looks_like_path:
+        source = f"{name_or_path}{_SUFFIX}"
+    data = load_yaml(text, source=source, kind="targets", error=TargetsError)
     targets = data.get("targets") if isinstance(data, dict) else None
-    if not isinstance(targets, dict) or not targets:
-        raise ValueError(f"{source}: expected a non-empty 'targets' mapping of estimate name "
-                         "to published value")
-    out: dict[str, float] = {}
-    for key, value in targets.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{source}: targets.{key}: expected a number, got {value!r}")
-        out[str(key)] = float(value)
-    return out
+    problems = _target_problems(targets)
+    if problems or not isinstance(targets, Mapping):
+        raise TargetsError(problems, source)
+    return {str(key): float(value) for key, value in targets.items()}
+
+
+def _target_problems(targets: Any) -> list[str]:
+    """What is wrong with ``targets`` (estimate name -> published value): a boolean or a
+    quoted number is not a number."""
+    if not isinstance(targets, Mapping) or not targets:
+        return ["targets: expected a non-empty mapping of estimate name to published value, "
+                f"got {short(targets)}"]
+    return [f"targets.{key}: expected a finite number, got {short(value)}"
+            for key, value in targets.items()
+            if isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value)]
 
 
 def _replicas(scenario: str, seeds: list[int], first: int) -> list[dict[str, float]]:
@@ -116,7 +146,7 @@ def _replicas(scenario: str, seeds: list[int], first: int) -> list[dict[str, flo
     for k, seed in enumerate(seeds):
         trial = simulate_trial(loaded, seed=seed)
         data = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
-        row = {"replica": first + k, "seed": seed}
+        row: dict[str, float] = {"replica": first + k, "seed": seed}
         row.update(trial_estimates(data.adsl, data.adtte, data.adrs, data.adae, protocol))
         rows.append(row)
     return rows
@@ -136,7 +166,13 @@ def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int =
     seeds = replica_seeds(seed, trials)
     name = str(scenario)
     Scenario.load(scenario)  # a bad scenario fails here, before any work is sent out
-    wanted = dict(targets) if targets is not None else load_targets(scenario)
+    if targets is None:
+        wanted = load_targets(scenario)
+    else:
+        problems = _target_problems(targets)
+        if problems:
+            raise InputError("; ".join(problems), field="targets")
+        wanted = {str(key): float(value) for key, value in targets.items()}
     tasks = [(name, seeds[i:i + CHUNK], i) for i in range(0, len(seeds), CHUNK)]
     done = [0]
 
@@ -155,8 +191,9 @@ def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int =
     replicas = pd.DataFrame([row for chunk in chunks for row in chunk])
     unknown = sorted(set(wanted) - set(replicas.columns))
     if unknown:
-        raise ValueError(f"targets: no estimate named {', '.join(unknown)} "
-                         f"(estimates: {', '.join(c for c in replicas.columns[2:])})")
+        raise InputError(f"targets: no estimate named {', '.join(unknown)} "
+                         f"(estimates: {', '.join(c for c in replicas.columns[2:])})",
+                         field="targets")
     rows = []
     for key, published in wanted.items():
         values = replicas[key].to_numpy(float)

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtr
 
-from oncotrial.stats._results import Result
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
     from oncotrial.simulate.scenario import Scenario
@@ -63,7 +64,8 @@ class PiecewiseExponential(Result):
         times = np.r_[0.0, [float(t) for t, _ in points]]
         cum = np.r_[0.0, [-np.log(float(s)) for _, s in points]]
         if np.any(np.diff(times) <= 0) or np.any(np.diff(cum) <= 0):
-            raise ValueError(f"landmarks must increase in time and decrease in survival, got {list(points)}")
+            raise InputError(f"landmarks: expected increasing times with decreasing survival, "
+                             f"got {list(points)}", field="landmarks")
         tail = float((cum[-1] - cum[-2]) / (times[-1] - times[-2]))
         return cls(times, cum, tail)
 

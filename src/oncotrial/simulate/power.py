@@ -50,17 +50,20 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_fraction, check_seed
 from oncotrial.design.events import (
     LN2,
-    _accrual,
-    _allocation,
-    _dropout,
-    _dropout_hazards,
-    _effect,
-    _positive_array,
-    _sided,
+    accrual_profile,
+    check_allocation,
+    check_dropout,
+    check_sided,
+    dropout_hazards,
+    effect_size,
+    positive_array,
 )
-from oncotrial.design.group_sequential import _exit_probabilities
+from oncotrial.design.group_sequential import exit_probabilities
 from oncotrial.simulate._dask_backend import check_scheduler, dask_map
 from oncotrial.simulate._power_engine import (
     SLICE_SLOTS,
@@ -69,8 +72,6 @@ from oncotrial.simulate._power_engine import (
     release_workspace,
     simulate_chunk,
 )
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import as_fraction
 
 __all__ = ["QUANTILES", "SimulatedPower", "simulate_power"]
 
@@ -211,8 +212,8 @@ class SimulatedPower(Result):
         indices = np.atleast_1d(np.asarray(trials))
         if (indices.ndim != 1 or indices.dtype.kind not in "iu"
                 or np.any(indices < 0) or np.any(indices >= self.trials)):
-            raise ValueError(f"trials: expected trial indices from 0 to {self.trials - 1}, "
-                             f"got {trials!r}")
+            raise InputError(f"trials: expected trial indices from 0 to {self.trials - 1}, "
+                             f"got {trials!r}", field="trials")
         frames = [patient_data(self._scenario, self.seed, int(i), 1) for i in indices]
         return pd.concat(frames, ignore_index=True)
 
@@ -256,7 +257,8 @@ class SimulatedPower(Result):
 def _count(value: Any, name: str, what: str, minimum: int = 1) -> int:
     if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
             or value < minimum):
-        raise ValueError(f"{name}: expected {what} (an integer >= {minimum}), got {value!r}")
+        raise InputError(f"{name}: expected {what} (an integer >= {minimum}), got {value!r}",
+                         field=name)
     return int(value)
 
 
@@ -264,30 +266,30 @@ def _survival(median_control: Any, median_experimental: Any, hazard_ratio: Any,
               lambda_control: Any, lambda_experimental: Any, piecewise_time: Any
               ) -> tuple[np.ndarray, np.ndarray, float | None, float | None, float | None]:
     """(piece starts, (2, pieces) hazards, hazard ratio, median control, median experimental)."""
+    hr: float | None
     if (median_control is None) == (lambda_control is None):
-        raise ValueError("median_control, lambda_control: expected exactly one of them (the "
+        raise InputError("median_control, lambda_control: expected exactly one of them (the "
                          "control median, or the control hazard(s) per piece of "
                          "piecewise_time), got " + ("both" if lambda_control is not None
-                                                    else "neither"))
+                                                    else "neither"), field="median_control")
     if median_control is not None:
         for name, value in (("lambda_experimental", lambda_experimental),
                             ("piecewise_time", piecewise_time)):
             if value is not None:
-                raise ValueError(f"{name}: used with lambda_control (piecewise-exponential "
-                                 "survival), not with median_control")
-        hr_arr, m_c, m_e_arr = _effect(median_control, median_experimental, hazard_ratio,
+                raise InputError(f"{name}: used with lambda_control (piecewise-exponential "
+                                 "survival), not with median_control", field=name)
+        hr_arr, m_c, m_e_arr = effect_size(median_control, median_experimental, hazard_ratio,
                                        allow_one=True)
         if hr_arr.size != 1:
             name = "hazard_ratio" if hazard_ratio is not None else "median_experimental"
-            raise ValueError(f"{name}: expected a single value, got {hr_arr.size}")
+            raise InputError(f"{name}: expected a single value, got {hr_arr.size}", field=name)
         hr = float(np.reshape(hr_arr, -1)[0])
-        lam_c = LN2 / m_c
-        return (np.zeros(1), np.array([[lam_c], [lam_c * hr]]), hr, m_c,
+        return (np.zeros(1), np.array([[LN2 / m_c], [LN2 / m_c * hr]]), hr, m_c,
                 float(np.reshape(m_e_arr, -1)[0]))
     if median_experimental is not None:
-        raise ValueError("median_experimental: used with median_control; with lambda_control "
-                         "give lambda_experimental or hazard_ratio")
-    lam_c = _positive_array(np.atleast_1d(lambda_control), "lambda_control",
+        raise InputError("median_experimental: used with median_control; with lambda_control "
+                         "give lambda_experimental or hazard_ratio", field="median_experimental")
+    lam_c = positive_array(np.atleast_1d(lambda_control), "lambda_control",
                             "positive hazards, one per piece of piecewise_time")
     if piecewise_time is None:
         starts = np.zeros(1)
@@ -298,28 +300,32 @@ def _survival(median_control: Any, median_experimental: Any, hazard_ratio: Any,
             starts = np.array([np.nan])
         if (starts.ndim != 1 or not np.all(np.isfinite(starts)) or starts[0] != 0
                 or not np.all(np.diff(starts) > 0)):
-            raise ValueError("piecewise_time: expected the increasing start times of the "
-                             f"hazard pieces, beginning at 0, got {piecewise_time!r}")
+            raise InputError("piecewise_time: expected the increasing start times of the "
+                             f"hazard pieces, beginning at 0, got {piecewise_time!r}",
+                             field="piecewise_time")
     if lam_c.size != starts.size:
-        raise ValueError(f"lambda_control: expected {starts.size} hazard(s), one per piece of "
-                         f"piecewise_time {starts.tolist()}, got {lam_c.size}")
+        raise InputError(f"lambda_control: expected {starts.size} hazard(s), one per piece of "
+                         f"piecewise_time {starts.tolist()}, got {lam_c.size}",
+                         field="lambda_control")
     if (lambda_experimental is None) == (hazard_ratio is None):
-        raise ValueError("lambda_experimental, hazard_ratio: expected exactly one of them with "
+        raise InputError("lambda_experimental, hazard_ratio: expected exactly one of them with "
                          "lambda_control, got " + ("both" if hazard_ratio is not None
-                                                   else "neither"))
+                                                   else "neither"), field="hazard_ratio")
     if hazard_ratio is not None:
-        hr_arr = _positive_array(np.atleast_1d(hazard_ratio), "hazard_ratio",
+        hr_arr = positive_array(np.atleast_1d(hazard_ratio), "hazard_ratio",
                                  "a positive hazard ratio")
         if hr_arr.size != 1:
-            raise ValueError(f"hazard_ratio: expected a single value, got {hr_arr.size}")
+            raise InputError(f"hazard_ratio: expected a single value, got {hr_arr.size}",
+                             field="hazard_ratio")
         hr = float(hr_arr[0])
         lam_e = lam_c * hr
     else:
-        lam_e = _positive_array(np.atleast_1d(lambda_experimental), "lambda_experimental",
+        lam_e = positive_array(np.atleast_1d(lambda_experimental), "lambda_experimental",
                                 "positive hazards, one per piece of piecewise_time")
         if lam_e.size != starts.size:
-            raise ValueError(f"lambda_experimental: expected {starts.size} hazard(s), one per "
-                             f"piece of piecewise_time, got {lam_e.size}")
+            raise InputError(f"lambda_experimental: expected {starts.size} hazard(s), one per "
+                             f"piece of piecewise_time, got {lam_e.size}",
+                             field="lambda_experimental")
         ratios = lam_e / lam_c
         hr = float(ratios[0]) if np.allclose(ratios, ratios[0], rtol=1e-12, atol=0) else None
     if starts.size == 1:
@@ -332,36 +338,62 @@ def _strata(prevalence: Any, hazard_ratio: Any, stratified: Any
             ) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     if prevalence is None:
         if hazard_ratio is not None:
-            raise ValueError("strata_hazard_ratio: given without strata_prevalence")
+            raise InputError("strata_hazard_ratio: given without strata_prevalence",
+                             field="strata_hazard_ratio")
         if stratified:
-            raise ValueError("stratified: a stratified analysis needs strata_prevalence")
+            raise InputError("stratified: a stratified analysis needs strata_prevalence",
+                             field="stratified")
         return None, None, False
-    prev = _positive_array(np.atleast_1d(prevalence), "strata_prevalence",
+    prev = positive_array(np.atleast_1d(prevalence), "strata_prevalence",
                            "positive prevalences summing to 1")
     if prev.size < 2 or abs(prev.sum() - 1.0) > 1e-9:
-        raise ValueError("strata_prevalence: expected at least two positive prevalences "
-                         f"summing to 1, got {prevalence!r}")
+        raise InputError("strata_prevalence: expected at least two positive prevalences "
+                         f"summing to 1, got {prevalence!r}", field="strata_prevalence")
     if prev.size > 64:
-        raise ValueError(f"strata_prevalence: at most 64 strata, got {prev.size}")
+        raise InputError(f"strata_prevalence: at most 64 strata, got {prev.size}",
+                         field="strata_prevalence")
     if hazard_ratio is None:
         mult = np.ones(prev.size)
     else:
-        mult = _positive_array(np.atleast_1d(hazard_ratio), "strata_hazard_ratio",
+        mult = positive_array(np.atleast_1d(hazard_ratio), "strata_hazard_ratio",
                                "positive hazard multipliers, one per stratum")
         if mult.size != prev.size:
-            raise ValueError(f"strata_hazard_ratio: expected {prev.size} multipliers (one per "
-                             f"stratum), got {mult.size}")
+            raise InputError(f"strata_hazard_ratio: expected {prev.size} multipliers (one per "
+                             f"stratum), got {mult.size}", field="strata_hazard_ratio")
     if stratified is not None and not isinstance(stratified, (bool, np.bool_)):
-        raise ValueError(f"stratified: expected True or False, got {stratified!r}")
+        raise TypeError(f"stratified: expected True or False, got {stratified!r}")
     return prev, mult, True if stratified is None else bool(stratified)
 
 
-def _check_design(design: Any, alpha: Any, sided: Any) -> tuple[float, int]:
+def _check_design(design: Any, alpha: Any, sided: Any
+                  ) -> tuple[float, int, int, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(alpha, sided, k, information rates, critical values, futility bounds) of a design,
+    checked: a design built by hand must describe the looks as consistently as one from
+    :func:`oncotrial.design.group_sequential`."""
     missing = [f for f in _DESIGN_FIELDS if not hasattr(design, f)]
     if missing:
-        raise ValueError(
+        raise TypeError(
             "design: expected a GroupSequentialDesign (from oncotrial.design.group_sequential), "
             f"got {type(design).__name__} without {', '.join(missing)}")
+    k = design.k
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise InputError(f"k: expected a number of looks >= 1, got {k!r}", field="k")
+    k = int(k)
+    rates = _float_array(design.information_rates)
+    if (rates.shape != (k,) or not np.all(np.isfinite(rates)) or rates[0] <= 0
+            or np.any(np.diff(rates) <= 0) or abs(rates[-1] - 1.0) > 1e-12):
+        raise InputError(f"information_rates: expected {k} strictly increasing values in "
+                         f"(0, 1] ending at 1 (one per look), got {design.information_rates!r}",
+                         field="information_rates")
+    crit = _float_array(design.critical_values)
+    if crit.shape != (k,) or np.any(np.isnan(crit)):
+        raise InputError(f"critical_values: expected {k} critical values (one per look), "
+                         f"got {design.critical_values!r}", field="critical_values")
+    futility = getattr(design, "futility_bounds", None)
+    bounds = None if futility is None else _float_array(futility)
+    if bounds is not None and (bounds.ndim != 1 or bounds.size > k or np.any(np.isnan(bounds))):
+        raise InputError(f"futility_bounds: expected at most {k} bounds (one per look), "
+                         f"got {futility!r}", field="futility_bounds")
     fixed = {"alpha": float(design.alpha), "sided": int(design.sided)}
     for name, given in (("alpha", alpha), ("sided", sided)):
         if given is None:
@@ -371,9 +403,17 @@ def _check_design(design: Any, alpha: Any, sided: Any) -> tuple[float, int]:
         except (TypeError, ValueError):
             same = False
         if not same:
-            raise ValueError(f"{name}: the group-sequential design fixes {name} = "
-                             f"{fixed[name]:g}; got {given!r} (leave {name} out)")
-    return fixed["alpha"], fixed["sided"]
+            raise InputError(f"{name}: the group-sequential design fixes {name} = "
+                             f"{fixed[name]:g}; got {given!r} (leave {name} out)", field=name)
+    return fixed["alpha"], int(fixed["sided"]), k, rates, crit, bounds
+
+
+def _float_array(values: Any) -> np.ndarray:
+    """``values`` as a float array; NaN where they are not numbers (then refused)."""
+    try:
+        return np.atleast_1d(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError):
+        return np.array([np.nan])
 
 
 def _look_events(events: Any, subjects: int, rates: np.ndarray) -> np.ndarray:
@@ -387,25 +427,23 @@ def _look_events(events: Any, subjects: int, rates: np.ndarray) -> np.ndarray:
         except (TypeError, ValueError):
             looks = np.array([np.nan])
         if looks.ndim != 1 or looks.dtype.kind not in "iu" or looks.size != rates.size:
-            raise ValueError(f"events: expected the number of events at the final analysis, or "
-                             f"{rates.size} increasing integers (one per look), got {events!r}")
+            raise InputError(f"events: expected the number of events at the final analysis, or "
+                             f"{rates.size} increasing integers (one per look), got {events!r}",
+                             field="events")
         looks = looks.astype(np.int64)
     if looks[0] < 1 or np.any(np.diff(looks) <= 0):
-        raise ValueError(f"events: expected increasing positive events per look, got "
-                         f"{looks.tolist()} (too few events for {rates.size} looks?)")
+        raise InputError(f"events: expected increasing positive events per look, got "
+                         f"{looks.tolist()} (too few events for {rates.size} looks?)",
+                         field="events")
     if looks[-1] > subjects:
-        raise ValueError(f"events: expected at most one event per patient ({subjects} "
-                         f"subjects), got {int(looks[-1])}")
+        raise InputError(f"events: expected at most one event per patient ({subjects} "
+                         f"subjects), got {int(looks[-1])}", field="events")
     return looks
 
 
-def _check_seed(seed: Any) -> int:
-    if seed is None:
-        return secrets.randbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer (or None for a fresh one), "
-                         f"got {seed!r}")
-    return int(seed)
+def _seed(seed: Any) -> int:
+    """``seed``, checked; ``None`` draws a fresh one (recorded in the result)."""
+    return secrets.randbits(63) if seed is None else check_seed(seed)
 
 
 def _arms(subjects: int, ratio: float, entry: str, accrual_time: np.ndarray,
@@ -413,8 +451,8 @@ def _arms(subjects: int, ratio: float, entry: str, accrual_time: np.ndarray,
     """Arm of each patient column and, for regular entry, the entry times ``F^-1(i / N)``."""
     n_e = math.floor(subjects * ratio / (1 + ratio) + 0.5)
     if not 1 <= n_e <= subjects - 1:
-        raise ValueError(f"allocation_ratio: {ratio:g} leaves an arm without patients among "
-                         f"{subjects} subjects")
+        raise InputError(f"allocation_ratio: {ratio:g} leaves an arm without patients among "
+                         f"{subjects} subjects", field="allocation_ratio")
     if entry == "random":
         return np.repeat(np.array([0, 1], dtype=np.int64), [subjects - n_e, n_e]), None
     # patient i is experimental when ceil((i + 1) n_e / N) steps up: E C E C ... at 1:1,
@@ -438,7 +476,7 @@ def _analytic(hr: float | None, arm: np.ndarray, events: np.ndarray, crit: np.nd
     drift = sign * math.sqrt(events[-1]) * math.sqrt(r) / (1 + r) * math.log(hr)
     rates = events / events[-1]
     lower = -crit if sided == 2 else futility
-    lo, up = _exit_probabilities(rates, lower, crit, drift)
+    lo, up = exit_probabilities(rates, lower, crit, drift)
     return float(up.sum() + (lo.sum() if sided == 2 else 0.0))
 
 
@@ -609,48 +647,50 @@ def simulate_power(
         median_control, median_experimental, hazard_ratio, lambda_control,
         lambda_experimental, piecewise_time)
     subjects = _count(subjects, "subjects", "a number of patients", minimum=2)
-    ratio = _allocation(allocation_ratio)
-    acc = _accrual(accrual_time, accrual_intensity)
+    ratio = check_allocation(allocation_ratio)
+    acc = accrual_profile(accrual_time, accrual_intensity)
     if entry not in ("random", "regular"):
-        raise ValueError(f"entry: expected 'random' or 'regular', got {entry!r}")
-    (drop_c, drop_e), d_time = _dropout(dropout_rate, dropout_time)
+        raise InputError(f"entry: expected 'random' or 'regular', got {entry!r}", field="entry")
+    (drop_c, drop_e), d_time = check_dropout(dropout_rate, dropout_time)
     prevalence, strata_mult, stratified = _strata(strata_prevalence, strata_hazard_ratio,
                                                   stratified)
     if design is not None:
-        alpha, sided = _check_design(design, alpha, sided)
-        k = int(design.k)
-        rates = np.asarray(design.information_rates, dtype=np.float64)
-        crit = np.asarray(design.critical_values, dtype=np.float64)
-        fut_bounds = getattr(design, "futility_bounds", None)
+        alpha, sided, k, rates, crit, fut_bounds = _check_design(design, alpha, sided)
     else:
         alpha = as_fraction(0.05 if alpha is None else alpha, "alpha", "a significance level")
-        sided = _sided(2 if sided is None else sided)
+        sided = check_sided(2 if sided is None else sided)
         k, rates, fut_bounds = 1, np.ones(1), None
         crit = np.array([-float(ndtri(alpha / sided))])
     if direction is None:
         direction = "upper" if np.all(hazard[1] > hazard[0]) else "lower"
     if direction not in ("lower", "upper"):
-        raise ValueError(f"direction: expected 'lower' (HR < 1) or 'upper', got {direction!r}")
+        raise InputError(f"direction: expected 'lower' (HR < 1) or 'upper', got {direction!r}",
+                         field="direction")
     sign = -1.0 if direction == "lower" else 1.0
     futility = np.full(k, -np.inf)
     if fut_bounds is not None:
-        futility[: len(fut_bounds)] = np.asarray(fut_bounds, dtype=np.float64)
+        futility[: len(fut_bounds)] = fut_bounds
     look_events = _look_events(events, subjects, rates)
     trials = _count(trials, "trials", "a number of simulated trials")
-    seed = _check_seed(seed)
+    seed = _seed(seed)
     if chunk_size is None:
         chunk_size = max(SLICE_SLOTS // subjects, -(-trials // _CHUNKS), 1)
     chunk_size = _count(chunk_size, "chunk_size", "a number of trials per chunk")
     scheduler, workers = check_scheduler(scheduler, workers)
     if progress is not None and not callable(progress):
-        raise ValueError(f"progress: expected a callable progress(done, total), got {progress!r}")
+        raise TypeError(f"progress: expected a callable progress(done, total), got {progress!r}")
+    if not isinstance(keep_trials, (bool, np.bool_)):
+        raise TypeError(f"keep_trials: expected True or False, got {keep_trials!r}")
+    if not isinstance(time_unit, str) or not time_unit.strip():
+        raise InputError(f"time_unit: expected the name of the time unit, got {time_unit!r}",
+                         field="time_unit")
 
     cdf = np.concatenate(([0.0], np.cumsum(acc.density * np.diff(acc.breakpoints))))
     arm, entry_times = _arms(subjects, ratio, entry, acc.breakpoints, cdf)
     scenario = Scenario(
         arm=arm, entry=entry_times, accrual_time=acc.breakpoints, accrual_cdf=cdf,
         piece_start=piece_start, hazard=hazard,
-        dropout_hazard=np.array(_dropout_hazards((drop_c, drop_e), d_time)),
+        dropout_hazard=np.array(dropout_hazards((drop_c, drop_e), d_time)),
         strata_cdf=None if prevalence is None else np.cumsum(prevalence)[:-1],
         strata_multiplier=np.ones(1) if strata_mult is None else strata_mult,
         stratified=stratified, events=look_events)
@@ -687,8 +727,8 @@ def simulate_power(
         dropout_time=d_time, strata_prevalence=prevalence, strata_hazard_ratio=strata_mult,
         stratified=stratified, alpha=alpha, sided=sided, direction=direction, k=k,
         information_rates=rates, events=look_events, critical_values=crit,
-        futility_bounds=None if fut_bounds is None else np.asarray(fut_bounds, dtype=float),
-        time_unit=str(time_unit), trials=trials, seed=seed, chunk_size=chunk_size,
+        futility_bounds=fut_bounds,
+        time_unit=time_unit, trials=trials, seed=seed, chunk_size=chunk_size,
         analytic_power=_analytic(hr, arm, look_events, crit, futility, sided, sign),
         **{name: summary[name] for name in summary if name != "futility_per_look"},
         futility_per_look=summary["futility_per_look"] if fut_bounds is not None else None,

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -50,16 +49,17 @@ from pydantic import (
     model_validator,
 )
 
-from oncotrial.protocol import Protocol, ProtocolError
-from oncotrial.protocol._spec import Issues as _Issues
-from oncotrial.protocol._spec import (
+from oncotrial.core.errors import InputError, SpecError
+from oncotrial.core.specfile import (
+    Issues,
     Loc,
-    SpecError,
     format_errors,
+    load_yaml,
     not_bool,
     path,
     read_source,
 )
+from oncotrial.protocol import Protocol, ProtocolError
 from oncotrial.protocol.models import Number, PositiveInt, PositiveNumber, Text
 from oncotrial.simulate.adverse_events import toxicity_loading
 from oncotrial.simulate.baseline import STRATA, site_probabilities
@@ -69,9 +69,9 @@ from oncotrial.simulate.visits import DAYS_PER_MONTH, planned_assessments
 
 __all__ = ["Scenario", "ScenarioError", "bundled_scenarios", "scenario_errors"]
 
-#: libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-SITES = ("lung", "liver", "bone", "skin", "other")
+Grade = Literal["1", "2", "3", "missing"]
+Site = Literal["lung", "liver", "bone", "skin", "other"]
+SITES: tuple[Site, ...] = ("lung", "liver", "bone", "skin", "other")
 
 
 class ScenarioError(SpecError):
@@ -121,7 +121,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _shares(values: Mapping[str, float], loc: Loc) -> list[tuple[Loc, str]]:
+def _shares(values: Mapping[Any, float], loc: Loc) -> list[tuple[Loc, str]]:
     total = sum(values.values())
     if values and abs(total - 1) > 1e-6:
         return [(loc, f"shares must add up to 1, got {total:.6g}")]
@@ -149,7 +149,7 @@ class Accrual(_Model):
     @model_validator(mode="after")
     def _order(self) -> Accrual:
         if self.end <= self.start:
-            raise _Issues([(("end",), f"must be after start {self.start}, got {self.end}")])
+            raise Issues([(("end",), f"must be after start {self.start}, got {self.end}")])
         return self
 
 
@@ -186,7 +186,7 @@ class Age(_Model):
                                                  f"decrease, got {list(self.quantiles[i])} after "
                                                  f"{list(self.quantiles[i - 1])}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -205,8 +205,8 @@ class Baseline(_Model):
     female_soft_tissue: Probability
     ecog_1: Probability
     ecog_missing: Probability
-    grade_soft_tissue: dict[Literal["1", "2", "3", "missing"], Probability]
-    metastasis_sites: dict[Literal["lung", "liver", "bone", "skin", "other"], Probability]
+    grade_soft_tissue: dict[Grade, Probability]
+    metastasis_sites: dict[Site, Probability]
     single_metastasis: Probability
     primary_in_place: Probability
 
@@ -217,7 +217,7 @@ class Baseline(_Model):
         if missing:
             issues.append((("metastasis_sites",), f"every site needs a share, missing {missing}"))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -234,7 +234,7 @@ class AssessmentProcess(_Model):
     @model_validator(mode="after")
     def _window(self) -> AssessmentProcess:
         if self.baseline_days[1] > 28:
-            raise _Issues([(("baseline_days",), "the baseline scan must be within 28 days "
+            raise Issues([(("baseline_days",), "the baseline scan must be within 28 days "
                                                 "before randomisation (RECIST 1.1 section 4.1)")])
         return self
 
@@ -279,7 +279,7 @@ class ArmDisease(_Model):
     @model_validator(mode="after")
     def _last_state(self) -> ArmDisease:
         if self.death_after_second_progression.death_share not in (0.0, 1.0):
-            raise _Issues([(("death_after_second_progression", "death_share"),
+            raise Issues([(("death_after_second_progression", "death_share"),
                             "the last state only ends in death; leave death_share out")])
         return self
 
@@ -320,7 +320,7 @@ class ProgressionBy(_Model):
     def _sum(self) -> ProgressionBy:
         issues = _shares(self.model_dump(), ())
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -369,6 +369,19 @@ class Treatment(_Model):
     surgery_primary: Probability
     second_reduction: Probability
 
+    @model_validator(mode="after")
+    def _uterine_surgery_is_a_probability(self) -> Treatment:
+        issues: list[tuple[Loc, str]] = [
+            (("surgery_uterine_relative",),
+             f"{self.surgery_uterine_relative:g} times arms.{arm}.surgery "
+             f"({delivery.surgery:g}) is {self.surgery_uterine_relative * delivery.surgery:.3g}, "
+             f"not a probability")
+            for arm, delivery in self.arms.items()
+            if self.surgery_uterine_relative * delivery.surgery > 1]
+        if issues:
+            raise Issues(issues)
+        return self
+
 
 class ArmSubsequent(_Model):
     second_line: Probability
@@ -381,7 +394,7 @@ class ArmSubsequent(_Model):
         issues = (_shares(self.second_line_regimens, ("second_line_regimens",))
                   + _shares(self.third_line_regimens, ("third_line_regimens",)))
         if issues:
-            raise _Issues(issues)
+            raise Issues(issues)
         return self
 
 
@@ -515,10 +528,7 @@ class Scenario(_Model):
     def load(cls, name_or_path: str | Path, *, protocol: Protocol | None = None) -> Scenario:
         """Load a bundled scenario by name (``"lms04"``) or a YAML file by path."""
         text, source = _read(name_or_path)
-        try:
-            data = yaml.load(text, Loader=_LOADER)
-        except yaml.YAMLError as exc:
-            raise ScenarioError([f"<yaml>: {exc}".replace("\n", " ")], source) from None
+        data = load_yaml(text, source=source, kind="scenario", error=ScenarioError)
         return cls.from_dict(data if data is not None else {}, source=source, protocol=protocol)
 
     def to_dict(self) -> dict[str, Any]:
@@ -536,13 +546,15 @@ class Scenario(_Model):
     def fitted(self) -> Fitted:
         """The quantities solved from the targets at validation."""
         if self._fitted is None:  # only a model_copy() skips from_dict
-            raise ValueError("scenario was not validated: build it with Scenario.load or from_dict")
+            raise InputError("scenario: not validated; build it with Scenario.load or "
+                             "from_dict", field="scenario")
         return self._fitted
 
     def protocol_model(self) -> Protocol:
         """The protocol this scenario was validated against."""
         if self._protocol is None:
-            raise ValueError("scenario was not validated: build it with Scenario.load or from_dict")
+            raise InputError("scenario: not validated; build it with Scenario.load or "
+                             "from_dict", field="scenario")
         return self._protocol
 
     def __eq__(self, other: object) -> bool:
@@ -633,7 +645,7 @@ class Scenario(_Model):
             issues += _landmark_issues(disease.progression_free, loc)
         return issues
 
-    def _fit(self, protocol: Protocol, skip: set[str]) -> tuple[Fitted, list[tuple[Loc, str]]]:
+    def _fit(self, protocol: Protocol, skip: set[str | int]) -> tuple[Fitted, list[tuple[Loc, str]]]:
         """Solve the targets; arms in ``skip`` have invalid survival landmarks (reported)."""
         issues: list[tuple[Loc, str]] = []
         pfs = {arm: PiecewiseExponential.from_points(d.progression_free.points())

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from oncotrial.stats._results import Result
+from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
     from oncotrial.simulate.scenario import Scenario

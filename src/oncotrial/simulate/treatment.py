@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pandas as pd
 
-from oncotrial.stats._results import Result
+from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
     from oncotrial.protocol.models import Phase, Protocol
@@ -194,7 +194,7 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
     end_induction = day[rows, n_ind - 1] + length[rows, n_ind - 1]
     surgery_day = np.full(n, np.nan)
     p_surgery = np.array([spec.arms[a].surgery for a in arms])
-    p_surgery = np.minimum(p_surgery * np.where(uterine, spec.surgery_uterine_relative, 1.0), 1.0)
+    p_surgery = p_surgery * np.where(uterine, spec.surgery_uterine_relative, 1.0)  # <= 1, validated
     planned = end_induction + rng.integers(SURGERY_AFTER_DAYS[0], SURGERY_AFTER_DAYS[1] + 1, n)
     operate = (completed_induction & (u[2] < p_surgery) & (planned < progression_day)
                & (planned < death_day) & (planned <= cutoff_day))

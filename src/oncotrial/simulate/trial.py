@@ -28,13 +28,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import check_seed
 from oncotrial.protocol import Protocol
 from oncotrial.randomise import generate_list
-from oncotrial.randomise._common import check_seed, stratum_label
+from oncotrial.randomise.strata import stratum_label
 from oncotrial.simulate.adverse_events import adverse_event_records, draw_grades
 from oncotrial.simulate.baseline import Patients, accrual_dates, draw_baseline
 from oncotrial.simulate.disease import DiseaseCourse, simulate_disease
@@ -43,7 +47,6 @@ from oncotrial.simulate.subsequent import Subsequent, simulate_subsequent
 from oncotrial.simulate.treatment import Reason, TreatmentCourse, simulate_treatment
 from oncotrial.simulate.tumours import Tumours, simulate_tumours
 from oncotrial.simulate.visits import DAYS_PER_MONTH, iso, planned_assessments
-from oncotrial.stats._results import Result
 
 __all__ = ["DOMAINS", "PIECES", "SimulatedTrial", "simulate_trial"]
 
@@ -101,7 +104,8 @@ class SimulatedTrial(Result):
         chosen = list(formats)
         unknown = [f for f in chosen if f not in FORMATS]
         if unknown or not chosen:
-            raise ValueError(f"formats must be among {', '.join(FORMATS)}, got {chosen}")
+            raise InputError(f"formats: expected one or more of {', '.join(FORMATS)}, got "
+                             f"{chosen}", field="formats")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
@@ -210,9 +214,10 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
 
     # 5: adverse-event grades, treatment, adverse-event dates, later lines, tumours
     grades = draw_grades(scenario, arms, rngs["adverse_event_grades"])
+    severe = cast(np.ndarray, (grades >= 3).any(axis=1))
     treatment = simulate_treatment(scenario, protocol, arms, progression_day=pd_day,
                                    death_day=death_day, cutoff_day=cutoff_day,
-                                   severe=(grades >= 3).any(axis=1), uterine=base.uterine,
+                                   severe=severe, uterine=base.uterine,
                                    rng=rngs["treatment"])
     died = np.floor(death_day) <= cutoff_day
     death_record = np.where(died, np.floor(death_day), np.nan)
@@ -382,7 +387,7 @@ def _ex(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.nd
                     "patient": patient[on], "cycle": cycle[on], "order": order,
                     "EXTRT": drug.drug.lower(), "EXDOSE": np.array(levels)[lvl], "EXDOSU": drug.unit,
                     "EPOCH": "MAINTENANCE" if is_maint else "INDUCTION",
-                    "EXADJ": np.where(lvl > 0, "DOSE REDUCED", None)}))
+                    "EXADJ": np.where(lvl > 0, "DOSE REDUCED", np.array(None))}))
     rows = pd.concat(parts, ignore_index=True).sort_values(["patient", "cycle", "order"],
                                                           kind="stable", ignore_index=True)
     p = rows["patient"].to_numpy()
@@ -442,7 +447,7 @@ def _tr(rows: pd.DataFrame, usubjid: np.ndarray, randdt: np.ndarray,
     frame = pd.DataFrame({**ids, "USUBJID": usubjid[p], "TRLNKID": rows["TRLNKID"],
                           "TRTESTCD": rows["TRTESTCD"], "TRORRES": text,
                           "TRSTRESN": np.where(measured, value, np.nan),
-                          "TRSTRESU": np.where(measured, "mm", None),
+                          "TRSTRESU": np.where(measured, "mm", np.array(None)),
                           "TRDTC": iso(_dates(randdt[p], rows["day"].to_numpy()))})
     frame = frame.sort_values(["USUBJID", "TRDTC", "TRLNKID"], kind="stable", ignore_index=True)
     return _sequence(frame, "TR")
@@ -477,7 +482,7 @@ def _dm(usubjid: np.ndarray, site: np.ndarray, seq: np.ndarray,
         "ACTARM": np.where(treatment.treated, arm_label, "Not Treated"),
         "AGE": base.age, "AGEU": "YEARS", "SEX": np.where(base.female, "F", "M"), "COUNTRY": "FRA",
         "RFSTDTC": iso(randdt), "RFENDTC": iso(_dates(randdt, last_contact)),
-        "DTHDTC": iso(_dates(randdt, death_record)), "DTHFL": np.where(died, "Y", None),
+        "DTHDTC": iso(_dates(randdt, death_record)), "DTHFL": np.where(died, "Y", np.array(None)),
         "origin": strata["origin"], "stage": strata["stage"],
         "ECOG": pd.Series(base.ecog).where(base.ecog >= 0).astype("Int64"),
         "GRADE": pd.Series(base.grade).where(base.grade > 0).astype("Int64"),

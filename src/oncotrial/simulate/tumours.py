@@ -37,7 +37,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr, ndtri
 
-from oncotrial.stats._results import Result
+from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
     from oncotrial.simulate.baseline import Patients
@@ -117,12 +117,13 @@ def _lesions(base: Patients, rng: np.random.Generator) -> pd.DataFrame:
         parts.append(pd.DataFrame({"patient": patient, "kind": kind, "TULOC": loc, "node": False,
                                    "measurable": loc in ("LUNG", "LIVER")}))
     patient = np.repeat(np.arange(n), base.lesions[:, 4])
-    names, probs = zip(*OTHER_SITES, strict=True)
-    loc = np.array(names)[np.minimum(np.searchsorted(np.cumsum(probs), rng.random(len(patient)),
-                                                     side="right"), len(names) - 1)]
-    node = loc == "LYMPH NODE"
+    names = [name for name, _ in OTHER_SITES]
+    probs = [prob for _, prob in OTHER_SITES]
+    site = np.array(names)[np.minimum(np.searchsorted(np.cumsum(probs), rng.random(len(patient)),
+                                                      side="right"), len(names) - 1)]
+    node = site == "LYMPH NODE"
     parts.append(pd.DataFrame({"patient": patient, "kind": np.where(node, "node", "other"),
-                               "TULOC": loc, "node": node, "measurable": True}))
+                               "TULOC": site, "node": node, "measurable": True}))
     les = pd.concat(parts, ignore_index=True)
     median = les["kind"].map({k: v[0] for k, v in SIZES.items()}).to_numpy()
     sigma = les["kind"].map({k: v[1] for k, v in SIZES.items()}).to_numpy()
@@ -251,13 +252,13 @@ def _records(les: pd.DataFrame, ratio: np.ndarray, scan_day: np.ndarray, perform
     base_rows = pd.DataFrame({
         "patient": patient, "TRLNKID": les["TULNKID"].to_numpy(),
         "TRTESTCD": np.where(target, np.where(node, "SAXIS", "LDIAM"), "TUMSTATE"),
-        "value": np.where(target, size, np.nan), "state": np.where(target, None, "PRESENT"),
+        "value": np.where(target, size, np.nan), "state": np.where(target, np.array(None), "PRESENT"),
         "day": baseline_day[patient]})
     follow = pd.DataFrame({
         "patient": lp, "TRLNKID": les["TULNKID"].to_numpy()[lesion],
         "TRTESTCD": np.where(target[lesion], np.where(node[lesion], "SAXIS", "LDIAM"), "TUMSTATE"),
         "value": np.where(target[lesion], value, np.nan),
-        "state": np.where(target[lesion], None, state), "day": day})
+        "state": np.where(target[lesion], np.array(None), state), "day": day})
     tr = pd.concat([base_rows, follow], ignore_index=True)
     tu = pd.DataFrame({"patient": patient, "TULNKID": les["TULNKID"].to_numpy(),
                        "TUORRES": np.where(target, "TARGET", "NON-TARGET"),

@@ -5,10 +5,11 @@ name (``kaplan_meier``), and the eager imports below make the package attribute 
 function. The command line imports this package only inside the commands that need it.
 """
 
-from oncotrial.stats._results import ChiSquareTest
-from oncotrial.stats.conventions import R, SAS, Convention
-from oncotrial.stats.cox import ConvergenceWarning, CoxDesign, CoxResult, coxph
-from oncotrial.stats.cox_zph import cox_zph
+from oncotrial.core.errors import ConvergenceWarning
+from oncotrial.core.results import ChiSquareTest
+from oncotrial.stats.conventions import SAS, Convention, R
+from oncotrial.stats.cox import CoxDesign, CoxResult, coxph
+from oncotrial.stats.cox_zph import CoxZphResult, cox_zph
 from oncotrial.stats.followup import FollowUp, median_followup
 from oncotrial.stats.kaplan_meier import KaplanMeier, QuantileEstimate, kaplan_meier, loglog_data
 from oncotrial.stats.logrank import LogrankResult, logrank_test
@@ -20,6 +21,7 @@ __all__ = [
     "ConvergenceWarning",
     "CoxDesign",
     "CoxResult",
+    "CoxZphResult",
     "FollowUp",
     "KaplanMeier",
     "LogrankResult",

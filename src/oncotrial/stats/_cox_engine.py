@@ -48,12 +48,14 @@ above unchanged and keep the sums free of overflow and cancellation.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 __all__ = ["CoxLayout", "CoxPass", "NewtonFit", "generalized_inverse", "infinite_coefficients", "newton",
-           "quadratic_form"]
+           "quadratic_form", "single_threaded_blas"]
 
 #: rows per chunk of the (p, n) products in a pass (a 3 MB buffer for p = 6), and deaths
 #: per chunk of the Efron terms
@@ -64,6 +66,27 @@ COUNTING_SLACK = 1 << 20
 LOG_RUN = 16
 #: relative eigenvalue cut-off of a generalized inverse; R's ``toler.chol`` (eps^0.75)
 SINGULAR_TOL = np.finfo(float).eps ** 0.75
+
+
+_BLAS: Any = None
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
+    """A context in which the BLAS runs on one thread.
+
+    A Cox fit makes many small matrix products (p x p, p x chunk); a multi-threaded
+    OpenBLAS splits each across its threads and then waits for the slowest, so when
+    another process keeps a core busy every product waits for a descheduled thread and
+    the fit slows down several-fold. One thread costs nothing at these sizes and keeps
+    the fit's time independent of the load. The thread pools are found once per process
+    (``threadpoolctl``), so entering the context costs microseconds.
+    """
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def generalized_inverse(matrix: np.ndarray, tol: float = SINGULAR_TOL) -> tuple[np.ndarray, int]:

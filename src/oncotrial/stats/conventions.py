@@ -1,10 +1,10 @@
 """The two analysis conventions: R ``survival`` (default) and SAS 9.4 PROC LIFETEST/PHREG.
 
-A trial analysed in SAS (as LMS04 was) can only be reproduced if every default that
+A trial analysed in SAS can only be reproduced if every default that
 differs between the two systems is switched together; a ``Convention`` bundles them so
 that ``convention="sas"`` is one argument. An explicit argument (e.g. ``conf_type=``)
-always wins over the convention. Sources: ``../shared/research/survival_engines.md`` §8,
-PHUSE CAMIS ``Comp/r-sas_survival.qmd``, R ``survival`` help pages, SAS/STAT 9.4 User's Guide.
+always wins over the convention. Sources: PHUSE CAMIS ``Comp/r-sas_survival.qmd``, R
+``survival`` help pages, SAS/STAT 9.4 User's Guide.
 
 ==========================  ===============================  ===============================
 setting                     ``"r"`` (R survival >= 3.5)      ``"sas"`` (SAS 9.4)
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from oncotrial.core.errors import InputError
 
 __all__ = ["Convention", "R", "SAS", "resolve_convention"]
 
@@ -57,5 +59,5 @@ def resolve_convention(convention: str | Convention) -> Convention:
         return convention
     key = str(convention).lower()
     if key not in _BY_NAME:
-        raise ValueError(f"convention: expected one of {sorted(_BY_NAME)}, got {convention!r}")
+        raise InputError(f"convention: expected one of {sorted(_BY_NAME)}, got {convention!r}", field="convention")
     return _BY_NAME[key]

@@ -11,22 +11,26 @@ of older software differ from R's; this module reproduces the current R numbers
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc
 
-from oncotrial.stats._validate import row_labels
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result, json_safe
+from oncotrial.core.validation import row_labels
+from oncotrial.stats._cox_engine import single_threaded_blas
 from oncotrial.stats.logrank import _time_blocks
 
-__all__ = ["cox_zph"]
+__all__ = ["CoxZphResult", "cox_zph", "left_km"]
 
 Transform = str | Callable[[np.ndarray], Any]
 _TRANSFORMS = ("km", "rank", "identity", "log")
 
 
-def _left_km(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+def left_km(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """Unweighted pooled Kaplan–Meier just before each row's time, S(t-), as R's zph uses."""
     distinct, inverse = np.unique(time, return_inverse=True)
     rows = np.bincount(inverse, minlength=distinct.size)
@@ -41,24 +45,26 @@ def _time_transform(time: np.ndarray, event: np.ndarray, transform: Transform) -
     if callable(transform):
         g = np.asarray(transform(time.copy()), dtype=float)
         if g.shape != time.shape:
-            raise ValueError(f"transform: the callable must return one value per row, shape "
-                             f"{time.shape}, got shape {g.shape}")
+            raise InputError(f"transform: the callable must return one value per row, shape "
+                             f"{time.shape}, got shape {g.shape}", field="transform")
     elif transform == "km":
-        g = 1.0 - _left_km(time, event)
+        g = 1.0 - left_km(time, event)
     elif transform == "rank":
-        g = stats.rankdata(time)
+        from scipy.stats import rankdata  # scipy.stats is slow to import; only this needs it
+
+        g = rankdata(time)
     elif transform == "identity":
         g = time.astype(float)
     elif transform == "log":
         with np.errstate(divide="ignore"):  # log(0) is reported below if it is an event time
             g = np.log(time)
     else:
-        raise ValueError(f"transform: expected one of {list(_TRANSFORMS)} or a callable g(t), "
-                         f"got {transform!r}")
+        raise InputError(f"transform: expected one of {list(_TRANSFORMS)} or a callable g(t), "
+                         f"got {transform!r}", field="transform")
     bad = (event == 1) & ~np.isfinite(g)
     if bad.any():
-        raise ValueError(f"transform: g(t) is not finite at the event times of {row_labels(bad)} "
-                         f"(e.g. 'log' of a time 0)")
+        raise InputError(f"transform: g(t) is not finite at the event times of {row_labels(bad)} "
+                         f"(e.g. 'log' of a time 0)", field="transform")
     return g - g[event == 1].mean()
 
 
@@ -147,7 +153,7 @@ def _zph_score(
     else:
         which = np.arange(m)
         f = np.ones(m)
-        mult = wt
+        mult = wt.astype(float)
     inv = 1.0 / (s0e[which] + f * dd0[which])
     a0 = np.bincount(which, weights=inv, minlength=m)
     a1 = np.bincount(which, weights=f * inv, minlength=m)
@@ -185,14 +191,14 @@ def _zph_table(u: np.ndarray, imat: np.ndarray, terms: Mapping[str, Sequence[int
     names, chisq, df = [], [], []
     tests = list(terms.items()) + ([("GLOBAL", list(range(p)))] if global_test else [])
     for name, cols in tests:
-        cols = np.asarray(cols, dtype=np.intp)
-        keep = np.r_[np.arange(p), p + cols]
-        score = np.r_[np.zeros(p), u[cols]]
+        idx = np.asarray(cols, dtype=np.intp)
+        keep = np.r_[np.arange(p), p + idx]
+        score = np.r_[np.zeros(p), u[idx]]
         names.append(name)
         chisq.append(float(score @ np.linalg.solve(imat[np.ix_(keep, keep)], score)))
-        df.append(int(cols.size))
+        df.append(int(idx.size))
     table = pd.DataFrame({"chisq": chisq, "df": df}, index=pd.Index(names, name="term"))
-    table["p"] = stats.chi2.sf(table["chisq"], table["df"])
+    table["p"] = chdtrc(table["df"].to_numpy(float), table["chisq"].to_numpy())
     return table
 
 
@@ -215,19 +221,71 @@ def _cox_zph_arrays(
     weights = np.asarray(weights, dtype=float)
     beta = np.asarray(beta, dtype=float).ravel()
     if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties: expected 'efron' or 'breslow', got {ties!r}")
+        raise InputError(f"ties: expected 'efron' or 'breslow', got {ties!r}", field="ties")
     if beta.size != X.shape[1] or not np.isfinite(beta).all():
-        raise ValueError(f"coef: expected {X.shape[1]} finite coefficients, got {beta!r}")
+        raise InputError(f"coef: expected {X.shape[1]} finite coefficients, got {beta!r}", field="coef")
     if not (event == 1).any():
-        raise ValueError("event: no events, the proportional-hazards test is undefined")
+        raise InputError("event: no events, the proportional-hazards test is undefined", field="event")
     codes = np.zeros(time.size, dtype=np.intp) if strata is None else np.asarray(strata, dtype=np.intp)
     gtime = _time_transform(time, event, transform)
-    u, imat = _zph_score(time, event, X, weights, codes, beta, ties == "efron", gtime)
+    with single_threaded_blas():  # many small products: see single_threaded_blas
+        u, imat = _zph_score(time, event, X, weights, codes, beta, ties == "efron", gtime)
     return _zph_table(u, imat, terms, global_test)
 
 
+@dataclass(frozen=True, repr=False, eq=False)
+class CoxZphResult(Result):
+    """The proportional-hazards tests of a Cox fit (see :func:`cox_zph`).
+
+    ``table`` is indexed by term (or coefficient, with ``terms=False``) plus ``"GLOBAL"``,
+    with columns ``chisq``, ``df``, ``p``; ``transform`` names g(t) (``"km"``, ``"rank"``,
+    ``"identity"``, ``"log"``, or the callable's name); ``by_term`` says whether a
+    categorical term is tested jointly; ``ties`` and ``n_events`` are those of the fit.
+
+    The table's own accessors (``result.loc[term, "p"]``, ``result["p"]``,
+    ``result.index``) read it directly, as when cox_zph returned the table itself.
+    """
+
+    table: pd.DataFrame
+    transform: str
+    by_term: bool
+    ties: str
+    n_events: int
+
+    @property
+    def loc(self) -> Any:
+        """``table.loc``: ``result.loc["trt", "p"]`` is the P value of the term trt."""
+        return self.table.loc
+
+    @property
+    def index(self) -> pd.Index:
+        return self.table.index
+
+    @property
+    def columns(self) -> pd.Index:
+        return self.table.columns
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self.table[column]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The test table with the term as a column."""
+        return self.table.reset_index()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe fields; the table as records that keep the ``term``."""
+        out = super().to_dict()
+        out["table"] = json_safe(self.to_frame())
+        return out
+
+    def __repr__(self) -> str:
+        table = self.table.to_string(float_format=lambda v: f"{v:.4g}")
+        return (f"Test of proportional hazards (cox.zph): transform={self.transform}, "
+                f"ties={self.ties}, events={self.n_events}\n{table}")
+
+
 def cox_zph(result: Any, transform: Transform = "km", *, terms: bool = True,
-            global_test: bool = True) -> pd.DataFrame:
+            global_test: bool = True) -> CoxZphResult:
     r"""Score test of proportional hazards for each term of a Cox model, and globally.
 
     For each model term with columns :math:`x_j` the test asks whether adding
@@ -270,14 +328,18 @@ def cox_zph(result: Any, transform: Transform = "km", *, terms: bool = True,
 
     Returns
     -------
-    DataFrame indexed by term (plus ``"GLOBAL"``), columns ``chisq``, ``df``, ``p``.
+    CoxZphResult whose ``table`` is indexed by term (plus ``"GLOBAL"``), columns
+    ``chisq``, ``df``, ``p``.
     """
     design = getattr(result, "design", None)
     if design is None or not hasattr(result, "coef") or not hasattr(result, "ties"):
-        raise ValueError(f"result: expected a CoxResult from coxph(), got {type(result).__name__}")
+        raise TypeError(f"result: expected a CoxResult from coxph(), got {type(result).__name__}")
     if terms:
         term_map: Mapping[str, Sequence[int]] = design.terms
     else:
         term_map = {name: [j] for j, name in enumerate(design.columns)}
-    return _cox_zph_arrays(design.time, design.event, design.X, design.weights, design.strata,
-                           result.coef, result.ties, transform, term_map, global_test)
+    table = _cox_zph_arrays(design.time, design.event, design.X, design.weights, design.strata,
+                            result.coef, result.ties, transform, term_map, global_test)
+    name = transform if isinstance(transform, str) else getattr(transform, "__name__", "callable")
+    return CoxZphResult(table=table, transform=str(name), by_term=bool(terms), ties=result.ties,
+                        n_events=int(np.sum(design.event == 1)))

@@ -17,8 +17,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._results import Result
-from ._validate import survival_arrays
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import survival_arrays
+
 from .conventions import Convention, resolve_convention
 from .kaplan_meier import KaplanMeier, build_curve, check_conf_level, distinct_times
 
@@ -84,7 +86,7 @@ def median_followup(
     conv = resolve_convention(convention)
     level = check_conf_level(conf_level)
     if ties not in _TIES:
-        raise ValueError(f"ties: expected one of {list(_TIES)}, got {ties!r}")
+        raise InputError(f"ties: expected one of {list(_TIES)}, got {ties!r}", field="ties")
     t, e, _ = survival_arrays(time, event)
     curve = _reverse_curve(t, e, ties, level, conv)
     q1, med, q3 = (curve.quantile(p) for p in (0.25, 0.5, 0.75))

@@ -29,8 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from ._results import Result
-from ._validate import as_fraction, as_time, survival_arrays, timefix
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_fraction, as_time, survival_arrays
+from oncotrial.stats.ties import timefix
+
 from .conventions import Convention, resolve_convention
 
 if TYPE_CHECKING:  # imported lazily at run time: rmst.py imports this module
@@ -49,7 +52,7 @@ TABLE_COLUMNS = ["time", "n_risk", "n_event", "n_censor", "survival", "std_err",
 # argument checks shared with rmst.py and followup.py
 # --------------------------------------------------------------------------------------
 def check_conf_level(conf_level: Any, name: str = "conf_level") -> float:
-    """Return ``conf_level`` as a float in (0, 1), else raise a ValueError naming it."""
+    """Return ``conf_level`` as a float in (0, 1), else raise an InputError naming it."""
     return as_fraction(conf_level, name)
 
 
@@ -58,7 +61,7 @@ def check_conf_type(conf_type: str | None, convention: Convention) -> str:
     if conf_type is None:
         return convention.conf_type
     if conf_type not in CONF_TYPES:
-        raise ValueError(f"conf_type: expected one of {list(CONF_TYPES)} or None, got {conf_type!r}")
+        raise InputError(f"conf_type: expected one of {list(CONF_TYPES)} or None, got {conf_type!r}", field="conf_type")
     return conf_type
 
 
@@ -471,7 +474,7 @@ def loglog_data(km: KaplanMeier) -> pd.DataFrame:
     ``plot(fit, fun="cloglog")`` and SAS ``PLOTS=(LLS)``.
     """
     if not isinstance(km, KaplanMeier):
-        raise ValueError(f"km: expected a KaplanMeier result, got {type(km).__name__}")
+        raise TypeError(f"km: expected a KaplanMeier result, got {type(km).__name__}")
     tab = km.table
     s = tab["survival"].to_numpy()
     t = tab["time"].to_numpy()

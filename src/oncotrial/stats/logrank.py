@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc
 
-from oncotrial.stats._results import Result
-from oncotrial.stats._validate import as_groups, check_lengths, survival_arrays, timefix
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_groups, check_lengths, survival_arrays
 from oncotrial.stats.conventions import Convention, resolve_convention
+from oncotrial.stats.ties import timefix
 
 __all__ = ["LogrankResult", "logrank_test"]
 
@@ -80,7 +82,8 @@ def _strata_codes(strata: Any, n: int) -> tuple[np.ndarray, list[Any]] | None:
     else:
         columns = [("strata", strata)]
     if not columns:
-        raise ValueError("strata: expected at least one stratification variable, got an empty DataFrame")
+        raise InputError("strata: expected at least one stratification variable, got an empty "
+                         "DataFrame", field="strata")
     check_lengths(**{name: col for name, col in columns}, time=np.empty(n))
     coded = [as_groups(col, name, min_levels=1) for name, col in columns]
     if len(coded) == 1:
@@ -106,9 +109,9 @@ def _check_exponent(value: Any, name: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}") from None
+        raise InputError(f"{name}: expected a finite number >= 0, got {value!r}", field=name) from None
     if not math.isfinite(x) or x < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+        raise InputError(f"{name}: expected a finite number >= 0, got {value!r}", field=name)
     return x
 
 
@@ -286,7 +289,7 @@ def logrank_test(
         diff = (observed - expected)[sub]
         solution = np.linalg.lstsq(variance[np.ix_(sub, sub)], diff, rcond=None)[0]
         chisq = float(max(diff @ solution, 0.0))
-        p = float(stats.chi2.sf(chisq, df))
+        p = float(chdtrc(df, chisq))
     return LogrankResult(
         chisq=chisq,
         df=df,

@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from ._results import Result
-from ._validate import as_groups, check_lengths, survival_arrays
+from oncotrial.core.errors import InputError
+from oncotrial.core.results import Result
+from oncotrial.core.validation import as_groups, check_lengths, survival_arrays
+
 from .conventions import Convention, resolve_convention
 from .kaplan_meier import check_conf_level, distinct_times, fit_codes, z_value
 
@@ -47,9 +49,9 @@ def _check_tau(tau: Any) -> float:
     try:
         value = float(tau)
     except (TypeError, ValueError):
-        raise ValueError(f"tau: expected a positive finite time, got {tau!r}") from None
+        raise InputError(f"tau: expected a positive finite time, got {tau!r}", field="tau") from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"tau: expected a positive finite time, got {tau!r}")
+        raise InputError(f"tau: expected a positive finite time, got {tau!r}", field="tau")
     return value
 
 
@@ -164,13 +166,13 @@ def rmst_difference(
     t, e, w = survival_arrays(time, event)
     codes, levels = as_groups(group, "group", min_levels=2)
     if len(levels) != 2:
-        raise ValueError(f"group: expected exactly 2 distinct levels, got {len(levels)} ({levels!r})")
+        raise InputError(f"group: expected exactly 2 distinct levels, got {len(levels)} ({levels!r})", field="group")
     if reference is None:
         ref_index = 0 if conv.reference == "first" else 1
     else:
         matches = [i for i, lv in enumerate(levels) if lv == reference]
         if not matches:
-            raise ValueError(f"reference: {reference!r} is not a level of group {levels!r}")
+            raise InputError(f"reference: {reference!r} is not a level of group {levels!r}", field="reference")
         ref_index = matches[0]
     uniq, inverse = distinct_times(t, conv)
     arms = [

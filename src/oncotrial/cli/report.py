@@ -7,8 +7,8 @@ stdout keeps only the results. ``demo`` first simulates the LMS04 replica and de
 ADaM data (written under ``out/adam/``), then prints each headline number of the replica
 beside the published one.
 
-The functions are Typer commands registered by :mod:`oncotrial.cli`; they import the CLI's
-consoles inside their bodies because :mod:`oncotrial.cli` imports this module.
+The report, simulation and clinical packages are imported inside the commands: they are
+the heaviest part of oncotrial and no other command needs them.
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from oncotrial.cli._output import check_output_dir, console, err_console, reports_errors
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["analyze", "demo"]
 
@@ -38,11 +42,6 @@ _LABELS = {"followup.median": "Median follow-up, months", "response.orr": "Objec
 _STATISTICS = {"median": "median, months", "hazard_ratio": "hazard ratio", "events": "events"}
 #: estimates that are proportions, printed as percentages
 _PROPORTIONS = ("rate_", "orr", "grade34", "cytolysis34", "fraction", "induction")
-
-
-def _one_line(exc: Exception) -> str:
-    """A multi-line error (one line per ADaM problem) as one line, as ``_fail`` prints it."""
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 class _ProgressDisplay:
@@ -64,10 +63,19 @@ class _ProgressDisplay:
 
 
 @contextlib.contextmanager
-def _progress(console: Console) -> Iterator[_ProgressDisplay]:
+def _progress(stream: Console) -> Iterator[_ProgressDisplay]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=stream, transient=True) as bar:
         yield _ProgressDisplay(bar)
 
 
@@ -113,7 +121,7 @@ def _side_by_side(replica: Mapping[str, float], published: Mapping[str, float], 
     return table
 
 
-def _print_outputs(console: Console, out: Path, paths: Mapping[str, Path], elapsed: float) -> None:
+def _print_outputs(out: Path, paths: Mapping[str, Path], elapsed: float) -> None:
     """The main files, the figure count and the notes of skipped outputs."""
     main = [key for key in paths if not key.startswith("figures/")]
     figures = len(paths) - len(main)
@@ -126,6 +134,7 @@ def _print_outputs(console: Console, out: Path, paths: Mapping[str, Path], elaps
                   soft_wrap=True)
 
 
+@reports_errors
 def analyze(
     adam: Annotated[Path, typer.Option("--adam", help="Directory with adsl and adtte, optionally adrs and adae "
                                                        "(.parquet, .xpt, .sas7bdat or .csv).")],
@@ -134,20 +143,17 @@ def analyze(
 ) -> None:
     """Analyse ADaM data and write the trial report: report.html, report.docx, lay summary,
     ARD (JSON, CSV) and figures (PNG, SVG, PDF)."""
-    from oncotrial.cli import _fail, console, err_console
+    start = time.perf_counter()
+    check_output_dir(out, "--out")
     from oncotrial.protocol import Protocol
     from oncotrial.report.adam import read_adam
     from oncotrial.report.writer import build_report
 
-    start = time.perf_counter()
-    try:
-        proto = Protocol.load(protocol)
-        data = read_adam(adam)
-        with _progress(err_console) as progress:
-            paths = build_report(data, proto, out, progress=progress)
-    except ValueError as exc:
-        _fail(_one_line(exc))
-    _print_outputs(console, out, paths, time.perf_counter() - start)
+    proto = Protocol.load(protocol)
+    data = read_adam(adam)
+    with _progress(err_console) as progress:
+        paths = build_report(data, proto, out, progress=progress)
+    _print_outputs(out, paths, time.perf_counter() - start)
 
 
 #: the demo's default replica: among seeds 1-40, the one whose PFS, OS, PFS2 and response
@@ -156,13 +162,17 @@ def analyze(
 DEMO_SEED = 4
 
 
+@reports_errors
 def demo(
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the replica: same seed, same trial (default 4: a replica close to the published results; every seed is an equally plausible trial).")] = DEMO_SEED,
+    seed: Annotated[int, typer.Option(
+        "--seed", help="Seed of the replica: same seed, same trial (default 4: a replica close to the "
+                       "published results; every seed is an equally plausible trial).")] = DEMO_SEED,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("oncotrial-demo"),
 ) -> None:
     """Simulate the LMS04 trial, derive its ADaM data, analyse it and write the full report;
     print each headline number of the replica beside the published one."""
-    from oncotrial.cli import _fail, console, err_console
+    start = time.perf_counter()
+    check_output_dir(out, "--out")
     from oncotrial.clinical import derive_all
     from oncotrial.protocol import Protocol
     from oncotrial.report.adam import AdamData
@@ -171,24 +181,20 @@ def demo(
     from oncotrial.simulate.estimates import trial_estimates
     from oncotrial.simulate.trial import simulate_trial
 
-    start = time.perf_counter()
-    try:
-        proto = Protocol.load("lms04")
-        with _progress(err_console) as progress:
-            progress.step("Simulating the LMS04 replica")
-            trial = simulate_trial("lms04", seed=seed)
-            progress.step("Deriving ADSL, ADTTE, ADRS, ADAE")
-            derived = derive_all(trial.domains, proto, cutoff=trial.cutoff)
-            progress.step("Writing the ADaM data")
-            derived.write(out / "adam")
-            adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
-            paths = build_report(adam, proto, out, progress=progress)
-        replica = trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, proto)
-        published = load_targets("lms04")
-    except ValueError as exc:
-        _fail(_one_line(exc))
+    proto = Protocol.load("lms04")
+    with _progress(err_console) as progress:
+        progress.step("Simulating the LMS04 replica")
+        trial = simulate_trial("lms04", seed=seed)
+        progress.step("Deriving ADSL, ADTTE, ADRS, ADAE")
+        derived = derive_all(trial.domains, proto, cutoff=trial.cutoff)
+        progress.step("Writing the ADaM data")
+        derived.write(out / "adam")
+        adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
+        paths = build_report(adam, proto, out, progress=progress)
+    replica = trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, proto)
+    published = load_targets("lms04")
     randomised = int((derived.adsl["ITTFL"] == "Y").sum())
     console.print(f"LMS04 replica, seed {seed}, data cut-off {trial.cutoff.date()}: {randomised} patients "
                   f"randomised; ADaM data in {out / 'adam'}", highlight=False, soft_wrap=True)
     console.print(_side_by_side(replica, published, seed))
-    _print_outputs(console, out, paths, time.perf_counter() - start)
+    _print_outputs(out, paths, time.perf_counter() - start)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import assert_close, load_fixture
 from typer.testing import CliRunner
 
-from conftest import assert_close, load_fixture
 from oncotrial import __version__
 from oncotrial.cli import app
 from oncotrial.datasets import load
@@ -67,7 +67,7 @@ def test_bad_event_values_are_named(tmp_path):
     d.to_csv(path, index=False)
     result = runner.invoke(app, ["survival", str(path), "--time", "time", "--event", "status", "--group", "x"])
     assert result.exit_code == 2
-    assert "event ('status'): expected 0/1" in result.output and "rows [4]" in result.output
+    assert "status: expected 0/1" in result.output and "rows [5]" in result.output  # 1-based data rows
 
 
 def test_unknown_reference(colon_death_csv):

@@ -50,16 +50,26 @@ def test_futility_and_one_sided():
 
 def test_bad_input_names_the_option():
     cases = [
-        (["--median-control", "-6"], "median_control"),
-        (["--events", "200"], "events"),
-        (["--trials", "0"], "trials"),
-        (["--spending", "asXX", "--looks", "3"], "type"),
-        (["--futility", "bsOF"], "futility"),
-        (["--scheduler", "somewhere"], "scheduler"),
-        (["--workers", "2"], "workers"),
-        (["--hazard-ratio", "0.6"], "median_experimental, hazard_ratio"),
+        (["--median-control", "-6"], "--median-control"),
+        (["--events", "200"], "--events"),
+        (["--trials", "0"], "--trials"),
+        (["--spending", "asXX", "--looks", "3"], "--spending"),
+        (["--futility", "bsOF"], "--futility"),
+        (["--looks", "2", "--futility", "bsHSD", "--sided", "1", "--alpha", "0.025"], "--futility-gamma"),
+        (["--futility-gamma", "-2"], "--futility-gamma"),
+        (["--scheduler", "somewhere"], "--scheduler"),
+        (["--workers", "2"], "--workers"),
+        (["--hazard-ratio", "0.6"], "--median-experimental, --hazard-ratio"),
     ]
     for extra, name in cases:
         result = runner.invoke(app, [*LMS04, "--trials", "10", *extra])
         assert result.exit_code == 2, (extra, result.output)
-        assert name in result.output and "Traceback" not in result.output, (extra, result.output)
+        assert result.output.startswith(f"error: {name}: "), (extra, result.output)
+        assert result.output.count("\n") == 1, (extra, result.output)
+
+
+def test_futility_gamma_reaches_the_hsd_beta_spending():
+    result = runner.invoke(app, [*LMS04, "--looks", "2", "--futility", "bsHSD", "--futility-gamma", "-2",
+                                 "--sided", "1", "--alpha", "0.025", "--trials", "200", "--seed", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["looks"]["futility"]) == 2

@@ -1,4 +1,4 @@
-"""The randomisation view of a protocol: arms and ratios, factors and strata, seed checks.
+"""The randomisation view of a protocol: arms and ratios, factors and strata.
 
 Every method in :mod:`oncotrial.randomise` reads the protocol through :class:`Design`, which
 duck-types against ``protocol.arms`` (``.code``, ``.ratio``), ``protocol.stratification``
@@ -22,16 +22,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Design", "check_seed", "stratum_label"]
+from oncotrial.core.errors import InputError
+
+__all__ = ["Design", "stratum_label"]
 
 _FORBIDDEN = re.compile(r'[,|="\r\n]')
-
-
-def check_seed(seed: Any) -> int:
-    """A seed is a non-negative integer (it feeds :class:`numpy.random.SeedSequence`)."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def stratum_label(factors: Sequence[str], levels: Sequence[str]) -> str:
@@ -54,27 +49,33 @@ class Design:
         arms = tuple(str(a.code) for a in protocol.arms)
         ratios = tuple(a.ratio for a in protocol.arms)
         if len(arms) < 2:
-            raise ValueError(f"protocol.arms must declare at least two arms, got {list(arms)}")
+            raise InputError(f"protocol.arms must declare at least two arms, got {list(arms)}",
+                             field="protocol")
         if len(set(arms)) != len(arms):
-            raise ValueError(f"protocol.arms codes must be unique, got {list(arms)}")
+            raise InputError(f"protocol.arms codes must be unique, got {list(arms)}",
+                             field="protocol")
         for code, r in zip(arms, ratios, strict=True):
             if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
-                raise ValueError(f"protocol.arms ratio of {code!r} must be a positive integer, got {r!r}")
+                raise InputError(f"protocol.arms ratio of {code!r} must be a positive integer, "
+                                 f"got {r!r}", field="protocol")
         g = math.gcd(*ratios)
         factors = tuple(str(f.name) for f in protocol.stratification)
         levels = tuple(tuple(str(lv) for lv in f.levels) for f in protocol.stratification)
         if len(set(factors)) != len(factors):
-            raise ValueError(f"protocol.stratification factor names must be unique, got {list(factors)}")
+            raise InputError(f"protocol.stratification factor names must be unique, "
+                             f"got {list(factors)}", field="protocol")
         for name, lv in zip(factors, levels, strict=True):
             if not lv or len(set(lv)) != len(lv):
-                raise ValueError(f"stratification factor {name!r} must have distinct levels, got {list(lv)}")
+                raise InputError(f"protocol.stratification factor {name!r} must have distinct "
+                                 f"levels, got {list(lv)}", field="protocol")
         for what, names in (("arm code", arms), ("factor name", factors),
                             ("level", [lv for lv_ in levels for lv in lv_])):
             for name in names:
                 if not name or _FORBIDDEN.search(name) or name != name.strip() or name.startswith("#"):
-                    raise ValueError(f"protocol {what} {name!r} must be non-empty, without surrounding "
-                                     "spaces, a leading '#' or any of , | = \" and line breaks "
-                                     "(they delimit stratum labels and the allocation-list CSV)")
+                    raise InputError(f"protocol {what} {name!r} must be non-empty, without "
+                                     "surrounding spaces, a leading '#' or any of , | = \" and "
+                                     "line breaks (they delimit stratum labels and the "
+                                     "allocation-list CSV)", field="protocol")
         return cls(str(protocol.id), arms, tuple(int(r) // g for r in ratios), factors, levels)
 
     @property
@@ -102,17 +103,21 @@ class Design:
     def stratum_levels(self, stratum: Mapping[str, str]) -> tuple[int, ...]:
         """Level index per factor of a patient's stratum, with a precise error on bad input."""
         if not isinstance(stratum, Mapping):
-            raise ValueError(f"stratum must be a mapping factor -> level, got {type(stratum).__name__}")
-        extra = sorted(set(stratum) - set(self.factors))
+            raise TypeError(f"stratum: expected a mapping factor -> level, "
+                            f"got {type(stratum).__name__}")
+        extra = sorted(set(stratum) - set(self.factors), key=str)
         if extra:
-            raise ValueError(f"stratum has unknown factor(s) {extra}; declared factors: {list(self.factors)}")
+            raise InputError(f"stratum has unknown factor(s) {extra}; declared factors: "
+                             f"{list(self.factors)}", field="stratum")
         out = []
         for name, lv in zip(self.factors, self.levels, strict=True):
-            if name not in stratum:
-                raise ValueError(f"stratum is missing factor {name!r} (declared levels: {list(lv)})")
+            if stratum.get(name) is None:
+                what = "is missing factor" if name not in stratum else "has no value for factor"
+                raise InputError(f"stratum {what} {name!r} (declared levels: {list(lv)})",
+                                 field="stratum")
             if stratum[name] not in lv:
-                raise ValueError(f"stratum factor {name!r} has unknown level {stratum[name]!r}; "
-                                 f"declared levels: {list(lv)}")
+                raise InputError(f"stratum factor {name!r} has unknown level {stratum[name]!r}; "
+                                 f"declared levels: {list(lv)}", field="stratum")
             out.append(lv.index(stratum[name]))
         return tuple(out)
 

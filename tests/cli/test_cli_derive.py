@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from oncotrial.cli import app
 
-sys.path.insert(0, str(Path(__file__).parent / "clinical"))
-from test_derive import _sdtm  # noqa: E402  (the hand-built SDTM set of the end-to-end test)
+sys.path.insert(0, str(Path(__file__).parents[1] / "clinical"))
+from test_derive import _sdtm
 
 runner = CliRunner()
 
@@ -33,5 +33,6 @@ def test_derive_writes_adam_and_quality_report(tmp_path):
 
 
 def test_derive_without_dm_names_the_problem(tmp_path):
-    result = runner.invoke(app, ["derive", "--sdtm", str(tmp_path), "--protocol", "lms04", "--out", str(tmp_path / "o")])
+    result = runner.invoke(app, ["derive", "--sdtm", str(tmp_path), "--protocol", "lms04",
+                                 "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no DM file" in result.output
