@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium bench bench-design bench-randomise bench-simulate install clean
+.PHONY: demo test check chromium bench bench-design bench-randomise bench-simulate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) chromium
+# lint, architecture contracts (pyproject.toml [tool.importlinter]) and types; `make test` runs it first
+check: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy src
+
+test: $(STAMP) chromium check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
