@@ -37,6 +37,7 @@ from pydantic import (
 from oncotrial.core.errors import InputError, SpecError
 from oncotrial.core.specfile import Issues, format_errors, load_yaml, not_bool, read_source
 from oncotrial.protocol import dosing, eligibility, schedule
+from oncotrial.protocol.reporting import Reporting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -574,6 +575,7 @@ class Protocol(_Model):
     analysis: Analysis
     adverse_events: AdverseEvents
     safety_population: SafetyPopulation
+    reporting: Reporting = Reporting()
 
     # -- construction ------------------------------------------------------------------
 
