@@ -18,7 +18,7 @@ def test_protocol_show():
     result = runner.invoke(app, ["protocol", "show", "lms04"])
     assert result.exit_code == 0, result.output
     assert "NCT02997358" in result.output and "Doxorubicin + trabectedin" in result.output
-    assert "block sizes [2, 4, 6]" in result.output and "pegfilgrastim" in result.output
+    assert "block_sizes: 2/4/6" in result.output and "pegfilgrastim" in result.output
 
 
 def test_protocol_check_valid_and_invalid(tmp_path):
@@ -60,3 +60,38 @@ def test_dose():
     bad = runner.invoke(app, ["dose", "--protocol", "lms04", "--arm", "XYZ", "--height-cm", "165",
                               "--weight-kg", "70"])
     assert bad.exit_code == 2 and "XYZ" in bad.output
+
+
+def test_protocol_show_prints_every_section_of_a_trial_unlike_lms04():
+    result = runner.invoke(app, ["protocol", "show", "gastric_example"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for expected in ("CAPOX + anti-PD-1", "ratio", "pd_l1_cps_class", "2 (CPS 1-9)",
+                     "Randomisation: minimisation", "p 0.8", "Eligibility", "continuation",
+                     "until progression", "x2/day", "1-14", "Assessments (RECIST 1.1)",
+                     "weeks 6", "weeks 9", "End points", "1-sided P", "estimates with",
+                     "information_rates 0.6/1.0", "spending asOF", "CTCAE v5.0",
+                     "Safety population", "Plausible body measurements"):
+        assert expected in text, expected
+
+
+def test_protocol_schema_is_json_schema_and_markdown_is_the_reference_page():
+    result = runner.invoke(app, ["protocol", "schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    assert {"arms", "stratification", "design", "endpoints"} <= set(schema["properties"])
+    result = runner.invoke(app, ["protocol", "schema", "--markdown"])
+    assert result.exit_code == 0 and result.output.lstrip().startswith("#")
+    assert "stratification" in result.output
+
+
+def test_dose_levels_per_drug():
+    common = ["dose", "--protocol", "gastric_example", "--arm", "CAPOXPD1", "--height-cm", "170",
+              "--weight-kg", "70"]
+    full = runner.invoke(app, common)
+    reduced = runner.invoke(app, [*common, "--dose-level", "capecitabine=-1"])
+    assert full.exit_code == 0 and reduced.exit_code == 0, reduced.output
+    assert "750 mg/m2 (level -1)" in reduced.output and "750 mg/m2" not in full.output
+    assert "130 mg/m2" in reduced.output  # oxaliplatin keeps its full dose
+    bad = runner.invoke(app, [*common, "--dose-level", "nodrug=-1"])
+    assert bad.exit_code == 2 and "--dose-level: nodrug is not a drug of CAPOXPD1" in bad.output

@@ -18,7 +18,7 @@ def test_writes_domains_that_derive_reads(tmp_path):
     domains = ("dm", "ds", "ex", "pr", "cm", "ae", "tu", "tr", "rs")
     assert names == {f"{d}.csv" for d in domains} | {"truth.csv"}
     for text in ("Scenario lms04, seed 5, data cut-off 2023-01-31", "DOX", "DOXTRAB",
-                 "Allocation list SHA-256", "Second progressions"):
+                 "Allocation SHA-256", "Second progressions"):
         assert text in result.output, text
     derived = runner.invoke(app, ["derive", "--sdtm", str(out), "--protocol", "lms04",
                                   "--cutoff", "2023-01-31", "--out", str(tmp_path / "adam")])
@@ -41,10 +41,36 @@ def test_same_seed_same_files(tmp_path):
 def test_errors_are_one_line_with_status_2(tmp_path):
     result = runner.invoke(app, ["simulate", "trial", "--scenario", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert result.output == "error: invalid scenario: <name>: no bundled scenario 'nope' (bundled: lms04)\n"
+    assert result.output == ("error: invalid scenario: <name>: no bundled scenario 'nope' "
+                             "(bundled: gastric_example, lms04)\n")
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\n", encoding="utf-8")
     result = runner.invoke(app, ["simulate", "trial", "--scenario", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "title: required field is missing" in result.output
     result = runner.invoke(app, ["simulate", "trial", "--format", "sas", "--out", str(tmp_path)])
     assert result.exit_code == 2 and result.output.startswith("error: --format: ") and "sas" in result.output
+
+
+def test_scenario_template_runs_as_written(tmp_path):
+    out = tmp_path / "scenario.yaml"
+    result = runner.invoke(app, ["simulate", "scenario-template", "--protocol", "gastric_example",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    for section in ("accrual:", "sites:", "baseline:", "disease:", "treatment:",
+                    "subsequent_therapy:", "adverse_events:", "cutoff: "):
+        assert f"\n{section}" in text, section
+    assert "# " in text.split("accrual:")[1].splitlines()[0]  # commented parameters
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", str(out), "--out",
+                                 str(tmp_path / "sdtm"), "--look", "1"])
+    assert result.exit_code == 0, result.output
+    assert "CAPOXPD1" in result.output
+    result = runner.invoke(app, ["simulate", "scenario-template", "--protocol", "gastric_example",
+                                 "--out", str(tmp_path / "scenario.txt")])
+    assert result.exit_code == 2 and "--out" in result.output
+
+
+def test_look_of_a_dated_scenario_is_refused(tmp_path):
+    result = runner.invoke(app, ["simulate", "trial", "--look", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --look: the scenario has one cut-off (2023-01-31)")

@@ -94,7 +94,7 @@ def test_dose_levels(lms04):
 
 def test_percent_reductions_and_per_kg(data):
     from oncotrial.protocol import Protocol
-    drug = data["regimens"]["DOX"]["induction"]["drugs"][0]
+    drug = data["regimens"]["DOX"]["phases"][0]["drugs"][0]
     drug.update(unit="mg/kg", dose=2, reductions={"kind": "percent", "levels": [80, 50]})
     protocol = Protocol.from_dict(data)
     [dox, _] = protocol.doses("DOX", "induction", height_cm=170, weight_kg=70, dose_level=-2)
@@ -103,8 +103,8 @@ def test_percent_reductions_and_per_kg(data):
 
 @pytest.mark.parametrize("kwargs, field, message", [
     ({"arm": "DOXX"}, "arm", "arm: expected one of DOX, DOXTRAB, got 'DOXX'"),
-    ({"phase": "maintenance"}, "phase", "phase: this arm has no maintenance phase"),
-    ({"phase": "consolidation"}, "phase", "phase: expected one of induction, maintenance"),
+    ({"phase": "maintenance"}, "phase", "phase: expected one of induction, got 'maintenance'"),
+    ({"phase": "consolidation"}, "phase", "phase: expected one of induction, got 'consolidation'"),
     ({"dose_level": -3}, "dose_level", r"dose_level: -3 is not a level of doxorubicin in the "
                                        r"protocol \(permitted: 0, -1, -2\)"),
     ({"dose_level": 1}, "dose_level", "dose_level: 1 is not a level of doxorubicin"),

@@ -94,7 +94,7 @@ def test_failed_plus_missing_is_not_eligible(lms04, eligible_patient):
     ("cns_metastases", 0, "cns_metastases: expected true/false, got 0"),
     ("cns_metastases", "no", "cns_metastases: expected true/false, got 'no'"),
     ("origin", "Uterine", "origin: 'Uterine' is not a declared level (uterine, soft_tissue)"),
-    ("stage", 1, "stage: expected one of ['locally_advanced', 'metastatic'], got 1"),
+    ("stage", 1, "stage: 1 is not a declared level (locally_advanced, metastatic)"),
 ])
 def test_wrong_types_are_undetermined_never_coerced(lms04, eligible_patient, field, value,
                                                     reason):

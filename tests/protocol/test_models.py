@@ -125,9 +125,9 @@ def test_ratio_must_be_an_integer(data):
 
 
 def test_unknown_drug_unit(data):
-    data["regimens"]["DOX"]["induction"]["drugs"][0]["unit"] = "mg/m^2"
+    data["regimens"]["DOX"]["phases"][0]["drugs"][0]["unit"] = "mg/m^2"
     assert errors_of(data) == [
-        "regimens.DOX.induction.drugs[0].unit: must be 'mg/m2', 'ug/m2', 'mg', 'ug' or "
+        "regimens.DOX.phases[0].drugs[0].unit: must be 'mg/m2', 'ug/m2', 'mg', 'ug' or "
         "'mg/kg', got 'mg/m^2'"]
 
 
@@ -146,12 +146,12 @@ def test_duplicate_arm_codes(data):
 
 
 def test_missing_required_fields_and_unknown_keys_are_all_listed(data):
-    del data["registry"]
+    del data["sponsor"]
     del data["arms"][0]["label"]
     data["arms"][1]["ratoi"] = 1
     data["design"]["powr"] = 0.9
     assert errors_of(data) == [
-        "registry: required field is missing",
+        "sponsor: required field is missing",
         "arms[0].label: required field is missing",
         "arms[1].ratoi: unknown key (not part of the protocol schema; check the spelling)",
         "design.powr: unknown key (not part of the protocol schema; check the spelling)"]
@@ -244,10 +244,10 @@ def test_stratification_factor_must_be_a_matching_field(data):
     data["fields"]["stage"]["levels"] = ["metastatic", "locally_advanced"]
     del data["fields"]["origin"]
     errors = errors_of(data)
-    assert "fields: stratification factor 'origin' must be declared as a category field" \
+    assert "fields: stratification factor 'origin' must be declared as a field" \
         in errors
     assert ("fields.stage: must be a category with the stratification levels "
-            "['locally_advanced', 'metastatic'], got category "
+            "[locally_advanced, metastatic] (or a number field), got category "
             "['metastatic', 'locally_advanced']") in errors
 
 
@@ -268,19 +268,19 @@ def test_randomisation_settings(data):
 
 
 def test_regimen_checks(data):
-    induction = data["regimens"]["DOX"]["induction"]
+    induction = data["regimens"]["DOX"]["phases"][0]
     induction["supportive_care"][0]["days"] = [3, 25]
     induction["drugs"][0]["reductions"]["levels"] = [80, 45]
     induction["drugs"][0]["route"] = "iv"
     assert errors_of(data) == [
-        "regimens.DOX.induction.drugs[0].route: must be 'IV', 'SC', 'PO' or 'IM', got 'iv'"]
+        "regimens.DOX.phases[0].drugs[0].route: must be 'IV', 'SC', 'PO' or 'IM', got 'iv'"]
     induction["drugs"][0]["route"] = "IV"
     assert errors_of(data) == [
-        "regimens.DOX.induction.drugs[0].reductions.levels[0]: level -1 (80 mg/m2) must be "
+        "regimens.DOX.phases[0].drugs[0].reductions.levels[0]: level -1 (80 mg/m2) must be "
         "below the full dose 75 mg/m2"]
     induction["drugs"][0]["reductions"]["levels"] = [60, 45]
     assert errors_of(data) == [
-        "regimens.DOX.induction.supportive_care[0].days: day(s) [25] fall outside the "
+        "regimens.DOX.phases[0].supportive_care[0].days: day(s) [25] fall outside the "
         "21-day cycle"]
 
 

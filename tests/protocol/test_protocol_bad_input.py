@@ -53,7 +53,7 @@ def test_a_duplicated_key_inside_a_list_item_names_its_index(tmp_path):
 
 def test_a_latin1_file_is_refused_naming_the_file_and_the_byte(tmp_path):
     text = LMS04_TEXT.replace("sponsor: French Sarcoma Group", "sponsor: Unicancer Fédération")
-    file = _write(tmp_path, text.encode("latin-1"))
+    file = _write(tmp_path, text.encode("latin-1", errors="replace"))
     [line] = _load_error(file).errors
     assert line.startswith(f"<file>: {str(file)!r} is not UTF-8 text")
     assert "b'\\xe9'" in line and "save it as UTF-8" in line
@@ -73,15 +73,15 @@ def test_a_missing_file_names_the_file(tmp_path):
 
 @pytest.mark.parametrize("dose", [0, -75])
 def test_a_zero_or_negative_dose_is_refused_naming_the_drug(data, dose):
-    data["regimens"]["DOX"]["induction"]["drugs"][0]["dose"] = dose
+    data["regimens"]["DOX"]["phases"][0]["drugs"][0]["dose"] = dose
     with pytest.raises(ProtocolError) as info:
         Protocol.from_dict(data)
-    assert f"regimens.DOX.induction.drugs[0].dose: must be a positive number, got {dose}" \
+    assert f"regimens.DOX.phases[0].drugs[0].dose: must be a positive number, got {dose}" \
         in info.value.errors[0]
 
 
 def test_a_boolean_dose_is_refused(data):
-    data["regimens"]["DOX"]["induction"]["drugs"][0]["dose"] = True
+    data["regimens"]["DOX"]["phases"][0]["drugs"][0]["dose"] = True
     with pytest.raises(ProtocolError, match=r"drugs\[0\]\.dose: must be a number, got True"):
         Protocol.from_dict(data)
 
@@ -172,7 +172,7 @@ def test_wrong_python_types_are_type_errors(lms04, kwargs, message):
     ("age", True, "age: expected a number, got True"),
     ("ecog", "1", "ecog: expected a number, got '1'"),
     ("cns_metastases", 0, "cns_metastases: expected true/false, got 0"),
-    ("origin", 1, "origin: expected one of ['uterine', 'soft_tissue'], got 1"),
+    ("origin", 1, "origin: 1 is not a declared level (uterine, soft_tissue)"),
 ])
 def test_wrongly_typed_patient_values_are_undetermined_not_coerced(lms04, eligible_patient,
                                                                    field, value, reason):

@@ -15,7 +15,8 @@ class Arm:
 @dataclass
 class Factor:
     name: str
-    levels: list[str]
+    levels: list[str | int]
+    prevalence: dict[str | int, float] | None = None
 
 
 @dataclass

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from randomise_fixtures import protocol
+from randomise_fixtures import Factor, protocol
 
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.randomise import ALGORITHM_VERSION, AllocationList, generate_list, read_list_csv
@@ -230,3 +230,29 @@ def test_lms04_list_is_pinned_to_its_published_hash():
 
     lst = generate_list(mod.Protocol.load("lms04"), 42, 100)
     assert lst.sha256 == "6f5f88da2992f1b75fcb04ab15afa5782bcfb7288c347afafbc9001d32f01963"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=2, max_size=4), st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       st.integers(0, 2**32), st.integers(1, 60))
+def test_every_complete_block_holds_each_arm_in_the_ratio(ratios, multiples, seed, per_stratum):
+    from math import gcd
+
+    g = gcd(*ratios)
+    total = sum(ratios) // g
+    p = protocol(tuple(ratios), [m * total for m in multiples], factors=[Factor("site", ["a", "b"])])
+    lst = generate_list(p, seed, per_stratum)
+    for (stratum, _), block in lst.frame.groupby(["stratum", "block"], observed=True):
+        size = int(block["block_size"].iloc[0])
+        if len(block) < size:  # the cut last block of the stratum
+            assert lst.truncated[stratum] == size - len(block)
+            continue
+        counts = block["arm"].astype(str).value_counts()
+        for arm, r in zip(p.arms, ratios):
+            assert counts.get(arm.code, 0) == r * size // sum(ratios)
+
+
+def test_a_list_whose_strata_each_end_in_their_first_block_reads_back(tmp_path):
+    lst = generate_list(protocol(), 3, 4)  # the first stratum is one block of 4, the next starts at block 1
+    assert lst.frame["block"].iloc[3] == lst.frame["block"].iloc[4] == 1
+    assert read_list_csv(lst.write_csv(tmp_path / "list.csv")).sha256 == lst.sha256

@@ -12,7 +12,7 @@ from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, read_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse, default_table1
 from oncotrial.report.efficacy import efficacy_summary
-from oncotrial.report.tables import LMS04_TABLE1, Categorical, Continuous
+from oncotrial.report.tables import Categorical, Continuous, Flags
 from oncotrial.simulate.trial import simulate_trial
 
 LMS04 = Protocol.load("lms04")
@@ -42,7 +42,7 @@ def test_analysis_of_the_simulated_trial_has_every_table(analysis, derived):
     assert analysis.response is not None and analysis.adverse_events is not None
     assert analysis.messages == ("DOR: measured among responders only; not compared between arms",)
     assert analysis.table1.arm_n == {"Doxorubicin": 76, "Doxorubicin + trabectedin": 74, "Total": 150}
-    assert analysis.table1.table["variable"].unique().tolist() == [v.label for v in LMS04_TABLE1]
+    assert analysis.table1.table["variable"].unique().tolist() == [row.label for row in LMS04.reporting.table1]
     allocated = analysis.consort.table.query("stage == 'allocated'").set_index("arm")["n"]
     assert allocated.to_dict() == {"Doxorubicin": 76, "Doxorubicin + trabectedin": 74}
     entered = analysis.consort.table.query("stage == 'entered_maintenance'")
@@ -104,10 +104,21 @@ def test_analysis_from_files_equals_analysis_in_memory(derived, analysis, tmp_pa
 
 def test_default_table1_for_a_protocol_without_a_specification():
     spec = LMS04.to_dict()
-    spec["id"] = "OTHER"
+    del spec["reporting"]
     variables = default_table1(Protocol.from_dict(spec))
     assert isinstance(variables[0], Continuous) and variables[0].column == "AGE"
     assert [v.column for v in variables[1:]] == ["SEX", "origin", "stage"]
     assert isinstance(variables[2], Categorical) and dict(variables[2].levels) == {"uterine": "uterine",
                                                                                   "soft_tissue": "soft_tissue"}
-    assert default_table1(LMS04) == LMS04_TABLE1
+
+
+def test_table1_from_the_protocol_reporting_section():
+    variables = default_table1(LMS04)
+    assert [v.label for v in variables] == [row.label for row in LMS04.reporting.table1]
+    age, _, ecog, grade, *_, sites, metastases = variables
+    assert age == Continuous("AGE", "Age, years", statistics=("median_iqr",), digits=0)
+    assert ecog == Categorical("ECOG", "ECOG performance-status score", levels={0: "0", 1: "1"}, missing="exclude")
+    assert grade.where == "origin == 'soft_tissue'"
+    assert isinstance(sites, Flags) and list(sites.columns) == ["METLUNG", "METLIVER", "METBONE", "METSKIN",
+                                                                "METOTHER"]
+    assert metastases.bins == ((1, 1, "1"), (2, float("inf"), "≥2"))

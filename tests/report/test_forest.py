@@ -11,14 +11,16 @@ from conftest import assert_close, load_fixture
 
 from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
+from oncotrial.protocol import Protocol
 from oncotrial.report.forest import (
-    LMS04_SUBGROUPS,
     forest_figure,
+    protocol_subgroups,
     subgroup_hazard_ratios,
     subgroup_levels,
 )
 from oncotrial.report.km_plot import format_estimate
 
+LMS04_SUBGROUPS = protocol_subgroups(Protocol.load("lms04"))
 COLON_SUBGROUPS = {"sex": "sex", "age65": ("age", [65]), "obstruct": "obstruct"}
 R_LEVELS = {"< 65": "< 65", ">= 65": "\u2265 65"}  # R's labels -> ours
 

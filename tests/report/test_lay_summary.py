@@ -67,7 +67,12 @@ def _record(ard: pd.DataFrame, key: dict[str, Any]) -> pd.Series:
 def _protocol_value(path: str) -> Any:
     value: Any = LMS04
     for part in path.split("."):
-        value = value[part] if isinstance(value, dict) else getattr(value, part)
+        if isinstance(value, dict):
+            value = value[part]
+        elif isinstance(value, list):
+            value = value[int(part)]
+        else:
+            value = getattr(value, part)
     return value
 
 
@@ -101,7 +106,8 @@ def test_headings_follow_the_eu_lay_summary(summary):
     assert summary.title == ("Does adding trabectedin to doxorubicin help people with metastatic or "
                              "unresectable leiomyosarcoma?")
     markdown, html = summary.to_markdown(), summary.to_html()
-    assert markdown.startswith(f"# {summary.title}\n")
+    assert summary.notice == "Simulated data (seed 1) — not trial results"  # the simulator's mark
+    assert markdown.startswith(f"**{summary.notice}**\n\n# {summary.title}\n")
     for heading in HEADINGS:
         assert f"\n## {heading}\n" in markdown
         assert f"<h2>{heading}</h2>" in html.replace("&#39;", "'")

@@ -36,7 +36,8 @@ def errors(data: dict) -> list[str]:
 
 
 def test_bundled_lms04_loads_and_round_trips(lms04, data):
-    assert bundled_scenarios() == ["lms04"]  # lms04_targets.yaml holds targets, not a scenario
+    # lms04_targets.yaml holds targets, not a scenario
+    assert bundled_scenarios() == ["gastric_example", "lms04"]
     assert lms04.patients == 150 and lms04.cutoff == date(2023, 1, 31)
     assert "lms04" in repr(lms04) and lms04.protocol_model().id == "LMS04"
     again = Scenario.from_dict(data)
@@ -60,7 +61,7 @@ def test_file_errors(tmp_path):
 
 def test_structure_errors_name_the_field(data):
     data["assessments"]["strat"] = "2017-01-01"
-    data["baseline"]["grade_soft_tissue"]["1"] = 0.5
+    data["baseline"]["grade"]["shares"]["1"] = 0.5
     data["accrual"]["end"] = date(2016, 1, 1)
     data["patients"] = "many"
     data["follow_up"]["last_contact_lag_months"] = True
@@ -72,15 +73,15 @@ def test_structure_errors_name_the_field(data):
     assert "follow_up.last_contact_lag_months: must be a number, got True" in found
     assert "disease.arms.DOX.second_progression.shape: must be a positive number, got -1.0" in found
     assert "sites: required field is missing" in found
-    assert any(e.startswith("baseline.grade_soft_tissue: shares must add up to 1") for e in found)
+    assert any(e.startswith("baseline.grade.shares: shares must add up to 1") for e in found)
     assert any(e.startswith("accrual.end: must be after start") for e in found)
 
 
 def test_probabilities_are_probabilities(data):
-    data["baseline"]["uterine"] = 1.4
+    data["baseline"]["strata"]["origin"]["uterine"] = 1.4
     data["response"]["arms"]["DOX"]["orr"] = -0.1
     found = errors(data)
-    assert "baseline.uterine: must be a probability in [0, 1], got 1.4" in found
+    assert "baseline.strata.origin.uterine: must be a probability in [0, 1], got 1.4" in found
     assert "response.arms.DOX.orr: must be a probability in [0, 1], got -0.1" in found
 
 
@@ -163,7 +164,13 @@ def test_protocol_without_maintenance_or_unknown_strata(data):
     protocol["analysis"]["adjust_for"] = ["origin"]
     with pytest.raises(ScenarioError) as info:
         Scenario.from_dict(data, protocol=Protocol.from_dict(protocol))
-    assert any(e.startswith("protocol: stratification factor 2 of LMS04 (grade:") for e in info.value.errors)
+    found = info.value.errors
+    assert ("baseline.strata: factor 'grade' of protocol LMS04 needs a share per level "
+            "(locally_advanced, metastatic)") in found
+    assert "baseline.strata.stage: not a stratification factor of protocol LMS04" in found
+    assert "baseline.metastatic.stage: not a stratification factor of protocol LMS04" in found
+    assert ("baseline.grade: protocol LMS04 stratifies by 'grade': its DM column comes from "
+            "baseline.strata.grade; leave this out") in found
 
 
 def test_with_changes_revalidates(lms04):

@@ -83,22 +83,22 @@ def test_a_probability_out_of_range_is_reported_not_clipped(lms04_data):
 
 def test_a_relative_likelihood_that_makes_no_probability_is_reported(lms04_data):
     data = copy.deepcopy(lms04_data)
-    data["treatment"]["surgery_uterine_relative"] = 3.0  # 3 x 0.35 = 1.05 in DOXTRAB
+    data["treatment"]["surgery_relative"] = {"origin": {"uterine": 3.0}}  # 3 x 0.35 = 1.05
     with pytest.raises(ScenarioError) as info:
         Scenario.from_dict(data)
-    assert info.value.errors == ["treatment.surgery_uterine_relative: 3 times "
+    assert info.value.errors == ["treatment.surgery_relative: 3 times "
                                  "arms.DOXTRAB.surgery (0.35) is 1.05, not a probability"]
 
 
 def test_a_boolean_or_quoted_number_is_not_a_number(lms04_data):
     data = copy.deepcopy(lms04_data)
-    data["treatment"]["surgery_uterine_relative"] = True
+    data["treatment"]["surgery_relative"] = {"origin": {"uterine": True}}
     data["patients"] = "150"
     with pytest.raises(ScenarioError) as info:
         Scenario.from_dict(data)
     assert sorted(info.value.errors) == [
         "patients: must be a valid integer, got '150'",
-        "treatment.surgery_uterine_relative: must be a number, got True"]
+        "treatment.surgery_relative.origin.uterine: must be a number, got True"]
 
 
 # ----------------------------------------------------------------------------- targets files

@@ -1,11 +1,13 @@
-"""``oncotrial analyze`` and ``oncotrial demo``: the trial report from ADaM data, and the
-LMS04 replica from simulation to report.
+"""``oncotrial analyze`` and ``oncotrial demo``: the trial report from ADaM data, and a
+bundled trial's replica from simulation to report.
 
 Both commands write the outputs of :func:`oncotrial.report.writer.build_report` (HTML and
 Word reports, lay summary, ARD, figures) and show a Rich progress display on stderr, so that
-stdout keeps only the results. ``demo`` first simulates the LMS04 replica and derives its
-ADaM data (written under ``out/adam/``), then prints each headline number of the replica
-beside the published one.
+stdout keeps only the results. ``analyze`` uses the protocol given, else the one recorded
+with the data (:func:`oncotrial.report.protocol_file.recorded_protocol`): no trial is
+assumed. ``demo`` first simulates a replica of a bundled scenario and derives its ADaM data
+(written under ``out/adam/`` with its ``protocol.yaml``), then prints each headline number
+of the replica beside the published one.
 
 The report, simulation and clinical packages are imported inside the commands: they are
 the heaviest part of oncotrial and no other command needs them.
@@ -105,8 +107,8 @@ def _estimate_value(name: str, value: float) -> str:
     return f"{value:.1f}"
 
 
-def _side_by_side(replica: Mapping[str, float], published: Mapping[str, float], seed: int) -> Table:
-    table = Table(title=f"Headline numbers: LMS04 replica (seed {seed}) vs published", title_justify="left",
+def _side_by_side(replica: Mapping[str, float], published: Mapping[str, float], trial: str, seed: int) -> Table:
+    table = Table(title=f"Headline numbers: {trial} replica (seed {seed}) vs published", title_justify="left",
                   box=box.SIMPLE_HEAD,
                   caption="Replica: the calibration's estimators (oncotrial.simulate.estimates, the protocol's "
                           "conventions) on the derived ADaM data. One replica is one plausible trial; "
@@ -139,7 +141,9 @@ def analyze(
     adam: Annotated[Path, typer.Option("--adam", help="Directory with adsl and adtte, optionally adrs and adae "
                                                        "(.parquet, .xpt, .sas7bdat or .csv).")],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")] = "lms04",
+    protocol: Annotated[str | None, typer.Option(
+        "--protocol", help="Protocol name or YAML file (default: the protocol.yaml saved with the data, else the "
+                           "bundled protocol whose id is the ADSL STUDYID).")] = None,
 ) -> None:
     """Analyse ADaM data and write the trial report: report.html, report.docx, lay summary,
     ARD (JSON, CSV) and figures (PNG, SVG, PDF)."""
@@ -147,19 +151,32 @@ def analyze(
     check_output_dir(out, "--out")
     from oncotrial.protocol import Protocol
     from oncotrial.report.adam import read_adam
+    from oncotrial.report.protocol_file import recorded_protocol
     from oncotrial.report.writer import build_report
 
-    proto = Protocol.load(protocol)
     data = read_adam(adam)
+    proto = Protocol.load(protocol) if protocol is not None else recorded_protocol(adam, data.adsl)
     with _progress(err_console) as progress:
         paths = build_report(data, proto, out, progress=progress)
     _print_outputs(out, paths, time.perf_counter() - start)
 
 
 #: the demo's default replica: among seeds 1-40, the one whose PFS, OS, PFS2 and response
-#: estimates lie closest to the published ones (mean relative distance 6%); the spread over
-#: replicas is what `oncotrial simulate calibrate` shows
+#: estimates lie closest to the published ones of the bundled scenario (mean relative
+#: distance 6%); the spread over replicas is what `oncotrial simulate calibrate` shows
 DEMO_SEED = 4
+
+
+def _default_scenario() -> str:
+    """The bundled scenario of a published trial (the one shipped with published targets to
+    compare the replica with), when oncotrial ships exactly one."""
+    from oncotrial.simulate.calibrate import bundled_targets
+
+    names = bundled_targets()
+    if len(names) != 1:
+        raise typer.BadParameter(f"choose a bundled scenario or a YAML file (published: {', '.join(names)})",
+                                 param_hint="--scenario")
+    return names[0]
 
 
 @reports_errors
@@ -168,33 +185,44 @@ def demo(
         "--seed", help="Seed of the replica: same seed, same trial (default 4: a replica close to the "
                        "published results; every seed is an equally plausible trial).")] = DEMO_SEED,
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("oncotrial-demo"),
+    scenario: Annotated[str | None, typer.Option(
+        "--scenario", help="Bundled scenario name or YAML file (default: the bundled scenario of a published "
+                           "trial).")] = None,
 ) -> None:
-    """Simulate the LMS04 trial, derive its ADaM data, analyse it and write the full report;
+    """Simulate a trial replica, derive its ADaM data, analyse it and write the full report;
     print each headline number of the replica beside the published one."""
     start = time.perf_counter()
     check_output_dir(out, "--out")
     from oncotrial.clinical import derive_all
-    from oncotrial.protocol import Protocol
     from oncotrial.report.adam import AdamData
+    from oncotrial.report.protocol_file import write_protocol
     from oncotrial.report.writer import build_report
-    from oncotrial.simulate.calibrate import load_targets
+    from oncotrial.simulate.calibrate import TargetsError, load_targets
     from oncotrial.simulate.estimates import trial_estimates
+    from oncotrial.simulate.scenario import Scenario
     from oncotrial.simulate.trial import simulate_trial
 
-    proto = Protocol.load("lms04")
+    name = scenario if scenario is not None else _default_scenario()
+    model = Scenario.load(name)
+    proto = model.protocol_model()
     with _progress(err_console) as progress:
-        progress.step("Simulating the LMS04 replica")
-        trial = simulate_trial("lms04", seed=seed)
+        progress.step(f"Simulating the {proto.id} replica")
+        trial = simulate_trial(model, seed=seed)
         progress.step("Deriving ADSL, ADTTE, ADRS, ADAE")
         derived = derive_all(trial.domains, proto, cutoff=trial.cutoff)
         progress.step("Writing the ADaM data")
         derived.write(out / "adam")
+        write_protocol(proto, out / "adam")
         adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
         paths = build_report(adam, proto, out, progress=progress)
     replica = trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, proto)
-    published = load_targets("lms04")
     randomised = int((derived.adsl["ITTFL"] == "Y").sum())
-    console.print(f"LMS04 replica, seed {seed}, data cut-off {trial.cutoff.date()}: {randomised} patients "
+    console.print(f"{proto.id} replica, seed {seed}, data cut-off {trial.cutoff.date()}: {randomised} patients "
                   f"randomised; ADaM data in {out / 'adam'}", highlight=False, soft_wrap=True)
-    console.print(_side_by_side(replica, published, seed))
+    try:
+        published = load_targets(name)
+    except TargetsError:
+        console.print(f"No published targets for scenario {name}: headline numbers not compared.", highlight=False)
+    else:
+        console.print(_side_by_side(replica, published, proto.id, seed))
     _print_outputs(out, paths, time.perf_counter() - start)

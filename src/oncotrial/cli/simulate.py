@@ -1,7 +1,9 @@
-"""``oncotrial simulate trial|calibrate|power``: the in-silico trial commands.
+"""``oncotrial simulate trial|scenario-template|calibrate|power``: the in-silico trial commands.
 
 ``trial`` writes one patient-level replica as SDTM domains
-(:func:`oncotrial.simulate.trial.simulate_trial`); ``calibrate`` compares published
+(:func:`oncotrial.simulate.trial.simulate_trial`), at one look of an event-driven scenario;
+``scenario-template`` writes a documented starting scenario for any protocol
+(:func:`oncotrial.simulate.template.scenario_template`); ``calibrate`` compares published
 results with the replica's Monte-Carlo distribution
 (:func:`oncotrial.simulate.calibrate.calibrate`); ``power`` gives the Monte-Carlo power of
 an event-driven two-arm survival trial (:func:`oncotrial.simulate.power.simulate_power`).
@@ -21,6 +23,7 @@ from rich.table import Table
 
 from oncotrial.cli._output import (
     check_output_dir,
+    check_output_file,
     console,
     err_console,
     print_json,
@@ -46,13 +49,15 @@ def simulate_trial_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same trial.")] = 1,
     formats: Annotated[list[str], typer.Option(
         "--format", help="csv, parquet or xpt (repeat for several).")] = ["csv"],  # noqa: B006
+    look: Annotated[int | None, typer.Option(
+        "--look", help="Event-driven scenario: the analysis (1 = first look; default the last).")] = None,
 ) -> None:
     """Simulate one replica of a trial and write its SDTM domains (dm, ds, ex, pr, cm, ae, tu,
     tr, rs) plus truth.csv, ready for "oncotrial derive --sdtm DIR"."""
     check_output_dir(out, "--out")
     from oncotrial.simulate.trial import DOMAINS, simulate_trial
 
-    trial = simulate_trial(scenario, seed=seed)
+    trial = simulate_trial(scenario, seed=seed, look=look)
     trial.write(out, formats=formats)
     summary = trial.summary()
     table = Table(title=f"Scenario {trial.scenario}, seed {trial.seed}, data cut-off "
@@ -64,9 +69,29 @@ def simulate_trial_command(
         table.add_row(str(row.ARMCD), str(row.patients), str(row.progressions), str(row.deaths),
                       str(row.second_progressions), str(row.responders))
     console.print(table)
-    console.print(f"Allocation list SHA-256 {trial.allocation_sha256}", highlight=False)
+    console.print(f"Allocation SHA-256 {trial.allocation_sha256}", highlight=False)
     files = ", ".join(f"{domain}.{fmt}" for domain in DOMAINS for fmt in formats)
     console.print(f"Wrote {files} and truth.csv to {out}", highlight=False, soft_wrap=True)
+
+
+@simulate_app.command("scenario-template")
+@reports_errors
+def simulate_scenario_template_command(
+    protocol: Annotated[str, typer.Option("--protocol", help="Bundled protocol name or YAML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Scenario YAML file to write.")],
+) -> None:
+    """Write a documented starting scenario for a protocol: every section, each parameter
+    commented, neutral values taken from the protocol (arms, phases, strata, design) where
+    it can. "oncotrial simulate trial --scenario FILE" runs it as it stands."""
+    check_output_file(out, "--out", (".yaml", ".yml"))
+    from oncotrial.cli.protocol import load_protocol
+    from oncotrial.simulate.template import scenario_template
+
+    text = scenario_template(load_protocol(protocol), protocol_ref=protocol)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"Wrote a starting scenario for {protocol} to {out}; replace its "
+                  "assumptions, then run: oncotrial simulate trial --scenario "
+                  f"{out} --out DIR", highlight=False, soft_wrap=True)
 
 
 def _calibration_value(value: float) -> str:

@@ -4,8 +4,8 @@ Inputs: the raw SDTM AE and EX domains (validated here with
 :func:`oncotrial.clinical.sdtm.validate_domain`, so bad records become data-quality issues)
 and a subject-level frame (``adsl_like``) with ``USUBJID``, the treatment arm, and the
 treatment-emergent window per subject: ``RANDDT`` (window start) and ``TEAEENDT`` (window
-end). For LMS04 the protocol window is "from randomisation to first progression, death or
-withdrawal" (``Protocol.load("lms04").adverse_events["window"]``), so ``TEAEENDT`` is the
+end). For a protocol window "from randomisation to first progression, death or
+withdrawal" (the protocol's ``adverse_events.window``) ``TEAEENDT`` is the
 earliest of the progression, death and withdrawal dates; the caller derives it because
 progression comes from the RECIST engine. A missing ``TEAEENDT`` means none of these has
 happened yet: the window is open to the data cut-off. Grades are CTCAE v4.0 as reported
@@ -58,9 +58,10 @@ def derive_saffl(
 ) -> Derived:
     """Add ``SAFFL``: ``"Y"`` if the subject has at least ``min_cycles`` EX records with dose > 0.
 
-    LMS04 safety population: "patients who received at least one cycle of treatment"
-    (protocol ``safety_population.min_cycles == 1``); EX holds one record per administered
-    cycle, so a cycle received is a valid EX record with ``EXDOSE > 0``. A zero dose is a
+    For a safety population "patients who received at least one cycle of treatment"
+    (protocol ``safety_population.min_cycles == 1``) with EX holding one record per
+    administered cycle, a cycle received is a valid EX record with ``EXDOSE > 0`` (ADSL
+    counts cycles from any EX layout: :func:`oncotrial.clinical.exposure.count_cycles`). A zero dose is a
     planned but not given cycle. Invalid EX records are reported and do not count.
     """
     _require(adsl_like, "subject frame", ("USUBJID",))

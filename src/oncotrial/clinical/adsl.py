@@ -12,19 +12,22 @@ record is reported and left out, never silently used. Derivation rules, per colu
   empty; an ``ARM`` text that differs from the protocol label is an issue too.
 * ``ACTARM``: the arm of the treatment received. A subject's received drugs are the
   lower-cased ``EXTRT`` of EX records with ``EXDOSE > 0``; the arm is the planned arm when
-  its regimen (induction + maintenance drugs) contains all of them, else the one protocol arm
-  whose regimen does (e.g. a DOX subject given trabectedin received DOXTRAB). No EX records,
-  or no arm containing all received drugs (issue): as planned.
+  its regimen (the drugs and supportive care of all its phases) contains all of them, else
+  the one protocol arm whose regimen does (e.g. a control-arm subject given the experimental
+  drug received the experimental arm); when several arms contain them, the one whose regimen
+  is exactly the drugs received. No EX records, or no single such arm (issue): as planned.
 * ``RANDDT``: ``DM.RANDDTC`` when DM has that (non-standard) column and the value is a
   complete ISO 8601 date (a partial or invalid one is an issue, never completed), else the ``DS`` record
-  ``DSDECOD == "RANDOMIZED"``, else ``DM.RFSTDTC`` (which in LMS04 exports holds the
+  ``DSDECOD == "RANDOMIZED"``, else ``DM.RFSTDTC`` (which some exports fill with the
   randomisation date). Missing: issue, and ``ITTFL = "N"``.
 * Strata: one column per protocol stratification factor (``protocol.stratification``), named
   as the factor and taken from the DM column of the same name (case-insensitive), i.e. the
   strata *as randomised*. A blank value, or one outside the declared levels, is an issue
-  naming the DM row and becomes empty.
-* ``ITTFL``: ``"Y"`` for every randomised subject (a ``RANDDT``). ``SAFFL``:
-  :func:`oncotrial.clinical.adae.derive_saffl` with ``protocol.safety_population.min_cycles``.
+  naming the DM row and becomes empty. Values match a declared level through
+  :meth:`~oncotrial.protocol.StratificationFactor.level_of` (ECOG ``0``, ``0.0`` and ``"0"``
+  are level ``0``) and ADSL holds the declared level, as the protocol writes it.
+* ``ITTFL``: ``"Y"`` for every randomised subject (a ``RANDDT``). ``SAFFL``: ``"Y"`` when
+  ``CYCLES`` reaches ``protocol.safety_population.min_cycles``.
 * ``DTHDT``: earliest of ``DM.DTHDTC`` and the ``DS`` ``DEATH`` record. ``DM.DTHFL``
   disagreeing with it is an issue (:func:`~oncotrial.clinical.consistency.check_death_flags`).
 * ``PDDT``: first ``OVRLRESP == "PD"`` of ``rs_ovr`` after ``RANDDT`` (on/before the cut-off).
@@ -32,7 +35,7 @@ record is reported and left out, never silently used. Derivation rules, per colu
   ``ANTICANCER``, ``ANTI-CANCER`` or ``ANTINEOPLASTIC`` (case-insensitive). Without a
   ``CMCAT`` column new therapy cannot be identified and ``NACTDT`` is empty (one issue).
 * ``WDDT``: earliest DS date with a discontinuation decode (``sdtm.DS_DISCONTINUATION``).
-* ``TEAEENDT``: earliest of ``PDDT``, ``DTHDT`` and ``WDDT`` (LMS04 treatment-emergent
+* ``TEAEENDT``: earliest of ``PDDT``, ``DTHDT`` and ``WDDT`` (a treatment-emergent
   window "randomisation to first progression, death or withdrawal").
 * ``LSTALVDT``: latest date of any record of the subject (DM, DS, EX, CM, RS and the frames in
   ``others``, death included), capped at the cut-off.
@@ -40,28 +43,41 @@ record is reported and left out, never silently used. Derivation rules, per colu
   (on/before the cut-off). One dated before ``PDDT`` is an issue and is not used. The column
   exists only when RS holds ``PROG2`` records (second progression collected), so PFS2 is
   derived only then.
-* ``NACTTRT``: ``CMTRT`` of the record giving ``NACTDT`` (subsequent therapy, e.g. second-line
-  trabectedin in the control arm).
+* ``NACTTRT``: ``CMTRT`` of the record giving ``NACTDT`` (subsequent therapy, e.g. the
+  experimental drug given second-line in the control arm).
 * ``SURGFL`` / ``SURGDT``: ``"Y"`` and the first date when PR holds a procedure after
   ``RANDDT`` whose ``PRCAT`` contains ``SURG`` (every PR record when PR has no ``PRCAT``).
 * ``DOSREDFL``: ``"Y"`` when any EX record given has a reduced dose: ``EXADJ`` mentions a
-  reduction, or ``EXDOSE`` is below the protocol dose of that drug in the subject's actual
-  arm and phase (``EPOCH``; without it, the drug's highest protocol dose; a record in another
-  unit than the protocol's is not compared, and an implausible dose is excluded: see
-  :func:`~oncotrial.clinical.consistency.check_doses`). With ``EPOCH`` also
-  per phase as ``RED`` + the first 5 letters of the phase (``REDINDUC``, ``REDMAINT``).
+  reduction, or the record's daily amount is below the full daily protocol dose of that drug
+  in the subject's actual arm and phase (``EPOCH``; without it, the phase giving the drug at
+  its highest dose). ``EXDOSE`` is per administration and ``EXDOSFRQ`` (``QD``, ``BID``...)
+  says how many were given a day, the protocol's ``times_per_day`` when absent; a record in
+  the absolute unit of a per-m2/per-kg drug is compared with the subject's dose from DM
+  ``HEIGHT``/``WEIGHT``; a dose rounded to tablet strengths is not a reduction (rules:
+  :mod:`oncotrial.clinical.exposure`). A record in a unit the protocol does not give the
+  drug in is not compared, and an implausible dose is excluded
+  (:func:`~oncotrial.clinical.consistency.check_doses`). With ``EPOCH`` also per phase as
+  ``RED`` + the phase suffix.
+* Per-phase variables are ``RED``/``EOT``/``CYC`` + the phase's suffix: the first 5 letters
+  or digits of the phase name, upper case, so names have <= 8 characters for SAS v5
+  (``induction`` -> ``REDINDUC``); a suffix shared with an earlier protocol phase ends in a
+  digit instead (:func:`~oncotrial.clinical.exposure.phase_suffixes`). ``EPOCH`` values are
+  matched to the protocol's phases ignoring case and punctuation. Open-ended phases (no
+  ``max_cycles``) are phases like any other.
 * ``EOTSTT`` / ``DCTREAS`` / ``DCTDT``: end-of-treatment status (``COMPLETED``,
   ``DISCONTINUED``, or ``ONGOING`` without a disposition record), the reason (``DSDECOD``)
   and date of the first discontinuation record. With a DS ``EPOCH`` column the disposition
-  of each phase is also given as ``EOT`` + 5 letters (``EOTINDUC``, ``EOTMAINT``): the
-  ``DSDECOD`` of the phase's disposition record.
+  of each phase is also given as ``EOT`` + the phase suffix: the ``DSDECOD`` of the phase's
+  first disposition record.
 * Baseline characteristics: every DM column that is neither an accepted DM column nor a
-  stratification factor (e.g. ``ECOG``, ``GRADE``, ``NMETS``, ``METLUNG``) is carried to ADSL
-  unchanged, so tables can use them without a second merge.
-* ``CYCLES``: cycles received = distinct ``EXSTDTC`` dates with ``EXDOSE > 0`` (all LMS04 drugs
-  of a cycle are given on day 1, so one date is one cycle whatever the number of drugs). When
-  EX has ``EPOCH`` (or ``PHASE``) the count is also given per phase as ``CYC`` + the first 5
-  letters of the phase (e.g. ``CYCINDUC``, ``CYCMAINT``), names <= 8 characters for SAS v5.
+  stratification factor (e.g. ``ECOG``, ``GRADE``, ``NMETS``, and the provenance columns
+  ``SIMFL``/``SIMSEED`` of simulated data) is carried to ADSL unchanged, so tables can use
+  them without a second merge.
+* ``CYCLES``: cycles received, counted from the given EX records so that one record per
+  cycle, per day or per administration give the same count: a record dated within the
+  arm's dosing days of the current cycle's first record belongs to that cycle
+  (:func:`~oncotrial.clinical.exposure.count_cycles`). When EX has ``EPOCH`` (or ``PHASE``)
+  the count is also given per phase as ``CYC`` + the phase suffix.
 """
 
 from __future__ import annotations
@@ -72,8 +88,17 @@ from typing import Any
 
 import pandas as pd
 
-from oncotrial.clinical.adae import derive_saffl
 from oncotrial.clinical.consistency import check_death_flags, check_doses, planned_arms
+from oncotrial.clinical.exposure import (
+    FullDose,
+    administrations_per_day,
+    body_sizes,
+    count_cycles,
+    epoch_suffixes,
+    full_dose,
+    regimen_drugs,
+    unit_of,
+)
 from oncotrial.clinical.plausibility import Range, plausible_ranges
 from oncotrial.clinical.quality import DataQualityIssue, source_rows
 from oncotrial.clinical.sdtm import DS_DISCONTINUATION, SPECS, parse_iso_date, validate_domain
@@ -91,24 +116,18 @@ def _first(frame: pd.DataFrame, column: str, *, latest: bool = False) -> pd.Seri
 
 
 def _arm_drugs(protocol: Any) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for arm in protocol.arms:
-        regimen = protocol.regimens.get(arm.code)
-        drugs: set[str] = set()
-        if regimen is not None:
-            for phase in (regimen.induction, regimen.maintenance):
-                if phase is not None:
-                    drugs |= {d.drug.lower() for d in phase.drugs}
-        out[arm.code] = drugs
-    return out
+    return {arm.code: regimen_drugs(protocol, arm.code, supportive=True) for arm in protocol.arms}
 
 
 def _received_arm(
     planned: str, received: set[str], drugs: dict[str, set[str]]
 ) -> str | None:
+    """The arm of the drugs received (rules: module docstring), None when no one arm fits."""
     if not received or (planned in drugs and received <= drugs[planned]):
         return planned
     fitting = [code for code, arm_drugs in drugs.items() if received <= arm_drugs]
+    if len(fitting) > 1:
+        fitting = [code for code in fitting if drugs[code] == received]
     if len(fitting) == 1:
         return fitting[0]
     return None
@@ -174,7 +193,7 @@ def derive_adsl(
     adsl["ARMCD"] = armcd
     adsl["ARM"] = arm_text
     dm_rows = source_rows(dmv)
-    exv, other_unit, dose_issues = check_doses(exv, protocol)
+    exv, other_unit, dose_issues = check_doses(exv, protocol, dm=dmv)
     issues.extend(dose_issues)
 
     # actual arm
@@ -253,7 +272,7 @@ def derive_adsl(
             )
             adsl[factor.name] = None
             continue
-        values: list[str | None] = []
+        values: list[int | str | None] = []
         for i, subject, value in zip(adsl.index, adsl["USUBJID"], dmv[source], strict=True):
             if value is None or pd.isna(value) or not str(value).strip():
                 issues.append(DataQualityIssue(
@@ -261,8 +280,8 @@ def derive_adsl(
                     f"blank stratification value ({factor.name}): the subject is in no "
                     "stratum", dm_rows[i]))
                 values.append(None)
-            elif str(value) in factor.levels:
-                values.append(str(value))
+            elif factor.level_of(value) is not None:
+                values.append(factor.level_of(value))
             else:
                 issues.append(
                     DataQualityIssue(
@@ -270,7 +289,8 @@ def derive_adsl(
                         subject,
                         source,
                         value,
-                        f"not a declared level of {factor.name} ({', '.join(factor.levels)})",
+                        f"not a declared level of {factor.name} "
+                        f"({', '.join(str(level) for level in factor.levels)})",
                         dm_rows[i],
                     )
                 )
@@ -281,9 +301,10 @@ def derive_adsl(
     adsl["SEX"] = dmv["SEX"] if "SEX" in dmv.columns else None
     adsl["ITTFL"] = adsl["RANDDT"].notna().map({True: "Y", False: "N"})
     min_cycles = getattr(protocol.safety_population, "min_cycles", 1)
-    saffl = derive_saffl(adsl[["USUBJID"]], exv, min_cycles=min_cycles)
-    issues.extend(saffl.issues)
-    adsl["SAFFL"] = saffl.data["SAFFL"].to_numpy()
+    arms = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
+    cycles = (adsl["USUBJID"].map(count_cycles(given_ex, arms, protocol)).fillna(0)
+              .astype("int64"))
+    adsl["SAFFL"] = (cycles >= min_cycles).map({True: "Y", False: "N"})
 
     # death
     death = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
@@ -353,7 +374,7 @@ def derive_adsl(
     adsl["TEAEENDT"] = (
         adsl[["PDDT", "DTHDT", "WDDT"]].min(axis=1).astype("datetime64[ns]")
     )
-    _end_of_treatment(adsl, dsv)
+    _end_of_treatment(adsl, dsv, protocol)
 
     # last known alive
     frames: dict[str, pd.DataFrame] = {
@@ -399,22 +420,16 @@ def derive_adsl(
     adsl["LSTALVDT"] = pd.to_datetime(lstalv).astype("datetime64[ns]")
 
     # cycles received
-    if len(given_ex):
-        dates = given_ex.drop_duplicates(["USUBJID", "EXSTDTC"])
-        adsl["CYCLES"] = adsl["USUBJID"].map(dates.groupby("USUBJID").size()).fillna(0)
-        phase = next((c for c in ("EPOCH", "PHASE") if c in given_ex.columns), None)
-        if phase is not None:
-            per = given_ex.drop_duplicates(["USUBJID", phase, "EXSTDTC"])
-            for value, group in per.groupby(phase):
-                name = "CYC" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
-                adsl[name] = (
-                    adsl["USUBJID"].map(group.groupby("USUBJID").size()).fillna(0)
-                )
-                adsl[name] = adsl[name].astype("int64")
-    else:
-        adsl["CYCLES"] = 0
-    adsl["CYCLES"] = adsl["CYCLES"].astype("int64")
-    _dose_reductions(adsl, given_ex, protocol, other_unit)
+    adsl["CYCLES"] = cycles
+    phase = next((c for c in ("EPOCH", "PHASE") if c in given_ex.columns), None)
+    if len(given_ex) and phase is not None:
+        suffixes = epoch_suffixes(protocol, given_ex[phase])
+        per = given_ex.assign(_PHASE=given_ex[phase].map(suffixes))
+        for suffix, group in per.groupby("_PHASE", sort=False):
+            adsl["CYC" + suffix] = (adsl["USUBJID"].map(count_cycles(group, arms, protocol,
+                                                                     phase)).fillna(0)
+                                    .astype("int64"))
+    _dose_reductions(adsl, given_ex, protocol, other_unit, body_sizes(dmv))
     for column in _baseline_columns(dmv, protocol):
         if column not in adsl.columns:
             adsl[column] = dmv[column].to_numpy()
@@ -464,7 +479,7 @@ def _surgery(adsl: pd.DataFrame, pr: pd.DataFrame) -> pd.Series:
         "datetime64[ns]")
 
 
-def _end_of_treatment(adsl: pd.DataFrame, ds: pd.DataFrame) -> None:
+def _end_of_treatment(adsl: pd.DataFrame, ds: pd.DataFrame, protocol: Any) -> None:
     """``EOTSTT``, ``DCTREAS``, ``DCTDT`` and, with DS ``EPOCH``, ``EOT<phase>``."""
     stopped = ds[ds["DSDECOD"].isin(DS_DISCONTINUATION)] if len(ds) else ds
     first = (stopped.sort_values("DSSTDTC", kind="stable").drop_duplicates("USUBJID")
@@ -484,61 +499,54 @@ def _end_of_treatment(adsl: pd.DataFrame, ds: pd.DataFrame) -> None:
     ]
     if len(ds) and "EPOCH" in ds.columns:
         phased = ds[ds["EPOCH"].notna() & ds["DSDECOD"].isin(("COMPLETED", *DS_DISCONTINUATION))]
-        for value, group in phased.groupby("EPOCH"):
-            name = "EOT" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
-            last = group.sort_values("DSSTDTC", kind="stable").drop_duplicates("USUBJID")
-            adsl[name] = adsl["USUBJID"].map(last.set_index("USUBJID")["DSDECOD"])
-
-
-def _planned_doses(protocol: Any) -> dict[tuple[str, str | None, str], float]:
-    """Full protocol dose per (arm, phase, drug); phase ``None``: the drug's highest dose."""
-    out: dict[tuple[str, str | None, str], float] = {}
-    for code, regimen in protocol.regimens.items():
-        for phase_name in ("induction", "maintenance"):
-            phase = getattr(regimen, phase_name)
-            if phase is None:
-                continue
-            for drug in phase.drugs:
-                name = drug.drug.lower()
-                out[(code, phase_name, name)] = float(drug.dose)
-                out[(code, None, name)] = max(out.get((code, None, name), 0.0), float(drug.dose))
-    return out
+        phased = phased.assign(_PHASE=phased["EPOCH"].map(epoch_suffixes(protocol,
+                                                                         phased["EPOCH"])))
+        for suffix, group in phased.groupby("_PHASE", sort=False):
+            first = group.sort_values("DSSTDTC", kind="stable").drop_duplicates("USUBJID")
+            adsl["EOT" + suffix] = adsl["USUBJID"].map(first.set_index("USUBJID")["DSDECOD"])
 
 
 def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any,
-                     other_unit: set[Any]) -> None:
+                     other_unit: set[Any], sizes: Mapping[str, tuple[float, float]]) -> None:
     """``DOSREDFL`` and, with EX ``EPOCH``, ``RED<phase>`` (see module docstring); records
-    in ``other_unit`` (index labels; a unit the protocol does not give the drug in) are not
-    compared with the protocol dose."""
+    in ``other_unit`` (index labels; not comparable with the protocol dose) are flagged only
+    by ``EXADJ``."""
     if not len(given):
         adsl["DOSREDFL"] = "N"
         return
-    planned = _planned_doses(protocol)
     arm = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
     phase_column = "EPOCH" if "EPOCH" in given.columns else None
     reduced = []
+    full: dict[tuple[Any, ...], FullDose | None] = {}
     for index, row in zip(given.index, given.to_dict(orient="records"), strict=True):
         adj = row.get("EXADJ")
         flagged = isinstance(adj, str) and "REDUC" in adj.upper()
-        phase = row.get(phase_column) if phase_column else None
-        phase_key = str(phase).lower() if isinstance(phase, str) else None
         code = arm.get(row["USUBJID"])
-        drug = str(row["EXTRT"]).lower()
-        full = None
-        if code is not None:
-            full = planned.get((code, phase_key, drug))
-            if full is None:
-                full = planned.get((code, None, drug))
-        below = (full is not None and index not in other_unit
-                 and float(row["EXDOSE"]) < full * (1 - 1e-9))
+        below = False
+        if code is not None and index not in other_unit:
+            epoch = row.get(phase_column) if phase_column else None
+            unit = unit_of(row.get("EXDOSU"))
+            body = sizes.get(str(row["USUBJID"]))
+            key = (code, epoch if isinstance(epoch, str) else None,
+                   str(row["EXTRT"]).lower(), unit, body)
+            if key not in full:
+                full[key] = full_dose(protocol, *key)
+            expected = full[key]
+            if expected is not None and expected.amount is not None:
+                frequency = row.get("EXDOSFRQ")
+                per_day = (administrations_per_day(frequency) if isinstance(frequency, str)
+                           and frequency.strip() else None) or expected.per_day
+                daily = float(row["EXDOSE"]) * per_day
+                below = daily < expected.amount * expected.per_day * (1 - expected.tolerance)
         reduced.append(flagged or below)
     flags = given.assign(_RED=reduced)
     any_red = set(flags.loc[flags["_RED"], "USUBJID"])
     adsl["DOSREDFL"] = adsl["USUBJID"].isin(any_red).map({True: "Y", False: "N"})
     if phase_column:
-        for value, group in flags.groupby(phase_column):
-            name = "RED" + re.sub(r"[^A-Z0-9]", "", str(value).upper())[:5]
+        flags = flags.assign(_PHASE=flags[phase_column].map(
+            epoch_suffixes(protocol, flags[phase_column])))
+        for suffix, group in flags.groupby("_PHASE", sort=False):
             exposed = set(group["USUBJID"])
             red = set(group.loc[group["_RED"], "USUBJID"])
-            adsl[name] = [("Y" if s in red else "N") if s in exposed else None
-                          for s in adsl["USUBJID"]]
+            adsl["RED" + suffix] = [("Y" if s in red else "N") if s in exposed else None
+                                    for s in adsl["USUBJID"]]

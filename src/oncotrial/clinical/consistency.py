@@ -15,10 +15,17 @@ subject and the 1-based row of the domain):
   last date known alive, and the issue says so. A death date with ``DTHFL`` other than
   ``"Y"`` (``"N"`` or blank) is reported and the death date is used (an OS event): a dated
   death record is more specific than a flag derived from it.
-* Doses (EX): ``EXDOSU``, when given, must be a unit in which the protocol gives the drug,
-  else the record is kept (a dose was given) but not compared with the protocol dose
-  (no reduction flag from it). A dose above :data:`~oncotrial.clinical.plausibility.DOSE_CEILING`
-  times the drug's highest protocol dose is implausible: reported and the record is excluded.
+* Doses (EX): ``EXDOSU``, when given, must be a unit in which the protocol gives the drug
+  or the absolute unit of a per-m2/per-kg dose (``MG`` for ``mg/m2``), else the record is
+  kept (a dose was given) but not compared with the protocol dose (no reduction flag from
+  it). A record in the absolute unit needs the subject's DM ``HEIGHT`` and ``WEIGHT``; without
+  them it is not compared either (one issue per subject and drug). An ``EXDOSFRQ`` that is
+  not understood (:func:`~oncotrial.clinical.exposure.administrations_per_day`) is an issue
+  and the record is not compared. A daily amount (``EXDOSE`` times the administrations per
+  day, :mod:`oncotrial.clinical.exposure`) above
+  :data:`~oncotrial.clinical.plausibility.DOSE_CEILING` times the drug's highest protocol
+  daily dose (scaled by the subject's body-surface area or weight for an absolute unit) is
+  implausible: reported and the record is excluded.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from typing import Any
 
 import pandas as pd
 
+from oncotrial.clinical.exposure import administrations_per_day, body_sizes, unit_of
 from oncotrial.clinical.plausibility import DOSE_CEILING
 from oncotrial.clinical.quality import DataQualityIssue, source_rows
+from oncotrial.core.errors import InputError
 
 __all__ = ["check_death_flags", "check_doses", "planned_arms"]
 
@@ -118,46 +127,96 @@ def check_death_flags(dm: pd.DataFrame, death: pd.Series) -> list[DataQualityIss
     return issues
 
 
-def _protocol_doses(protocol: Any) -> dict[str, tuple[float, set[str]]]:
-    """Per drug (lower case): its highest protocol dose and the units it is given in."""
-    out: dict[str, tuple[float, set[str]]] = {}
+def _protocol_doses(protocol: Any) -> dict[str, dict[str, tuple[float, int]]]:
+    """Per drug (lower case): per protocol unit (upper case), its highest dose per
+    administration and the most administrations per day."""
+    out: dict[str, dict[str, tuple[float, int]]] = {}
     for regimen in protocol.regimens.values():
-        for phase in (regimen.induction, regimen.maintenance):
-            if phase is None:
-                continue
+        for phase in regimen.phases:
             for drug in (*phase.drugs, *phase.supportive_care):
-                name = drug.drug.lower()
-                dose, units = out.get(name, (0.0, set()))
-                out[name] = (max(dose, float(drug.dose)), units | {drug.unit.upper()})
+                units = out.setdefault(drug.drug.lower(), {})
+                dose, per_day = units.get(drug.unit.upper(), (0.0, 1))
+                units[drug.unit.upper()] = (max(dose, float(drug.dose)),
+                                            max(per_day, drug.times_per_day))
     return out
 
 
-def check_doses(ex: pd.DataFrame, protocol: Any,
+def _scale(protocol: Any, basis: str, body: tuple[float, float] | None) -> float | None:
+    """Body-surface area (m2) or weight (kg) of a subject, None when not known."""
+    if body is None:
+        return None
+    if basis == "KG":
+        return body[1]
+    try:
+        return float(protocol.body_surface_area(*body))
+    except InputError:
+        return None
+
+
+def check_doses(ex: pd.DataFrame, protocol: Any, *, dm: pd.DataFrame | None = None,
                 ) -> tuple[pd.DataFrame, set[Any], list[DataQualityIssue]]:
-    """EX without its implausible doses, the index labels of records whose unit is not the
-    protocol's (not to be compared with the protocol dose), and the issues (rules: module
-    docstring). ``ex`` is a validated EX frame."""
+    """EX without its implausible doses, the index labels of records not to be compared with
+    the protocol dose, and the issues (rules: module docstring). ``ex`` is a validated EX
+    frame; ``dm`` (validated) gives ``HEIGHT``/``WEIGHT`` for doses in an absolute unit."""
     if not len(ex):
         return ex, set(), []
     doses = _protocol_doses(protocol)
+    sizes = body_sizes(dm) if dm is not None else {}
     rows = source_rows(ex)
     units = ex["EXDOSU"] if "EXDOSU" in ex.columns else pd.Series(None, index=ex.index)
+    frequencies = (ex["EXDOSFRQ"] if "EXDOSFRQ" in ex.columns
+                   else pd.Series(None, index=ex.index))
     other_unit: set[Any] = set()
     implausible: list[Any] = []
     issues: list[DataQualityIssue] = []
-    for position, (index, subject, drug, dose, unit) in enumerate(
-            zip(ex.index, ex["USUBJID"], ex["EXTRT"], ex["EXDOSE"], units, strict=True)):
-        planned = doses.get(str(drug).strip().lower())
+    no_body: set[tuple[str, str]] = set()
+    for position, (index, subject, drug, dose, unit, frequency) in enumerate(
+            zip(ex.index, ex["USUBJID"], ex["EXTRT"], ex["EXDOSE"], units, frequencies,
+                strict=True)):
+        name = str(drug).strip().lower()
+        planned = doses.get(name)
         if planned is None or pd.isna(dose):
             continue
-        highest, accepted = planned
-        if _given(unit) and str(unit).strip().upper() not in accepted:
+        subject = str(subject)
+        given_per_day = None
+        if _given(frequency):
+            given_per_day = administrations_per_day(frequency)
+            if given_per_day is None:
+                other_unit.add(index)
+                issues.append(DataQualityIssue(
+                    "EX", subject, "EXDOSFRQ", frequency,
+                    "dosing frequency not understood (QD, BID, TID, QID, QnH, ONCE, QOD, "
+                    "QnD, QnW, QnM); the dose is not compared with the protocol dose",
+                    rows[position]))
+                continue
+        record_unit = unit_of(unit)
+        absolute = {u.partition("/")[0]: u for u in planned if "/" in u}
+        if record_unit is None or record_unit in planned:
+            highest, per_day = planned[record_unit or max(planned, key=lambda u: planned[u][0])]
+        elif record_unit in absolute:
+            highest, per_day = planned[absolute[record_unit]]
+            scale = _scale(protocol, absolute[record_unit].partition("/")[2], sizes.get(subject))
+            if scale is None:
+                other_unit.add(index)
+                if (subject, name) not in no_body:
+                    no_body.add((subject, name))
+                    issues.append(DataQualityIssue(
+                        "EX", subject, "EXDOSU", unit,
+                        f"{drug} in {record_unit} needs the subject's HEIGHT and WEIGHT in DM "
+                        f"(the protocol dose is {absolute[record_unit].lower()}); the dose is "
+                        "not compared with the protocol dose", rows[position]))
+                continue
+            highest *= scale
+        else:
             other_unit.add(index)
             issues.append(DataQualityIssue(
-                "EX", str(subject), "EXDOSU", unit,
-                f"not a unit the protocol gives {drug} in ({', '.join(sorted(accepted))}); "
+                "EX", subject, "EXDOSU", unit,
+                f"not a unit the protocol gives {drug} in "
+                f"({', '.join(sorted({*planned, *absolute}))}); "
                 "the dose is not compared with the protocol dose", rows[position]))
-        elif float(dose) > DOSE_CEILING * highest:
+            continue
+        daily = float(dose) * (given_per_day or per_day)
+        if daily > DOSE_CEILING * highest * per_day:
             implausible.append(index)
             issues.append(DataQualityIssue(
                 "EX", str(subject), "EXDOSE", dose,

@@ -12,9 +12,9 @@ Domain  Required columns                                        Optional columns
 DM      STUDYID, USUBJID, ARM                                   SUBJID, SITEID, ARMCD, ACTARM, AGE
                                                                 (number), SEX (M/F/U), RACE, RFSTDTC,
                                                                 RFENDTC, DTHDTC (dates), DTHFL (Y/N)
-EX      USUBJID, EXTRT, EXDOSE (number), EXSTDTC (date)         STUDYID, EXSEQ, EXDOSU, EXENDTC,
-                                                                EXADJ (reason for dose adjustment),
-                                                                EPOCH (treatment phase)
+EX      USUBJID, EXTRT, EXDOSE (number), EXSTDTC (date)         STUDYID, EXSEQ, EXDOSU, EXDOSFRQ,
+                                                                EXENDTC, EXADJ (reason for dose
+                                                                adjustment), EPOCH (treatment phase)
 AE      USUBJID, AEDECOD, AEBODSYS, AESTDTC (date),             STUDYID, AESEQ, AETERM, AEENDTC,
         AETOXGR (integer 1-5), AESER (Y/N)                      AEREL, AEOUT
 DS      USUBJID, DSDECOD (code list ``DS_DECODES``),            STUDYID, DSSEQ, DSTERM, DSCAT,
@@ -186,6 +186,7 @@ SPECS: dict[str, DomainSpec] = {
             _req("EXTRT"),
             _req("EXDOSE", "number"),
             _opt("EXDOSU", codes=DOSE_UNITS),
+            _opt("EXDOSFRQ"),
             _req("EXSTDTC", "date"),
             _opt("EXENDTC", "date"),
             _opt("EXADJ"),

@@ -9,6 +9,10 @@ Rounding, as commonly printed on chemotherapy prescriptions (both are parameters
 
 A BSA cap (``bsa_cap``, e.g. 2.0 m2) applies after rounding and only to per-m2 doses.
 
+An oral drug with tablet ``strengths`` is given as whole tablets: its computed dose is
+replaced by the nearest total the strengths can make (:func:`tablets`; ties go to the lower
+total, then to the fewest tablets), which is within half the smallest strength of it.
+
 Height and weight must lie in plausible ranges (default 100-250 cm and 20-350 kg; a
 protocol may declare its own in its ``dosing`` section). A height typed in inches or metres,
 or a weight in pounds, gives a dose that looks like a dose; refusing it, naming the value
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -27,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from oncotrial.core.errors import InputError
 
 if TYPE_CHECKING:
-    from oncotrial.protocol.models import Drug, Protocol
+    from oncotrial.protocol.models import Protocol
+    from oncotrial.protocol.treatment import Drug
 
 BSA_METHODS = ("mosteller", "dubois")
 #: plausible height (cm) and weight (kg) of a patient when the protocol declares none
@@ -93,9 +98,67 @@ def round_half_up(value: float, decimals: int | None, name: str = "decimals") ->
     return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
+def tablets(target: float, strengths: Sequence[float]) -> tuple[tuple[float, int], ...]:
+    """Whole tablets making the total nearest ``target`` (same unit as ``strengths``).
+
+    Rule: among every total that non-negative numbers of tablets can make, the one nearest
+    the target; on a tie the lower total (never more drug than prescribed when in doubt);
+    among the combinations making it, the fewest tablets. The multiples of the smallest
+    strength are achievable, so the total is within half the smallest strength of the
+    target. Returns ``((strength, count), ...)`` by decreasing strength, counts > 0 only
+    (empty for a target below half the smallest strength).
+    """
+    goal = _positive("target", target)
+    sizes = sorted({_positive("strengths", s) for s in strengths}, reverse=True)
+    if not sizes:
+        raise InputError("strengths: expected at least one tablet strength", field="strengths")
+    smallest = sizes[-1]
+    upper = goal + smallest
+    best: tuple[float, float, int, tuple[int, ...]] | None = None
+
+    def search(i: int, total: float, counts: tuple[int, ...]) -> None:
+        nonlocal best
+        if i == len(sizes) - 1:
+            for n in {max(0, math.floor((goal - total) / smallest)),
+                      max(0, math.ceil((goal - total) / smallest))}:
+                amount = total + n * smallest
+                key = (round(abs(amount - goal), 9), round(amount, 9), sum(counts) + n,
+                       counts + (n,))
+                if best is None or key[:3] < best[:3]:
+                    best = key
+            return
+        n = 0
+        while total + n * sizes[i] <= upper:
+            search(i + 1, total + n * sizes[i], counts + (n,))
+            n += 1
+
+    search(0, 0.0, ())
+    assert best is not None
+    return tuple((s, n) for s, n in zip(sizes, best[3], strict=True) if n > 0)
+
+
+def _days_text(days: Sequence[int]) -> str:
+    """``1-14`` for a run of days, ``1, 8`` for separate days."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and day == runs[-1][-1] + 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
+_FREQUENCY = {1: "once daily", 2: "twice daily", 3: "three times daily"}
+
+
 @dataclass(frozen=True)
 class DoseRow:
-    """One drug of a prescription: the absolute dose and how and when it is given."""
+    """One drug of a prescription: the absolute dose and how and when it is given.
+
+    ``dose`` is per administration, given ``times_per_day`` times on each of ``days``;
+    for a drug dispensed as tablets it is the tablets' total, ``calculated`` the dose
+    before rounding to tablets, and ``tablets`` the ``(strength, count)`` pairs.
+    """
 
     drug: str
     dose: float
@@ -106,9 +169,22 @@ class DoseRow:
     prescribed: str
     level: int
     supportive: bool
+    times_per_day: int = 1
+    calculated: float | None = None
+    tablets: tuple[tuple[float, int], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """``1650 mg = 3 x 500 mg + 1 x 150 mg, twice daily, days 1-14``."""
+        text = f"{self.dose:g} {self.unit}"
+        if self.tablets:
+            text += " = " + " + ".join(f"{n} x {s:g} {self.unit}" for s, n in self.tablets)
+        if self.times_per_day > 1 or len(self.days) > 1:
+            text += ", " + _FREQUENCY.get(self.times_per_day, f"{self.times_per_day} times daily")
+        word = "day" if len(self.days) == 1 else "days"
+        return f"{text}, {word} {_days_text(self.days)}"
 
     def __repr__(self) -> str:
         infusion = ""
@@ -127,15 +203,17 @@ def doses(protocol: Protocol, arm: str, phase: str, *, height_cm: float, weight_
 
     ``dose_level`` is 0 (full dose) or a permitted reduction level (-1, -2, ...): an int
     applies to every drug of the phase, a mapping drug -> level to the named drugs only.
-    Supportive care is never reduced. ``cycle`` must be within the phase's maximum cycles.
+    Supportive care is never reduced. ``cycle`` must be within the phase's maximum cycles
+    (any cycle from 1 in an open-ended phase).
     """
     regimen = protocol.regimen(arm)
     spec = regimen.phase(phase)
     if isinstance(cycle, bool) or not isinstance(cycle, int):
         raise TypeError(f"cycle: expected an integer, got {cycle!r}")
-    if not 1 <= cycle <= spec.max_cycles:
-        raise InputError(f"cycle: expected 1 to {spec.max_cycles} (the cycles of {arm} "
-                         f"{phase}), got {cycle!r}", field="cycle")
+    if cycle < 1 or (spec.max_cycles is not None and cycle > spec.max_cycles):
+        upper = f"1 to {spec.max_cycles}" if spec.max_cycles is not None else "1 or more"
+        raise InputError(f"cycle: expected {upper} (the cycles of {arm} {phase}), "
+                         f"got {cycle!r}", field="cycle")
     levels = _levels(dose_level, [d.drug for d in spec.drugs])
     bsa = round_half_up(protocol.body_surface_area(height_cm, weight_kg, bsa_method),
                         bsa_decimals, "bsa_decimals")
@@ -175,9 +253,17 @@ def _row(drug: Drug, level: int, bsa: float, weight: float, decimals: int | None
         per_unit = reduced if drug.reductions.kind == "dose" else drug.dose * reduced / 100
     absolute_unit, _, basis = drug.unit.partition("/")
     scale = {"m2": bsa, "kg": weight, "": 1.0}[basis]
-    return DoseRow(drug=drug.drug, dose=round_half_up(per_unit * scale, decimals, "dose_decimals"),
-                   unit=absolute_unit, route=drug.route, days=tuple(drug.days),
+    calculated = per_unit * scale
+    dose = round_half_up(calculated, decimals, "dose_decimals")
+    packs = None
+    if drug.strengths:
+        packs = tablets(calculated, drug.strengths)
+        dose = round_half_up(sum(s * n for s, n in packs), 6)
+    return DoseRow(drug=drug.drug, dose=dose, unit=absolute_unit, route=drug.route,
+                   days=tuple(drug.days),
                    infusion_minutes=(tuple(drug.infusion_minutes)
                                      if drug.infusion_minutes else None),
                    prescribed=f"{per_unit:g} {drug.unit}", level=level,
-                   supportive=supportive)
+                   supportive=supportive, times_per_day=drug.times_per_day,
+                   calculated=round_half_up(calculated, decimals, "dose_decimals")
+                   if packs is not None else None, tablets=packs)

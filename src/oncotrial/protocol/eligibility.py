@@ -7,7 +7,9 @@ others are undecided, because no missing value could rescue them; otherwise the 
 "cannot be determined" and the undecided criteria say what to collect. Values are never
 coerced: ``"72"`` for a number or ``1`` for a boolean is undecided, with a reason naming the
 field, because a silent conversion in an eligibility check is how an ineligible patient is
-randomised.
+randomised. The one exception is a category level, which matches by its canonical text
+(:func:`~oncotrial.protocol.level_key`): ECOG category ``[0, 1]`` accepts ``1``, ``1.0``,
+``"1"`` and ``numpy.int64(1)``, the forms the same level takes in a form, a CSV file and SDTM.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from oncotrial.protocol.base import level_key
+
 if TYPE_CHECKING:
-    from oncotrial.protocol.models import FieldSpec, Protocol, Rule
+    from oncotrial.protocol.models import Protocol
+    from oncotrial.protocol.population import FieldSpec, Rule
 
 _ORDER_OPS = ("<", "<=", ">", ">=")
 _OPS_BY_TYPE = {
@@ -127,10 +132,11 @@ def _type_problem(value: Any, spec: FieldSpec) -> str | None:
         ok = isinstance(value, date) and not isinstance(value, datetime)
         return None if ok else f"expected a date, got {value!r}"
     assert spec.levels is not None
-    if not isinstance(value, str):
+    key = None if isinstance(value, (bool, np.bool_)) else level_key(value)
+    if key is None:
         return f"expected one of {spec.levels}, got {value!r}"
-    if value not in spec.levels:
-        return f"{value!r} is not a declared level ({', '.join(spec.levels)})"
+    if key not in {level_key(level) for level in spec.levels}:
+        return f"{value!r} is not a declared level ({', '.join(map(str, spec.levels))})"
     return None
 
 
@@ -180,7 +186,12 @@ def _evaluate(rule: Rule, patient: Mapping[str, Any],
     problem = _type_problem(value, spec)
     if problem:
         return None, f"{rule.field}: {problem}"
-    ok = bool(_apply(rule.op, value, rule.value))
+    if spec.type == "category":  # levels compare by their canonical text
+        target = ([level_key(v) for v in rule.value] if isinstance(rule.value, list)
+                  else level_key(rule.value))
+        ok = bool(_apply(rule.op, level_key(value), target))
+    else:
+        ok = bool(_apply(rule.op, value, rule.value))
     return ok, "" if ok else f"{rule.field} = {value!r}, expected {_expected(rule)}"
 
 

@@ -2,21 +2,26 @@
 
 Conventions (the protocol text leaves them open, so they are fixed here):
 
-- cycle 1 of induction starts on the randomisation date (day 0); each cycle starts one
-  cycle length after the previous one; maintenance follows the last induction cycle;
+- cycle 1 of the first phase starts on the randomisation date (day 0); each cycle starts
+  one cycle length after the previous one; each phase follows the last cycle of the
+  previous one, in the regimen's order;
 - ``cycle_delays`` maps a cycle to the days it was postponed: the delay moves that cycle
-  and every later one (induction and maintenance). Keys are ``(phase, n)`` or an int
-  counting cycles over the whole treatment (induction 1-6, then maintenance 7, 8, ...);
+  and every later one (of every phase). Keys are ``(phase, n)`` or an int counting cycles
+  over the whole treatment (e.g. induction 1-6, then maintenance 7, 8, ...);
 - treatment stops at progression: no cycle starts on or after ``progression_date``;
+- an open-ended phase ("until progression", no ``max_cycles``) runs until progression,
+  ``end_date`` (e.g. the data cut-off) or ``horizon_months`` after randomisation, whichever
+  comes first, unless ``cycles`` gives its number of cycles: the schedule is always finite;
 - assessments are counted **from randomisation**, not from cycles: a delayed cycle does
   not move the assessment grid (RECIST scans at fixed times from randomisation keep the
   arms' assessment times comparable, which PFS needs). A segment's assessments fall at
   ``segment start + k * interval`` (k = 1, 2, ...) up to and including its end; the first
   segment starts at randomisation and each next one where the previous one ended.
-  Milestones ``end_of_induction`` / ``end_of_treatment`` are the end of the last cycle of
-  induction / of all treatment (its start + cycle length), so they do follow delays;
-- assessments stop after ``progression_date``, the schedule's declared ``end``, or
-  ``horizon_months`` after randomisation, whichever comes first.
+  Milestones ``end_of_<phase>`` / ``end_of_treatment`` are the end of the last cycle of
+  that phase / of all treatment (its start + cycle length), so they do follow delays; an
+  arm without the named phase reaches the milestone at the end of its treatment;
+- assessments stop after ``progression_date``, ``end_date``, the schedule's declared
+  ``end``, or ``horizon_months`` after randomisation, whichever comes first.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from oncotrial.core.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from oncotrial.protocol.models import Duration, Protocol
+    from oncotrial.protocol.assessments import Duration
+    from oncotrial.protocol.models import Protocol
+    from oncotrial.protocol.treatment import Phase
 
 COLUMNS = ["date", "day", "event", "phase", "cycle", "label"]
 
@@ -65,11 +72,13 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
          cycle_delays: Mapping[Any, int] | None = None,
          cycles: Mapping[str, int] | None = None,
          progression_date: date | None = None,
+         end_date: date | None = None,
          horizon_months: int = 60) -> pd.DataFrame:
     """One row per planned event (columns ``date, day, event, phase, cycle, label``).
 
     ``cycles`` gives the number of cycles actually given per phase (default: the phase's
-    maximum); ``day`` counts days from randomisation (day 0).
+    maximum, or until the end of the schedule for an open-ended phase); ``day`` counts days
+    from randomisation (day 0).
     """
     start = _as_date("randomisation_date", randomisation_date)
     progression = None if progression_date is None else _as_date("progression_date",
@@ -77,14 +86,17 @@ def plan(protocol: Protocol, arm: str, randomisation_date: date, *,
     if progression is not None and progression < start:
         raise InputError(f"progression_date: {progression} is before randomisation {start}",
                          field="progression_date")
+    end = None if end_date is None else _as_date("end_date", end_date)
+    if end is not None and end < start:
+        raise InputError(f"end_date: {end} is before randomisation {start}", field="end_date")
+    stop = min((d for d in (progression, end) if d is not None), default=None)
     if isinstance(horizon_months, bool) or not isinstance(horizon_months, int):
         raise TypeError(f"horizon_months: expected a positive integer, got {horizon_months!r}")
     if horizon_months <= 0:
         raise InputError(f"horizon_months: expected a positive integer, got {horizon_months!r}",
                          field="horizon_months")
 
-    rows = _planned_rows(protocol, arm, start, cycle_delays, cycles, progression,
-                         horizon_months)
+    rows = _planned_rows(protocol, arm, start, cycle_delays, cycles, stop, horizon_months)
     order = {"randomisation": 0, "cycle": 1, "assessment": 2}
     rows.sort(key=lambda r: (r[0], order[r[1]]))
     import pandas as pd  # only here: importing the protocol stays light for the command line
@@ -111,27 +123,29 @@ def _planned_rows(protocol: Protocol, arm: str, start: date,
                   ) -> list[tuple[date, str, str | None, int | None, str]]:
     """Unsorted ``(date, event, phase, cycle, label)`` rows of :func:`plan`."""
     regimen = protocol.regimen(arm)
-    phases = [(name, regimen.phase(name)) for name in ("induction", "maintenance")
-              if getattr(regimen, name) is not None]
-    counts = _cycle_counts(cycles, phases, arm)
+    phases = [(p.name, p) for p in regimen.phases]
+    last = add_months(start, horizon_months)
+    counts = _cycle_counts(cycles, phases, arm, start, last)
     delays = _delays(cycle_delays, [(name, counts[name]) for name, _ in phases])
 
     rows: list[tuple[date, str, str | None, int | None, str]] = [
         (start, "randomisation", None, None, "randomisation")]
     planned = start
-    milestones = {"end_of_induction": start, "end_of_treatment": start}
+    ends: dict[str, date] = {"end_of_treatment": start}
     for name, spec in phases:
         for n in range(1, counts[name] + 1):
             planned += timedelta(days=delays.get((name, n), 0))
             if progression is not None and planned >= progression:
                 break  # no later cycle either: the next phase starts after this one
+            if spec.open_ended and planned >= last:
+                break
             rows.append((planned, "cycle", name, n, f"{name} cycle {n}"))
             planned += timedelta(days=spec.cycle_length_days)
-            milestones["end_of_treatment"] = planned
-            if name == "induction":
-                milestones["end_of_induction"] = planned
+            ends["end_of_treatment"] = ends[f"end_of_{name}"] = planned
 
-    last = add_months(start, horizon_months)
+    def milestone(until: str) -> date:
+        return ends.get(until, ends["end_of_treatment"])
+
     schedule = protocol.assessments
     if schedule.end is not None:
         last = min(last, _after(start, schedule.end))
@@ -140,7 +154,7 @@ def _planned_rows(protocol: Protocol, arm: str, start: date,
     segment_start = start
     for seg in schedule.segments:
         if seg.until is not None:
-            end = milestones[seg.until]
+            end = milestone(seg.until)
         elif seg.until_time is not None:
             end = _after(start, seg.until_time)
         elif seg.for_ is not None:
@@ -158,15 +172,24 @@ def _planned_rows(protocol: Protocol, arm: str, start: date,
 
     return rows
 
-def _cycle_counts(cycles: Mapping[str, int] | None, phases: list, arm: str) -> dict[str, int]:
-    counts = {name: spec.max_cycles for name, spec in phases}
+def _cycle_counts(cycles: Mapping[str, int] | None, phases: list[tuple[str, Phase]], arm: str,
+                  start: date, last: date) -> dict[str, int]:
+    """Cycles per phase: ``cycles``, else the maximum, else (open-ended) as many as fit
+    between randomisation and ``last`` (the loop stops at ``last`` anyway)."""
+    fit = (last - start).days + 1
+    counts = {name: spec.max_cycles if spec.max_cycles is not None
+              else fit // spec.cycle_length_days + 1 for name, spec in phases}
     for name, n in (cycles or {}).items():
         if name not in counts:
             raise InputError(f"cycles: arm {arm} has no {name!r} phase "
                              f"(phases: {', '.join(counts)})", field="cycles")
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= counts[name]:
-            raise InputError(f"cycles[{name!r}]: expected an integer from 0 to {counts[name]}, "
-                             f"got {n!r}", field="cycles")
+        spec = dict(phases)[name]
+        upper = spec.max_cycles
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0 or (
+                upper is not None and n > upper):
+            expected = f"from 0 to {upper}" if upper is not None else "0 or more"
+            raise InputError(f"cycles[{name!r}]: expected an integer {expected}, got {n!r}",
+                             field="cycles")
         counts[name] = n
     return counts
 

@@ -9,13 +9,25 @@ sequence for every method compared: common random numbers) and are allocated by 
 Imbalance of a group of ``N`` patients with ``n_k`` in arm ``k``: the range over arms of
 ``n_k - N * r_k / sum(r)``; for 1:1 this is ``|n_A - n_B|``.
 
-Predictability follows Blackwell & Hodges (1957) and Rosenberger & Lachin (2016, ch. 3): a
-site that sees every assignment in the patient's stratum guesses the arm with the fewest
-ratio-weighted allocations so far in that stratum (``n_k / r_k``), at random among ties (the
-"convergence strategy"). The correct-guess rate is reported with its excess over chance,
-``max_k r_k / sum(r)`` (what always guessing the largest arm achieves; 0.5 for 1:1). Closed
-forms: fixed blocks of 2 at 1:1 give 0.75 (first of a block 1/2, second 1); simple
-randomisation gives 0.5.
+Predictability follows Blackwell & Hodges (1957) and Rosenberger & Lachin (2016, ch. 3),
+with the "convergence strategy" generalised to any ratio: a site that sees every assignment
+in the patient's stratum guesses the arm furthest below its target share (``N r_k / sum(r)
+- n_k`` largest, with ``N`` patients and ``n_k`` in arm ``k`` so far in the stratum); among
+tied arms it guesses the largest-ratio one, at random among those. The correct-guess rate
+(``predictability``) is reported against the best guess that ignores the history, always
+the largest arm, right with probability ``max_k r_k / sum(r)`` (``fixed_guess``: 0.5 for
+1:1, 2/3 for 2:1), as ``excess_over_fixed_guess``. Closed forms: fixed blocks of 2 at 1:1
+give 0.75 (first of a block 1/2, second 1); fixed blocks of 3 at 2:1 give 7/9 (positions
+2/3, 2/3, 1); simple randomisation gives the fixed guess.
+
+The methods compared by default (:func:`default_methods`) scale with the ratio sum ``R``:
+blocks of ``R, 2R, 3R``, of ``2R, 3R`` and fixed blocks of ``2R`` (plus the protocol's own
+block sizes when they differ), minimisation with the protocol's settings (or p = 0.8 and
+equal weights) and simple randomisation. For 1:1 these are blocks {2, 4, 6}, {4, 6}, {4}.
+
+Patients' strata are drawn from ``stratum_probabilities``; :func:`probabilities_from_prevalences`
+builds them from the factors' level prevalences (independent factors), with levels not
+given sharing the rest equally, and factors not given uniform.
 
 Simulations are vectorised over trials (leading axis); the methods loop over patients. The
 blocks simulation draws, at each block start, a size uniformly from the set and then the arms
@@ -43,10 +55,8 @@ from oncotrial.randomise import minimisation, simple
 from oncotrial.randomise.blocks import check_block_sizes, protocol_block_sizes
 from oncotrial.randomise.strata import Design
 
-__all__ = ["COMPARISON", "Assessment", "assess"]
+__all__ = ["Assessment", "assess", "default_methods", "probabilities_from_prevalences"]
 
-#: the methods compared by default in the pre-go-live report
-COMPARISON = ("blocks:2,4,6", "blocks:4,6", "blocks:4", "minimisation:p=0.8", "simple")
 _TAG = 0x41535353  # "ASSS"
 
 
@@ -68,11 +78,75 @@ class Assessment(Result):
         return self.table.copy()
 
 
+def default_methods(protocol: Any) -> tuple[str, ...]:
+    """The methods compared by default for ``protocol`` (see the module docstring)."""
+    design = Design.from_protocol(protocol)
+    r = design.ratio_sum
+    specs = [f"blocks:{r},{2 * r},{3 * r}", f"blocks:{2 * r},{3 * r}", f"blocks:{2 * r}"]
+    own = getattr(getattr(protocol, "randomisation", None), "block_sizes", None)
+    if own and ",".join(map(str, sorted(set(own)))) not in (spec.partition(":")[2] for spec in specs):
+        specs.insert(0, "blocks")
+    configured = getattr(getattr(protocol, "randomisation", None), "minimisation", None)
+    specs.append("minimisation" if configured is not None else "minimisation:p=0.8")
+    return (*specs, "simple")
+
+
+def probabilities_from_prevalences(protocol: Any, prevalences: Mapping[str, Mapping[Any, float]]) -> dict[str, float]:
+    """Stratum label -> probability from per-factor level prevalences, factors independent.
+
+    ``prevalences`` maps factor -> {level: prevalence}; levels are matched as recorded
+    values (``{"ecog": {0: 0.6}}`` means level 0). Within a factor the given prevalences
+    must be in [0, 1] and sum to at most 1 (exactly 1 when every level is given); the levels
+    not given share the rest equally. Factors not given are uniform.
+    """
+    design = Design.from_protocol(protocol)
+    if not isinstance(prevalences, Mapping):
+        raise TypeError(f"prevalences: expected a mapping factor -> {{level: prevalence}}, "
+                        f"got {type(prevalences).__name__}")
+    marginals = []
+    for name, levels in zip(design.factors, design.levels, strict=True):
+        given = prevalences.get(name, {})
+        if not isinstance(given, Mapping):
+            raise InputError(f"prevalences: factor {name!r} needs a mapping level -> prevalence, "
+                             f"got {given!r}", field="prevalences")
+        p = dict.fromkeys(levels, float("nan"))
+        for value, share in given.items():
+            if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= share <= 1:
+                raise InputError(f"prevalences: {name}={value} must be a number in [0, 1], got "
+                                 f"{share!r}", field="prevalences")
+            p[design.level(name, value)] = float(share)
+        known = sum(v for v in p.values() if v == v)
+        rest = [lv for lv, v in p.items() if v != v]
+        if known > 1 + 1e-9 or (not rest and abs(known - 1) > 1e-9):
+            raise InputError(f"prevalences: the levels of {name!r} must sum to 1, got "
+                             f"{known:g}", field="prevalences")
+        for lv in rest:
+            p[lv] = max(0.0, 1 - known) / len(rest)
+        marginals.append([p[lv] for lv in levels])
+    unknown = sorted(set(prevalences) - set(design.factors), key=str)
+    if unknown:
+        raise InputError(f"prevalences: unknown factor(s) {unknown}; declared factors: "
+                         f"{list(design.factors)}", field="prevalences")
+    probs = [float(np.prod([m[j] for m, j in zip(marginals, idx, strict=True)]))
+             for idx in design.strata_level_matrix().tolist()]
+    return dict(zip(design.stratum_labels, probs, strict=True))
+
+
+def _protocol_probabilities(protocol: Any, design: Design) -> dict[str, float] | None:
+    """The protocol's declared level prevalences as stratum probabilities, if it has any."""
+    declared = {}
+    for factor in getattr(protocol, "stratification", ()):
+        prevalence = getattr(factor, "prevalence", None)
+        if prevalence:
+            declared[str(factor.name)] = prevalence
+    return probabilities_from_prevalences(protocol, declared) if declared else None
+
+
 def _parse_method(spec: str, protocol: Any, design: Design,
                   block_sizes: Iterable[int] | None) -> tuple[str, Any]:
     """``blocks`` | ``blocks:2,4,6`` | ``minimisation`` | ``minimisation:p=0.8`` | ``simple``."""
     if not isinstance(spec, str):
-        raise TypeError(f"method: expected a string such as {COMPARISON}, got {spec!r}")
+        raise TypeError(f"method: expected a string such as 'blocks:2,4,6', got {spec!r}")
     name, _, arg = spec.partition(":")
     if name == "blocks":
         if arg:
@@ -140,6 +214,7 @@ def _simulate(kind: str, param: Any, strata: np.ndarray, design: Design, rng: np
     ratios = np.asarray(design.ratios)
     k, n_strata = len(ratios), len(design.strata)
     rows = np.arange(n_sims)
+    share, equal = ratios / ratios.sum(), bool(np.all(ratios == ratios[0]))
     counts = np.zeros((n_sims, n_strata, k), dtype=np.int64)
     if kind == "blocks":
         sizes = np.asarray(param)
@@ -152,11 +227,17 @@ def _simulate(kind: str, param: Any, strata: np.ndarray, design: Design, rng: np
     for t in range(n_patients):
         s = strata[:, t]
         u = rng.random((n_sims, 3))
-        # the site's guess, before the allocation
-        weighted = counts[rows, s] / ratios
-        is_min = weighted <= weighted.min(axis=1, keepdims=True)
-        rank = np.floor(u[:, 0] * is_min.sum(axis=1))
-        guess = np.argmax(np.cumsum(is_min, axis=1) > rank[:, None], axis=1)
+        # the site's guess, before the allocation: furthest below target, largest ratio
+        seen = counts[rows, s]
+        if equal:  # furthest below target = fewest so far
+            is_best = seen == seen.min(axis=1, keepdims=True)
+        else:
+            deficit = seen.sum(axis=1, keepdims=True) * share - seen
+            is_best = deficit >= deficit.max(axis=1, keepdims=True) - 1e-9
+            tied_ratios = np.where(is_best, ratios, 0)
+            is_best &= tied_ratios == tied_ratios.max(axis=1, keepdims=True)
+        rank = np.floor(u[:, 0] * is_best.sum(axis=1))
+        guess = np.argmax(np.cumsum(is_best, axis=1) > rank[:, None], axis=1)
         if kind == "blocks":
             rem = remaining[rows, s]
             empty = rem.sum(axis=1) == 0
@@ -184,8 +265,8 @@ def _summary(values: np.ndarray) -> tuple[float, float, float]:
     return float(v.mean()), float(np.quantile(v, 0.95)), float(v.max())
 
 
-def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: int = 150, n_sims: int = 10_000,
-           seed: int = 0, *, block_sizes: Iterable[int] | None = None,
+def assess(protocol: Any, method: str | Sequence[str] | None = None, n_patients: int = 150,
+           n_sims: int = 10_000, seed: int = 0, *, block_sizes: Iterable[int] | None = None,
            stratum_probabilities: Mapping[str, float] | Sequence[float] | None = None,
            progress: Callable[[int, int], None] | None = None) -> Assessment:
     """Simulate ``n_sims`` trials of ``n_patients`` under each method; see the module docstring.
@@ -193,9 +274,11 @@ def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: 
     ``method`` is one spec or a sequence of specs: ``"blocks"`` (the protocol's block sizes,
     or ``block_sizes``), ``"blocks:4,6"``, ``"minimisation"`` (the protocol's settings, or
     equal weights, range, p = 0.8), ``"minimisation:p=0.9"``, ``"simple"``. Default:
-    :data:`COMPARISON`. ``stratum_probabilities`` maps stratum label -> probability (or lists
-    them in stratum order); default equal. ``progress(done, total)`` is called after each
-    simulated patient step of each method. Deterministic in ``seed``, which is recorded.
+    :func:`default_methods`. ``stratum_probabilities`` maps stratum label -> probability (or
+    lists them in stratum order; :func:`probabilities_from_prevalences` builds them from level
+    prevalences); default: the protocol's declared prevalences if any, else equal.
+    ``progress(done, total)`` is called after each simulated patient step of each method.
+    Deterministic in ``seed``, which is recorded.
     """
     design = Design.from_protocol(protocol)
     seed = check_seed(seed)
@@ -204,13 +287,17 @@ def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: 
             raise TypeError(f"{name}: expected a positive integer, got {value!r}")
         if value < 1:
             raise InputError(f"{name}: expected a positive integer, got {value!r}", field=name)
+    if method is None:
+        method = default_methods(protocol)
     specs = (method,) if isinstance(method, str) else tuple(method)
     if not specs:
         raise InputError("method: expected at least one method", field="method")
     parsed = [_parse_method(m, protocol, design, block_sizes) for m in specs]
+    if stratum_probabilities is None:
+        stratum_probabilities = _protocol_probabilities(protocol, design)
     probs = _probabilities(design, stratum_probabilities)
     ratios = np.asarray(design.ratios)
-    chance = float(ratios.max() / ratios.sum())
+    fixed_guess = float(ratios.max() / ratios.sum())
     arrivals = np.random.default_rng(np.random.SeedSequence([_TAG, seed, 0]))
     strata = np.searchsorted(np.cumsum(probs[:-1]), arrivals.random((n_sims, n_patients)), side="right")
     total, done = len(specs) * n_patients, 0
@@ -237,7 +324,8 @@ def assess(protocol: Any, method: str | Sequence[str] = COMPARISON, n_patients: 
         row: dict[str, Any] = {"method": spec}
         for name, values in (("overall", overall), ("stratum", by_stratum), ("level", by_level)):
             row[f"{name}_mean"], row[f"{name}_p95"], row[f"{name}_max"] = _summary(values)
-        row.update(predictability=predictability, chance=chance, excess=predictability - chance)
+        row.update(predictability=predictability, fixed_guess=fixed_guess,
+                   excess_over_fixed_guess=predictability - fixed_guess)
         rows.append(row)
         for labels, values, out, key in ((design.stratum_labels, by_stratum, strata_rows, "stratum"),
                                          (design.level_labels, by_level, level_rows, "level")):

@@ -361,7 +361,7 @@ def _check_structure(path: Any, frame: pd.DataFrame, design: Design, sizes: tupl
     first = np.r_[True, s[1:] != s[:-1]] if n else np.zeros(0, bool)
     fail(np.r_[False, s[1:] < s[:-1]] if n else first, "strata out of order")
     fail(seq != np.where(first, 1, np.r_[0, seq[:-1]] + 1), "sequence is not 1, 2, ... within the stratum")
-    new_block = np.r_[True, blk[1:] != blk[:-1]] if n else first
+    new_block = first | np.r_[True, blk[1:] != blk[:-1]] if n else first  # a stratum starts a block
     fail(blk != np.where(first, 1, np.r_[0, blk[:-1]] + new_block), "block numbers are not 1, 2, ... "
          "within the stratum")
     fail(~np.isin(bsz, sizes), f"block_size not in the configured set {list(sizes)}")

@@ -7,7 +7,14 @@ allocation list, the live allocation service and the simulation agree on the str
 and the stratum labels, which are part of the list's SHA-256.
 
 Strata are the Cartesian product of the factor levels, in factor order then level order
-(the last factor varies fastest). A stratum is labelled ``origin=uterine|stage=metastatic``.
+(the last factor varies fastest). A stratum is labelled ``region=europe|ecog=0``.
+
+Levels may be declared and recorded as numbers (ECOG 0/1) or text; a recorded value is
+matched to the declared levels through one method, :meth:`Design.level`, which compares
+the canonical text forms of :func:`oncotrial.protocol.level_key`, the function every
+package compares levels with: integers and integral floats as ``"0"`` (so ``0``, ``0.0``,
+``"0"`` and ``np.int64(0)`` are the same level), other numbers as their shortest ``repr``,
+text stripped of surrounding spaces; booleans and missing values are never levels.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from oncotrial.core.errors import InputError
+from oncotrial.protocol import level_key
 
 __all__ = ["Design", "stratum_label"]
 
@@ -60,7 +68,7 @@ class Design:
                                  f"got {r!r}", field="protocol")
         g = math.gcd(*ratios)
         factors = tuple(str(f.name) for f in protocol.stratification)
-        levels = tuple(tuple(str(lv) for lv in f.levels) for f in protocol.stratification)
+        levels = tuple(tuple(str(level_key(lv)) for lv in f.levels) for f in protocol.stratification)
         if len(set(factors)) != len(factors):
             raise InputError(f"protocol.stratification factor names must be unique, "
                              f"got {list(factors)}", field="protocol")
@@ -100,7 +108,30 @@ class Design:
         """Index of each factor's first level in :attr:`level_labels`."""
         return np.concatenate([[0], np.cumsum([len(lv) for lv in self.levels])[:-1]]).astype(np.int64)
 
-    def stratum_levels(self, stratum: Mapping[str, str]) -> tuple[int, ...]:
+    def level(self, factor: str, value: Any) -> str:
+        """The declared level of ``factor`` that a recorded ``value`` denotes.
+
+        The one place where recorded values meet declared levels: ``1``, ``1.0``, ``"1"``
+        and ``np.int64(1)`` all denote a declared level ``1`` (or ``"1"``). Raises
+        :class:`~oncotrial.core.errors.InputError` (``field="stratum"``) naming the
+        declared levels for an unknown factor or level.
+        """
+        if factor not in self.factors:
+            raise InputError(f"stratum has unknown factor {factor!r}; declared factors: "
+                             f"{list(self.factors)}", field="stratum")
+        levels = self.levels[self.factors.index(factor)]
+        key = level_key(value)
+        if key is None or key not in levels:
+            raise InputError(f"stratum factor {factor!r} has unknown level {value!r}; "
+                             f"declared levels: {list(levels)}", field="stratum")
+        return key
+
+    def canonical(self, stratum: Mapping[str, Any]) -> dict[str, str]:
+        """``stratum`` with every value replaced by its declared level, in factor order."""
+        return {f: self.levels[i][k] for i, (f, k) in enumerate(zip(self.factors, self.stratum_levels(stratum),
+                                                                     strict=True))}
+
+    def stratum_levels(self, stratum: Mapping[str, Any]) -> tuple[int, ...]:
         """Level index per factor of a patient's stratum, with a precise error on bad input."""
         if not isinstance(stratum, Mapping):
             raise TypeError(f"stratum: expected a mapping factor -> level, "
@@ -115,13 +146,10 @@ class Design:
                 what = "is missing factor" if name not in stratum else "has no value for factor"
                 raise InputError(f"stratum {what} {name!r} (declared levels: {list(lv)})",
                                  field="stratum")
-            if stratum[name] not in lv:
-                raise InputError(f"stratum factor {name!r} has unknown level {stratum[name]!r}; "
-                                 f"declared levels: {list(lv)}", field="stratum")
-            out.append(lv.index(stratum[name]))
+            out.append(lv.index(self.level(name, stratum[name])))
         return tuple(out)
 
-    def stratum_index(self, stratum: Mapping[str, str]) -> int:
+    def stratum_index(self, stratum: Mapping[str, Any]) -> int:
         """Position of the stratum in :attr:`strata` (row-major over the factor levels)."""
         idx = 0
         for k, n in zip(self.stratum_levels(stratum), (len(lv) for lv in self.levels), strict=True):

@@ -22,11 +22,12 @@ import pandas as pd
 
 from oncotrial.core.results import Result
 from oncotrial.protocol import Protocol
+from oncotrial.protocol.reporting import Table1Row
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.ard import build_ard
 from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.provenance import Simulated, provenance
 from oncotrial.report.tables import (
-    LMS04_TABLE1,
     RESPONDER_ONLY,
     AdverseEventTable,
     Categorical,
@@ -44,10 +45,7 @@ from oncotrial.report.tables import (
     table1,
 )
 
-__all__ = ["TABLE1_SPECS", "TrialAnalysis", "analyse", "default_table1"]
-
-#: Table 1 specifications of the bundled protocols, by protocol id
-TABLE1_SPECS: dict[str, tuple[Variable, ...]] = {"LMS04": LMS04_TABLE1}
+__all__ = ["TrialAnalysis", "analyse", "default_table1"]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -57,7 +55,8 @@ class TrialAnalysis(Result):
     ``arm_roles``: arm label → ``"control"`` / ``"experimental"`` (the arm labels are the
     ADSL ``ARM`` values, used as columns and as the ``arm`` of the ARD); ``efficacy``:
     ``PARAMCD`` → efficacy summary; ``response`` and ``adverse_events`` are ``None`` when
-    skipped; ``messages``: every output skipped or restricted, and why.
+    skipped; ``messages``: every output skipped or restricted, and why; ``simulated``: the
+    replica's mark when the data are simulated (:mod:`oncotrial.report.provenance`).
     """
 
     protocol_id: str
@@ -71,6 +70,7 @@ class TrialAnalysis(Result):
     adverse_events: AdverseEventTable | None
     ard: pd.DataFrame
     messages: tuple[str, ...]
+    simulated: Simulated | None = None
 
     @property
     def control(self) -> str:
@@ -91,14 +91,29 @@ class TrialAnalysis(Result):
 
 
 def default_table1(protocol: Protocol) -> tuple[Variable, ...]:
-    """The protocol's Table 1: its entry in :data:`TABLE1_SPECS`, else age (median, IQR),
-    sex and the stratification factors with their declared levels."""
-    if protocol.id in TABLE1_SPECS:
-        return TABLE1_SPECS[protocol.id]
-    return (Continuous("AGE", "Age, years", statistics=("median_iqr",), digits=0),
-            Categorical("SEX", "Sex"),
-            *[Categorical(f.name, f.label or f.name, levels={lv: lv for lv in f.levels})
-              for f in protocol.stratification])
+    """The protocol's Table 1: its ``reporting.table1`` rows, else age (median, IQR), sex
+    and the stratification factors with their declared levels."""
+    rows = protocol.reporting.table1
+    if rows is None:
+        return (Continuous("AGE", "Age, years", statistics=("median_iqr",), digits=0),
+                Categorical("SEX", "Sex"),
+                *[Categorical(f.name, f.label or f.name, levels={lv: str(lv) for lv in f.levels})
+                  for f in protocol.stratification])
+    return tuple(_variable(row) for row in rows)
+
+
+def _variable(row: Table1Row) -> Variable:
+    """A Table 1 variable of :mod:`oncotrial.report.tables` from its protocol row (the
+    schema has checked that each type has the keys it needs)."""
+    if row.type == "flags":
+        return Flags(row.label, dict(row.columns or {}), where=row.where)
+    column = row.column or ""
+    if row.type == "continuous":
+        return Continuous(column, row.label, statistics=tuple(row.statistics or ("median_iqr",)),
+                          digits=1 if row.digits is None else row.digits, where=row.where)
+    return Categorical(column, row.label, levels=None if row.levels is None else dict(row.levels),
+                       bins=None if row.bins is None else tuple((lo, hi, label) for lo, hi, label in row.bins),
+                       where=row.where, missing=row.missing or "row")
 
 
 def _columns(variable: Variable) -> list[str]:
@@ -120,6 +135,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)
     data = validate_adam(adam, proto)
     adsl, messages = data.adsl, []
+    simulated = provenance(adsl)
     itt = adsl[adsl["ITTFL"] == "Y"]
     labels = {a.code: str(itt.loc[itt["ARMCD"] == a.code, "ARM"].iloc[0]) for a in proto.arms}
     arm_roles = {labels[a.code]: a.role for a in sorted(proto.arms, key=lambda a: a.role != "control")}
@@ -172,6 +188,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     parts: dict[str, Any] = {
         "protocol_id": proto.id, "arm_roles": arm_roles, "time_unit": proto.analysis.time_unit,
         "convention": proto.analysis.convention, "table1": characteristics, "consort": consort,
-        "efficacy": efficacy, "response": response, "adverse_events": adverse, "messages": tuple(messages)}
+        "efficacy": efficacy, "response": response, "adverse_events": adverse, "messages": tuple(messages),
+        "simulated": simulated}
     draft = TrialAnalysis(ard=pd.DataFrame(), **parts)
     return TrialAnalysis(ard=build_ard(draft), **parts)

@@ -20,7 +20,9 @@ Rules that make the records usable without the tables:
   (with the IQR); ``orr``, ``dcr``, ``difference``, ``fisher_p``, ``bor``; ``teae_any``,
   ``grade34_any``, ``serious_any``, ``grade5_any``, ``term_any``, ``term_grade34``,
   ``term_grade5``, ``dose_reduction``; ``randomised`` (``table = "trial"``, one record per arm
-  with ``subgroup`` its role, ``control`` or ``experimental``);
+  with ``subgroup`` its role, ``control`` or ``experimental``); ``simulated`` (``table =
+  "trial"``, only for simulated data: ``value`` is the replica's seed, see
+  :mod:`oncotrial.report.provenance`);
 * a comparison (``hazard_ratio``, ``difference``, ``fisher_p``) is filed under the
   experimental arm; ``method`` names the reference arm and the method;
 * times (medians, landmarks, follow-up) are in the protocol's time unit, stated in
@@ -75,12 +77,17 @@ def _efficacy_records(summary: EfficacySummary, time_unit: str) -> pd.DataFrame:
 def build_ard(analysis: Any) -> pd.DataFrame:
     """The ARD of a :class:`~oncotrial.report.analysis.TrialAnalysis` (any object with its
     ``table1``, ``consort``, ``efficacy``, ``response``, ``adverse_events``, ``arm_roles``,
-    ``time_unit`` attributes; ``response``/``adverse_events`` may be ``None``)."""
+    ``time_unit`` attributes, optionally ``simulated``; ``response``/``adverse_events`` may
+    be ``None``)."""
     parts: list[pd.DataFrame] = []
     n_by_arm = analysis.consort.table.query("stage == 'allocated'").set_index("arm")["n"]
     parts.append(pd.DataFrame({"table": "trial", "arm": list(analysis.arm_roles), "subgroup": list(
         analysis.arm_roles.values()), "statistic": "randomised",
         "value": [float(n_by_arm.get(a, 0)) for a in analysis.arm_roles]}))
+    simulated = getattr(analysis, "simulated", None)
+    if simulated is not None:
+        parts.append(pd.DataFrame({"table": ["trial"], "statistic": ["simulated"], "value": [float(simulated.seed)],
+                                   "method": [f"{simulated.note}: made by oncotrial's simulator; value: the seed"]}))
     parts.append(analysis.table1.to_frame().assign(table="table1"))
     parts.append(analysis.consort.to_frame().assign(table="consort"))
     for summary in analysis.efficacy.values():

@@ -10,7 +10,8 @@ clinical study report:
 * figures are inserted as the 300-dpi PNG files the writer saved (SVG and PDF beside them
   for editing and print), scaled to the text width, with their caption;
 * plain styles of the default template (Title, Heading 1–2, Caption), so a company template
-  can restyle the document in one step.
+  can restyle the document in one step;
+* a simulated replica says so in the header of every page (``ReportContent.provenance``).
 """
 
 from __future__ import annotations
@@ -159,7 +160,27 @@ def render_docx(content: ReportContent) -> DocumentObject:
         document.add_paragraph(note, style="List Bullet")
     document.add_paragraph("Numbers are rounded half up (SAS ROUND); NE: not estimable. Every number is read "
                            "from the analysis-results dataset delivered with this report (ard.json, ard.csv).")
+    if content.provenance:
+        _mark_pages(document, content.provenance)
     return document
+
+
+def _mark_pages(document: DocumentObject, mark: str) -> None:
+    """The simulated-data mark in the header of every section, first and even pages included,
+    so that no printed page of a simulated replica can pass for trial results."""
+    for section in document.sections:
+        headers = [section.header]
+        if section.different_first_page_header_footer:
+            headers.append(section.first_page_header)
+        if document.settings.odd_and_even_pages_header_footer:
+            headers.append(section.even_page_header)
+        for header in headers:
+            header.is_linked_to_previous = False
+            paragraph = header.paragraphs[0]
+            paragraph.text = ""
+            run = paragraph.add_run(mark)
+            run.bold = True
+            run.font.size = Pt(9)
 
 
 def write_docx(content: ReportContent, path: str | Path) -> Path:

@@ -7,8 +7,8 @@ arm, the Kaplan–Meier median per arm and the hazard ratio (CI) of the experime
 against control from a Cox model fitted within the level, and per subgroup variable the
 likelihood-ratio test of the treatment-by-subgroup interaction — the test that tells a
 reader whether the effects of the levels differ more than chance allows (subgroup
-hazard ratios alone invite over-interpretation; LMS04 reports them "as point estimates
-with 95% confidence intervals" without adjustment for multiplicity).
+hazard ratios alone invite over-interpretation; trials usually report them as point
+estimates with confidence intervals, without adjustment for multiplicity).
 
 :func:`forest_figure` draws that table: one row per level with its numbers, squares of
 area proportional to the events, CI lines (arrow heads where clipped), a log hazard-ratio
@@ -16,12 +16,13 @@ axis with a solid line at 1 and a dashed line at the overall hazard ratio, and t
 interaction P per variable.
 
 Input is one row per patient; ADaM users merge ADTTE of one PARAMCD with ADSL and convert
-``CNSR`` first (``EVENT = (CNSR == 0)``). :data:`LMS04_SUBGROUPS` is the LMS04 subgroup
-specification on ADSL columns.
+``CNSR`` first (``EVENT = (CNSR == 0)``). A trial's subgroups are the ``reporting.subgroups``
+of its protocol (:func:`protocol_subgroups`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy import stats
 
 from oncotrial.core.errors import InputError
+from oncotrial.protocol import Protocol
+from oncotrial.protocol.base import level_key
 from oncotrial.report.km_plot import (
     FONT,
     PALETTE,
@@ -54,34 +57,54 @@ from oncotrial.report.km_plot import (
 from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier
 from oncotrial.stats.conventions import Convention, resolve_convention
 
-__all__ = ["LMS04_SUBGROUPS", "SubgroupSpec", "forest_figure", "subgroup_hazard_ratios", "subgroup_levels"]
+__all__ = ["Subgroup", "SubgroupSpec", "forest_figure", "protocol_subgroups", "subgroup_hazard_ratios",
+           "subgroup_levels"]
 
-#: A subgroup variable: a column (its values are the levels), or ``(column, how)`` with
-#: ``how`` a mapping value -> level label (values not listed are left out of that
-#: subgroup), increasing cut points (``[65]`` gives "< 65" and "≥ 65"), or a function of
-#: the column returning the level labels (NaN to leave a patient out).
-SubgroupSpec = str | tuple[str, Mapping[Any, str] | Sequence[float] | Callable[[pd.Series], pd.Series]]
+@dataclasses.dataclass(frozen=True)
+class Subgroup:
+    """A subgroup variable as a protocol's ``reporting.subgroups`` defines it: ``column``
+    and one of ``levels`` (value -> label; values not listed are left out of the subgroup),
+    ``bins`` (closed intervals ``(low, high, label)``, in display order) or ``cuts``
+    (increasing cut points), or none (the observed values); ``where`` (a pandas expression
+    over the data's columns) leaves the patients it does not hold for out of the subgroup."""
+
+    column: str
+    levels: Mapping[Any, str] | None = None
+    bins: tuple[tuple[float, float, str], ...] | None = None
+    cuts: tuple[float, ...] | None = None
+    where: str | None = None
+
+
+#: A subgroup variable: a column (its values are the levels), a :class:`Subgroup`, or
+#: ``(column, how)`` with ``how`` a mapping value -> level label (values not listed are
+#: left out of that subgroup; values match canonically, ``0`` = ``0.0`` = ``"0"``),
+#: increasing cut points (``[65]`` gives "< 65" and "≥ 65"), or a function of the column
+#: returning the level labels (NaN to leave a patient out).
+SubgroupSpec = str | Subgroup | tuple[str, Mapping[Any, str] | Sequence[float] | Callable[[pd.Series], pd.Series]]
+
+
+def protocol_subgroups(protocol: Protocol) -> dict[str, SubgroupSpec]:
+    """The forest-plot subgroups of ``protocol`` by printed name: its ``reporting.subgroups``,
+    else its stratification factors (levels as declared)."""
+    definitions = protocol.reporting.subgroups
+    if definitions is None:
+        return {f.label or f.name: Subgroup(f.name, levels={lv: str(lv) for lv in f.levels})
+                for f in protocol.stratification}
+    return {d.label or name: Subgroup(d.column, levels=d.levels, bins=None if d.bins is None else tuple(
+        (low, high, label) for low, high, label in d.bins), cuts=None if d.cuts is None else tuple(d.cuts),
+        where=d.where) for name, d in definitions.items()}
+
+
+def spec_column(spec: SubgroupSpec) -> str:
+    """The column a subgroup specification reads."""
+    if isinstance(spec, Subgroup):
+        return spec.column
+    return spec if isinstance(spec, str) else spec[0]
 
 GE = "\u2265"
 TABLE_COLUMNS = ["subgroup", "level", "n_control", "events_control", "median_control", "n_experimental",
                  "events_experimental", "median_experimental", "hr", "lower", "upper", "p_interaction",
                  "note", "interaction_note"]
-
-
-def _metastases_1_vs_2_or_more(n: pd.Series) -> pd.Series:
-    """LMS04 tumour burden: 1 vs ≥ 2 metastases; patients without metastases are left out."""
-    return n.map(lambda v: "1" if v == 1 else (f"{GE} 2" if v >= 2 else np.nan))
-
-
-#: The LMS04 subgroups (Pautier et al., NEJM 2024) on ADSL columns: origin site and
-#: stage (the randomisation strata), age, ECOG performance status, number of metastases.
-LMS04_SUBGROUPS: dict[str, SubgroupSpec] = {
-    "Origin site": ("origin", {"uterine": "Uterine", "soft_tissue": "Soft tissue"}),
-    "Stage": ("stage", {"locally_advanced": "Locally advanced", "metastatic": "Metastatic"}),
-    "Age": ("AGE", [65]),
-    "ECOG performance status": ("ECOG", {0: "0", 1: "1"}),
-    "No. of metastases": ("NMETS", _metastases_1_vs_2_or_more),
-}
 
 
 # --------------------------------------------------------------------------------------
@@ -100,6 +123,8 @@ def subgroup_levels(data: pd.DataFrame, name: str, spec: SubgroupSpec) -> tuple[
     order for a pandas Categorical); a mapping's levels are kept even when no patient
     has them, so that a prespecified level without patients is reported, not dropped.
     """
+    if isinstance(spec, Subgroup):
+        return _subgroup(data, name, spec)
     if isinstance(spec, str):
         column, how = spec, None
     elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
@@ -121,7 +146,8 @@ def subgroup_levels(data: pd.DataFrame, name: str, spec: SubgroupSpec) -> tuple[
         return column, levels, [level_text(v) for v in order]
     if isinstance(how, Mapping):
         labels = list(dict.fromkeys(str(v) for v in how.values()))
-        return column, values.map(lambda v: str(how[v]) if v in how else np.nan), labels
+        canonical = {level_key(value): str(label) for value, label in how.items()}
+        return column, values.map(lambda v: canonical.get(level_key(v), np.nan)), labels
     if callable(how):
         levels = pd.Series(how(values), index=data.index, dtype=object)
         levels = levels.map(lambda v: np.nan if pd.isna(v) else str(v))
@@ -140,6 +166,31 @@ def subgroup_levels(data: pd.DataFrame, name: str, spec: SubgroupSpec) -> tuple[
     codes = np.searchsorted(cuts, values.to_numpy(dtype=float), side="right")
     levels = pd.Series([labels[c] for c in codes], index=data.index, dtype=object).where(values.notna())
     return column, levels, labels
+
+
+def _subgroup(data: pd.DataFrame, name: str, spec: Subgroup) -> tuple[str, pd.Series, list[str]]:
+    """The levels of a :class:`Subgroup`: those of its levels, bins or cut points, then
+    NaN for the patients its ``where`` leaves out."""
+    column = spec.column
+    if spec.bins is not None:
+        if column not in data.columns:
+            return subgroup_levels(data, name, column)  # the missing-column error
+        numbers = pd.to_numeric(data[column], errors="coerce")
+        levels = pd.Series(np.nan, index=data.index, dtype=object)
+        for low, high, label in spec.bins:
+            levels[(numbers >= low) & (numbers <= high)] = label
+        order = list(dict.fromkeys(label for _, _, label in spec.bins))
+    else:
+        how = spec.levels if spec.levels is not None else (list(spec.cuts) if spec.cuts is not None else None)
+        column, levels, order = subgroup_levels(data, name, column if how is None else (column, how))
+    if spec.where is not None:
+        try:
+            applies = data.eval(spec.where)
+        except (NameError, SyntaxError, KeyError, TypeError, ValueError) as exc:  # pandas' errors of a bad expression
+            raise InputError(f"subgroups[{name!r}]: cannot evaluate where {spec.where!r}: {exc}",
+                             field="subgroups") from None
+        levels = levels.where(pd.Series(applies, index=data.index).fillna(False).astype(bool))
+    return column, levels, order
 
 
 # --------------------------------------------------------------------------------------
@@ -265,8 +316,8 @@ def subgroup_hazard_ratios(
     Per level: patients and events per arm, Kaplan–Meier median per arm, and the hazard
     ratio with its Wald CI from :func:`oncotrial.stats.coxph` fitted to the patients of
     that level (Efron ties under the R convention) with the ``adjust`` covariates and
-    ``strata``. An adjustment covariate constant within the level (e.g. stage within a
-    stage subgroup) is dropped from that fit, with a note. A level where an arm has no
+    ``strata``. An adjustment covariate constant within the level (e.g. a stratification
+    factor within its own subgroup) is dropped from that fit, with a note. A level where an arm has no
     patients or no events keeps its row with HR NaN and a note (its HR is 0 or infinite).
 
     Per subgroup variable: ``p_interaction``, the likelihood-ratio test of the
@@ -278,7 +329,7 @@ def subgroup_hazard_ratios(
         data: one row per patient.
         time, event: follow-up time and event columns (event 1 = event, 0 = censored).
         group: the arm column, exactly two arms.
-        subgroups: ``{printed name: SubgroupSpec}``, e.g. :data:`LMS04_SUBGROUPS` or
+        subgroups: ``{printed name: SubgroupSpec}``, e.g. :func:`protocol_subgroups` or
             ``{"Sex": ("sex", {0: "Female", 1: "Male"}), "Age": ("age", [65])}``.
         adjust: covariate columns of every Cox model (non-numeric ones categorical).
         strata: stratification columns of every Cox model.

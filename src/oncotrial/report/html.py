@@ -186,7 +186,9 @@ class EndpointSection:
 @dataclasses.dataclass(frozen=True)
 class ReportContent:
     """Everything a trial report prints, in order; rendered by :func:`render_html` and
-    :func:`oncotrial.report.docx.render_docx`."""
+    :func:`oncotrial.report.docx.render_docx`. ``provenance``: the simulated-data mark
+    (:mod:`oncotrial.report.provenance`), shown in the title and on every page; ``None`` for
+    trial data."""
 
     title: str
     subtitle: str
@@ -203,6 +205,7 @@ class ReportContent:
     adverse_event_notes: tuple[str, ...]
     notes: tuple[str, ...]
     generated: str
+    provenance: str | None = None
 
 
 # ----------------------------------------------------------------------------- tables
@@ -378,13 +381,15 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
             table=None if summary is None else efficacy_table(summary, analysis.time_unit, analysis.ard),
             figures=tuple(f for f in figures if f.endpoint == endpoint), notes=notes))
     arms = " vs ".join(f"{arm} ({role})" for arm, role in analysis.arm_roles.items())
-    facts = (("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry),
+    facts = (("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry or "not given"),
              ("Sponsor", protocol.sponsor), ("Arms", arms),
              ("Population", protocol.analysis.efficacy_population or "all randomised patients"),
              ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"))
     when = generated or dt.datetime.now(dt.UTC)
+    mark = None if analysis.simulated is None else analysis.simulated.note
+    title = f"{protocol.id}: trial report" + ("" if mark is None else f". {mark}")
     return ReportContent(
-        title=f"{protocol.id}: trial report", subtitle=protocol.title, facts=facts,
+        title=title, subtitle=protocol.title, facts=facts, provenance=mark,
         consort_total=total, consort_arms=tuple(analysis.arm_roles), consort_rows=boxes, consort=consort,
         table1=_table1(analysis), endpoints=tuple(sections),
         response=_response(analysis), response_notes=_notes_about(all_messages, "ADRS"),

@@ -29,8 +29,8 @@ ADSL and convert the censoring flag first, because ``CNSR = 0`` *is* the event::
 
     pfs = adtte[adtte.PARAMCD == "PFS"].merge(adsl, on="USUBJID")
     pfs = pfs.assign(EVENT=(pfs.CNSR == 0).astype(int))
-    km_figure(pfs, time="AVALM", event="EVENT", group="ARM", reference="Doxorubicin",
-              risk_times=range(0, 61, 6), strata=["origin", "stage"])
+    km_figure(pfs, time="AVALM", event="EVENT", group="ARM", reference="Control",
+              risk_times=range(0, 61, 6), strata=["REGION", "ECOG"])
 """
 
 from __future__ import annotations
@@ -216,8 +216,8 @@ def hazard_ratio_by_cox(data: pd.DataFrame, *, time: str, event: str, group: str
     """Hazard ratio (CI) of each arm against ``reference`` from :func:`oncotrial.stats.coxph`.
 
     Non-numeric ``adjust`` columns enter as categorical terms with the convention's
-    reference level; ``strata`` get separate baseline hazards (the LMS04 analysis:
-    stratified by the randomisation factors). A hazard ratio that cannot be estimated
+    reference level; ``strata`` get separate baseline hazards (the usual primary
+    analysis: stratified by the randomisation factors). A hazard ratio that cannot be estimated
     (:func:`~oncotrial.report.efficacy.not_estimable_reason`: an arm without events, a fit
     that did not converge) is ``(nan, nan, nan)``; the figure prints it as not estimable.
     """

@@ -49,10 +49,12 @@ __all__ = [
 @dataclasses.dataclass(frozen=True)
 class PlainEndpoint:
     """An end point in plain words: the question it answers, what its median means (``{t}``
-    is the time), what its landmark rate counts, what "longer" means, the table row."""
+    is the time), what a median not reached means, what its landmark rate counts, what
+    "longer" means, the table row."""
 
     question: str
     median: str
+    not_reached: str
     rate: str
     longer: str
     row: str
@@ -62,21 +64,24 @@ class PlainEndpoint:
 PLAIN_ENDPOINTS: Mapping[str, PlainEndpoint] = {
     "PFS": PlainEndpoint("how long people lived without their cancer getting worse",
                          "half of the people had their cancer grow or spread, or had died, by {t}",
+                         "fewer than half of the people had their cancer grow or spread, or had died, by the "
+                         "time the results were looked at",
                          "were alive and their cancer had not grown",
                          "lived without their cancer getting worse",
                          "Alive with no cancer growth"),
     "OS": PlainEndpoint("how long people lived",
                         "half of the people were still alive after {t}",
+                        "more than half of the people were still alive when the results were looked at",
                         "were still alive",
                         "lived",
                         "Alive"),
 }
-#: medical words of a protocol title, explained when the title uses them
+#: medical words of a protocol title, explained when the title uses them (a protocol adds
+#: its own in ``reporting.glossary``)
 GLOSSARY: Mapping[str, str] = {
     "metastatic": "the cancer has spread to other parts of the body",
     "unresectable": "the cancer cannot be taken out by surgery",
     "locally advanced": "the cancer has grown into nearby parts of the body",
-    "leiomyosarcoma": "a cancer that starts in smooth muscle, the kind of muscle in the womb, gut and blood vessels",
     "sarcoma": "a cancer that starts in muscle, fat, bone or other soft tissue",
     "first-line": "the first treatment given for the cancer",
     "maintenance": "treatment that goes on after the main treatment, to keep the cancer from growing",
@@ -141,8 +146,8 @@ def flesch_kincaid_grade(text: str) -> float:
 class NumberSource:
     """A number printed in the summary and where it comes from.
 
-    ``records``: the ARD keys (``table, endpoint, arm, subgroup, statistic``) of the
-    records it is computed from, or ``{"protocol": "<attribute path>"}`` for a protocol
+    ``records``: the ARD keys (``table, endpoint, arm, subgroup, statistic``, plus ``time``
+    for a landmark rate) of the records it is computed from, or ``{"protocol": "<attribute path>"}`` for a protocol
     fact; ``field``: the ARD column read (``value`` or ``time``); ``transform``: ``count``
     (an integer), ``whole`` (rounded half up), ``per_100`` (a proportion times 100, rounded),
     ``years`` (a time in months divided by 12), ``difference`` (the distance between the two
@@ -174,12 +179,14 @@ class Section:
 @dataclasses.dataclass(frozen=True)
 class LaySummary:
     """The summary: a title, a subtitle (the official title), sections and the source of
-    every number printed."""
+    every number printed; ``notice``, for simulated data, is its first line (Markdown) and
+    the first text of the page (HTML)."""
 
     title: str
     subtitle: str
     sections: tuple[Section, ...]
     numbers: tuple[NumberSource, ...]
+    notice: str | None = None
 
     def body_text(self) -> str:
         """Paragraphs and list items, one per line: the text a reader reads as prose
@@ -191,7 +198,7 @@ class LaySummary:
         return flesch_kincaid_grade(self.body_text())
 
     def to_markdown(self) -> str:
-        lines = [f"# {self.title}", "", f"*{self.subtitle}*", ""]
+        lines = [*([f"**{self.notice}**", ""] if self.notice else []), f"# {self.title}", "", f"*{self.subtitle}*", ""]
         for section in self.sections:
             lines += [f"## {section.heading}", ""]
             for block in section.blocks:
@@ -228,6 +235,15 @@ class LaySummary:
 _KEY = ("table", "endpoint", "arm", "subgroup", "statistic")
 
 
+def _key(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ARD key of a record, with its ``time`` when it has one (a landmark rate)."""
+    key = {k: record.get(k) for k in _KEY}
+    time = record.get("time")
+    if time is not None and math.isfinite(float(time)):
+        key["time"] = float(time)
+    return key
+
+
 class _Numbers:
     """Reads ARD records and prints their numbers, tracing each one."""
 
@@ -235,19 +251,26 @@ class _Numbers:
         self.ard = ard
         self.sources: list[NumberSource] = []
 
-    def find(self, **key: Any) -> dict[str, Any] | None:
-        """The one record with these key values (``None`` matches a missing value), or None."""
+    def records(self, **key: Any) -> pd.DataFrame:
+        """The records with these key values (``None`` matches a missing value)."""
         mask = pd.Series(True, index=self.ard.index)
         for column, value in key.items():
             mask &= self.ard[column].isna() if value is None else self.ard[column] == value
-        rows = self.ard[mask]
-        if len(rows) != 1 or not math.isfinite(float(rows["value"].iloc[0])):
-            return None
-        return rows.iloc[0].to_dict()
+        return self.ard[mask]
+
+    def record(self, **key: Any) -> dict[str, Any] | None:
+        """The one record with these key values, its value estimable or not, or None."""
+        rows = self.records(**key)
+        return rows.iloc[0].to_dict() if len(rows) == 1 else None
+
+    def find(self, **key: Any) -> dict[str, Any] | None:
+        """The one record with these key values and an estimable value, or None."""
+        record = self.record(**key)
+        return record if record is not None and _estimable(record) else None
 
     def _print(self, value: float, transform: str, records: Sequence[Mapping[str, Any]], field: str = "value") -> str:
         text = format_number(value, 0)
-        keys = tuple({k: r.get(k) for k in _KEY} for r in records)
+        keys = tuple(_key(r) for r in records)
         self.sources.append(NumberSource(text, transform, keys, field))  # type: ignore[arg-type]
         return text
 
@@ -287,6 +310,10 @@ class _Numbers:
         return str(value)
 
 
+def _estimable(record: Mapping[str, Any]) -> bool:
+    return record["value"] is not None and math.isfinite(float(record["value"]))
+
+
 # ----------------------------------------------------------------------------- text
 
 def _paragraph(*sentences: str) -> Block:
@@ -305,40 +332,38 @@ def _condition(protocol: Protocol) -> str:
 
 
 def _drugs(protocol: Protocol, code: str) -> list[str]:
-    regimen = protocol.regimens[code]
-    phases = [regimen.induction, *([regimen.maintenance] if regimen.maintenance else [])]
-    return list(dict.fromkeys(d.drug for phase in phases for d in phase.drugs))
+    return list(dict.fromkeys(d.drug for phase in protocol.regimens[code].phases for d in phase.drugs))
 
 
 def _schedule(numbers: _Numbers, protocol: Protocol, code: str, group: str) -> list[str]:
-    """How a group was treated, from the protocol's regimens (drugs, route, cycles)."""
-    regimen = protocol.regimens[code]
+    """How a group was treated, from the protocol's regimens (drugs, route, cycles of each
+    phase in order; an open-ended phase runs until the cancer grows)."""
     out = []
-    for name, phase in (("induction", regimen.induction), ("maintenance", regimen.maintenance)):
-        if phase is None:
-            continue
-        path = f"regimens.{code}.{name}"
+    for i, phase in enumerate(protocol.regimens[code].phases):
+        path = f"regimens.{code}.phases.{i}"
         drugs = _join([d.drug for d in phase.drugs])
         route = _join(list(dict.fromkeys(_ROUTES.get(d.route, d.route) for d in phase.drugs)))
         every = (f"every {numbers.weeks(phase.cycle_length_days, path + '.cycle_length_days')} weeks"
                  if phase.cycle_length_days % 7 == 0 else
                  f"every {numbers.protocol_count(phase.cycle_length_days, path + '.cycle_length_days')} days")
-        times = numbers.protocol_count(phase.max_cycles, path + ".max_cycles")
-        if name == "induction":
-            out.append(f"Group {group} got {drugs} {route} {every}, up to {times} times.")
+        how_long = ("until their cancer grew" if phase.max_cycles is None else
+                    f"up to {numbers.protocol_count(phase.max_cycles, path + '.max_cycles')}"
+                    f"{' more' if i else ''} times")
+        if i == 0:
+            out.append(f"Group {group} got {drugs} {route} {every}, {how_long}.")
         else:
             out.append(f"After that, people in group {group} whose cancer had not grown kept getting {drugs} "
-                       f"{every}, up to {times} more times.")
+                       f"{every}, {how_long}.")
     return out
 
 
-def _who_took_part(n: _Numbers, groups: Mapping[str, str]) -> list[str]:
+def _who_took_part(n: _Numbers, groups: Mapping[str, str], simulated: bool) -> list[str]:
     """How many took part, their age and sex (Table 1 records of all patients), and
     randomisation in words with each group's size."""
     total = n.find(table="consort", arm=None, subgroup="randomised", statistic="n")
     text = []
     if total is not None:
-        text.append(f"{n.count(total)} people took part.")
+        text.append(f"{n.count(total)} {'simulated ' if simulated else ''}people took part.")
     age = n.find(table="table1", arm="Total", subgroup="AGE", statistic="median")
     if age is not None:
         text.append(f"Half of them were younger than {n.whole(age)} years, and half were older.")
@@ -355,34 +380,99 @@ def _who_took_part(n: _Numbers, groups: Mapping[str, str]) -> list[str]:
     return text
 
 
-def _endpoint_results(n: _Numbers, endpoint: str, primary: bool, control: str, experimental: str,
-                      groups: Mapping[str, str], unit: str, alpha: float) -> tuple[str, list[tuple[str, ...]]]:
-    """The paragraph and at-a-glance table rows of one end point (empty without its records)."""
-    plain = PLAIN_ENDPOINTS[endpoint]
-    a, b = groups[control], groups[experimental]
+def _beyond_chance(p: Mapping[str, Any], hr: Mapping[str, Any] | None, sided: int, alpha: float,
+                   design_sided: int) -> bool | None:
+    """Whether the test of an end point is significant at the design's level, or None when
+    a one-sided test cannot be judged (no hazard ratio to give its direction).
+
+    The ARD's log-rank P is two-sided (a chi-square test) unless its method says
+    "one-sided". ``alpha`` is the design's, one- or two-sided as ``design_sided`` says; a
+    one-sided test asks whether the experimental arm is better (hazard ratio below 1), so
+    its P is half the two-sided one in that direction and one minus that half against it.
+    """
+    one_sided_alpha = alpha if design_sided == 1 else alpha / 2
+    given_one_sided = "one-sided" in str(p.get("method") or "")
+    if sided == 2:
+        two_sided = 2 * p["value"] if given_one_sided else p["value"]
+        return bool(two_sided < 2 * one_sided_alpha)
+    if given_one_sided:
+        return bool(p["value"] < one_sided_alpha)
+    if hr is None:
+        return None
+    one_sided = p["value"] / 2 if hr["value"] < 1 else 1 - p["value"] / 2
+    return bool(one_sided < one_sided_alpha)
+
+
+def _medians(n: _Numbers, plain: PlainEndpoint, endpoint: str, arms: Sequence[tuple[str, str]],
+             unit: str) -> list[str]:
+    """What the median of each group means, "not reached" said rather than left out, and
+    the gap between two medians reached."""
+    (control, a), (experimental, b) = arms
+    first = n.record(table="efficacy", endpoint=endpoint, arm=control, statistic="median")
+    second = n.record(table="efficacy", endpoint=endpoint, arm=experimental, statistic="median")
+    if first is None or second is None:
+        return []
+    text = []
+    for group, record in ((a, first), (b, second)):
+        if not _estimable(record):
+            text.append(f"In group {group}, the median time was not reached: {plain.not_reached}.")
+        elif record is second and _estimable(first):
+            text.append(f"In group {group}, this was {n.whole(record)} {unit}.")
+        else:
+            text.append(f"In group {group}, " + plain.median.format(t=f"{n.whole(record)} {unit}") + ".")
+    if _estimable(first) and _estimable(second):
+        gap = second["value"] - first["value"]
+        if abs(gap) >= 0.5:  # at least one unit once rounded
+            text.append(f"So people in group {b} {plain.longer} for about {n.difference(first, second)} "
+                        f"{'more' if gap > 0 else 'fewer'} {unit} on average.")
+    return text
+
+
+def _rates(n: _Numbers, plain: PlainEndpoint, endpoint: str, arms: Sequence[tuple[str, str]],
+           unit: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Every landmark rate of the end point, earliest first: a sentence and a table row
+    each; a rate that could not be estimated (too few people followed that long) is said."""
+    rates = n.records(table="efficacy", endpoint=endpoint, statistic="rate")
     text: list[str] = []
     rows: list[tuple[str, ...]] = []
-    m_a = n.find(table="efficacy", endpoint=endpoint, arm=control, statistic="median")
-    m_b = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="median")
-    if m_a is not None and m_b is not None:
-        text.append(f"In group {a}, " + plain.median.format(t=f"{n.whole(m_a)} {unit}") + ". "
-                    f"In group {b}, this was {n.whole(m_b)} {unit}.")
-        gap = m_b["value"] - m_a["value"]
-        if abs(gap) >= 0.5:  # at least one unit once rounded
-            text.append(f"So people in group {b} {plain.longer} for about {n.difference(m_a, m_b)} "
-                        f"{'more' if gap > 0 else 'fewer'} {unit} on average.")
-    r_a = n.find(table="efficacy", endpoint=endpoint, arm=control, statistic="rate")
-    r_b = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="rate")
-    if r_a is not None and r_b is not None:
-        text.append(f"After {n.landmark(r_b, unit)}, {n.per_100(r_b)} of every 100 people in group {b} "
-                    f"{plain.rate}. In group {a}, it was {n.per_100(r_a)} of every 100.")
-        rows.append((f"{plain.row} after {n.landmark(r_b, unit)}", n.of_100(r_a), n.of_100(r_b)))
-    p = n.find(table="efficacy", endpoint=endpoint, arm=None, statistic="logrank_p")
+    (control, a), (experimental, b) = arms
+    for time in sorted(set(rates["time"].dropna())):
+        r_a = n.record(table="efficacy", endpoint=endpoint, arm=control, statistic="rate", time=time)
+        r_b = n.record(table="efficacy", endpoint=endpoint, arm=experimental, statistic="rate", time=time)
+        if r_a is None or r_b is None:
+            continue
+        if _estimable(r_a) and _estimable(r_b):
+            text.append(f"After {n.landmark(r_b, unit)}, {n.per_100(r_b)} of every 100 people in group {b} "
+                        f"{plain.rate}. In group {a}, it was {n.per_100(r_a)} of every 100.")
+        else:
+            unknown = [g for g, r in ((a, r_a), (b, r_b)) if not _estimable(r)]
+            text.append(f"After {n.landmark(r_b, unit)}, how many people {plain.rate} is not known for group "
+                        f"{' and group '.join(unknown)}: too few people were followed that long.")
+        rows.append((f"{plain.row} after {n.landmark(r_b, unit)}", n.of_100(r_a) if _estimable(r_a) else "not known",
+                     n.of_100(r_b) if _estimable(r_b) else "not known"))
+    return text, rows
+
+
+def _endpoint_results(n: _Numbers, endpoint: str, primary: bool, control: str, experimental: str,
+                      groups: Mapping[str, str], unit: str, test: tuple[int, float, int],
+                      ) -> tuple[str, list[tuple[str, ...]]]:
+    """The paragraph and at-a-glance table rows of one end point (empty without its
+    records). ``test``: the end point's sidedness, the design's alpha and sidedness."""
+    plain = PLAIN_ENDPOINTS[endpoint]
+    arms = [(control, groups[control]), (experimental, groups[experimental])]
+    text = _medians(n, plain, endpoint, arms, unit)
+    rates, rows = _rates(n, plain, endpoint, arms, unit)
+    text += rates
     if not text:
         return "", rows
+    p = n.find(table="efficacy", endpoint=endpoint, arm=None, statistic="logrank_p")
     if p is not None:
-        text.append("This difference is very unlikely to be due to chance." if p["value"] < alpha else
-                    "This difference could be due to chance.")
+        hr = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="hazard_ratio")
+        verdict = _beyond_chance(p, hr, *test)
+        text.append("This difference is very unlikely to be due to chance." if verdict else
+                    "This difference could be due to chance." if verdict is not None else
+                    "Whether this difference could be due to chance cannot be said without the size of the "
+                    "difference.")
     lead = "The main question was" if primary else "The trial also looked at"
     return f"{lead} {plain.question}. " + " ".join(text), rows
 
@@ -401,9 +491,16 @@ def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
     usual = _drugs(protocol, protocol.control.code)
     added = [d for d in _drugs(protocol, protocol.experimental.code) if d not in usual]
     sections: list[Section] = []
+    mark = n.find(table="trial", arm=None, statistic="simulated")
+    notice = None if mark is None else f"Simulated data (seed {n.count(mark)}) — not trial results"
 
-    sections.append(Section("Who sponsored this trial?", (_paragraph(
-        f"The trial was sponsored by the {protocol.sponsor}.", "We thank everyone who took part."),)))
+    if mark is None:
+        sponsor = _paragraph(f"The trial was sponsored by the {protocol.sponsor}.", "We thank everyone who took part.")
+    else:
+        sponsor = _paragraph(f"This summary is about a computer simulation of the trial, made with seed "
+                             f"{n.count(mark)}. No real person's results are in it.",
+                             f"The real trial was sponsored by the {protocol.sponsor}.")
+    sections.append(Section("Who sponsored this trial?", (sponsor,)))
 
     why = (f"Doctors wanted to know if adding {_join(added)} to {_join(usual)} helps people with this cancer."
            if added else f"Doctors wanted to compare {control} with {experimental}.")
@@ -416,15 +513,18 @@ def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
     if follow is not None:
         general.append(f"Doctors kept checking on people for a long time. Half of them were followed for more "
                        f"than {n.whole(follow)} {unit}.")
-    general.append("The dates and places of the trial are listed in the trial registry.")
-    words = [f"{word[:1].upper()}{word[1:]}: {meaning}." for word, meaning in GLOSSARY.items()
+    if mark is None:
+        general.append("The dates and places of the trial are listed in the trial registry.")
+    glossary = {**protocol.reporting.glossary, **{w: m for w, m in GLOSSARY.items()
+                                                   if w not in protocol.reporting.glossary}}
+    words = [f"{word[:1].upper()}{word[1:]}: {meaning}." for word, meaning in glossary.items()
              if re.search(rf"\b{re.escape(word)}\b", protocol.title, re.IGNORECASE)]
     blocks = [_paragraph(*general)]
     if words:
         blocks += [_paragraph("Some words explained:"), Block("bullets", tuple(words))]
     sections.append(Section("Why was this trial done?", tuple(blocks)))
 
-    sections.append(Section("Who took part?", (_paragraph(*_who_took_part(n, groups)),)))
+    sections.append(Section("Who took part?", (_paragraph(*_who_took_part(n, groups, mark is not None)),)))
 
     codes = {control: protocol.control.code, experimental: protocol.experimental.code}
     treatments = [sentence for arm in arms for sentence in _schedule(n, protocol, codes[arm], groups[arm])]
@@ -438,8 +538,9 @@ def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
     glance: list[tuple[str, ...]] = []
     for endpoint in sorted(protocol.endpoints, key=lambda e: e.role != "primary"):
         if endpoint.name.upper() in PLAIN_ENDPOINTS:
+            test = (_sided(protocol, endpoint.name), protocol.design.alpha, protocol.design.sided)
             paragraph, rows = _endpoint_results(n, endpoint.name.upper(), endpoint.role == "primary", control,
-                                                experimental, groups, unit, protocol.design.alpha)
+                                                experimental, groups, unit, test)
             results += [paragraph] if paragraph else []
             glance += rows
     orr_a = n.find(table="response", endpoint="ORR", arm=control, statistic="orr")
@@ -459,28 +560,43 @@ def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
     sections.append(Section("What do the results mean?",
                             (_paragraph(_comment(n, protocol, control, experimental, groups)),)))
 
-    limits = ["This summary shows the results of one trial. Other trials may find different results.",
-              "The numbers come from the people in this trial. The true numbers could be a bit higher or lower."]
+    limits = (["This summary shows the results of one trial. Other trials may find different results.",
+               "The numbers come from the people in this trial. The true numbers could be a bit higher or lower."]
+              if mark is None else
+              ["These numbers were made by a computer simulation. They are not the results of the real trial."])
     if any("blind" in (e.assessed_by or "") for e in protocol.endpoints):
         limits.append("Experts who did not know each person's group checked the scans.")
     limits.append("Do not change your treatment because of this summary. Talk to your doctor first.")
     sections.append(Section("What are the limits of this trial?", (Block("bullets", tuple(limits)),)))
 
-    sections.append(Section("Are there more trials?", (_paragraph(
-        "This summary does not say if there are new trials of these medicines.",
-        "You can look for them in public trial registries."),)))
+    more_trials = ["This summary does not say if there are new trials of these medicines."]
+    if mark is None:
+        more_trials.append("You can look for them in public trial registries.")
+    sections.append(Section("Are there more trials?", (_paragraph(*more_trials),)))
 
-    url = next((u.format(protocol.registry) for prefix, u in _REGISTRY_URLS.items()
-                if protocol.registry.startswith(prefix)), None)
-    more = f"You can find this trial in a public registry under the number {protocol.registry}."
-    if url:
-        more += f" The web page is {url}."
+    if mark is None and protocol.registry:
+        url = next((u.format(protocol.registry) for prefix, u in _REGISTRY_URLS.items()
+                    if protocol.registry.startswith(prefix)), None)
+        more = f"You can find this trial in a public registry under the number {protocol.registry}."
+        if url:
+            more += f" The web page is {url}."
+    elif mark is None:
+        more = "Ask your doctor where to find more about this trial."
+    else:
+        more = ("This summary was made to test how the trial's results are worked out and shown. "
+                "Ask your doctor about the results of the real trial.")
     sections.append(Section("Where can I learn more?", (_paragraph(more),)))
 
     title = (f"Does adding {_join(added)} to {_join(usual)} help people with {condition}?"
              if added else f"{control} compared with {experimental} for people with {condition}")
     return LaySummary(title=title, subtitle=f"Summary for the public of trial {protocol.id}: {protocol.title}",
-                      sections=tuple(sections), numbers=tuple(n.sources))
+                      sections=tuple(sections), numbers=tuple(n.sources), notice=notice)
+
+
+def _sided(protocol: Protocol, name: str) -> int:
+    """The sidedness of an end point's test: its protocol analysis (the design's for the
+    primary end point, two-sided otherwise)."""
+    return int(protocol.endpoint_analysis(name).sided or 2)
 
 
 def _side_effects(n: _Numbers, control: str, experimental: str,
@@ -534,7 +650,8 @@ def _comment(n: _Numbers, protocol: Protocol, control: str, experimental: str, g
     b = groups[experimental]
     if hr is None or p is None:
         return "This summary has no result for the main question of the trial."
-    if p["value"] >= protocol.design.alpha:
+    name = next((e.name for e in protocol.endpoints if e.name.upper() == primary), protocol.design.endpoint)
+    if not _beyond_chance(p, hr, _sided(protocol, name), protocol.design.alpha, protocol.design.sided):
         text = "The trial did not show a clear difference between the groups on its main question."
     elif hr["value"] < 1 and primary in PLAIN_ENDPOINTS:
         text = (f"People in group {b} {PLAIN_ENDPOINTS[primary].longer} for longer than people in group "

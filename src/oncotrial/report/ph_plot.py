@@ -1,7 +1,7 @@
 """Graphical checks of proportional hazards for the treatment comparison.
 
 A single Cox hazard ratio summarises the treatment effect only if the hazards are
-proportional; the LMS04 paper "graphically assessed [it] by plotting log(−log[S(t)])".
+proportional; trial reports assess it graphically, plotting log(−log[S(t)]) by arm.
 :func:`loglog_figure` draws the two classical checks side by side:
 
 1. log(−log S(t)) against log t per arm (R ``plot(fit, fun="cloglog")``, SAS

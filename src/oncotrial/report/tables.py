@@ -38,6 +38,7 @@ import pandas as pd
 from oncotrial.core.errors import InputError
 from oncotrial.core.results import Result
 from oncotrial.io import require_columns
+from oncotrial.protocol.base import level_key
 from oncotrial.report.adam import BOR_CODES, _blank, _not_numbers, data_error
 from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
 from oncotrial.stats import logrank_test
@@ -45,7 +46,6 @@ from oncotrial.stats.conventions import resolve_convention
 
 __all__ = [
     "DAYS_PER_UNIT",
-    "LMS04_TABLE1",
     "AE_OVERVIEW",
     "DOSE_REDUCTIONS",
     "RESPONDER_ONLY",
@@ -116,12 +116,12 @@ class Categorical:
     shown, with 0 if nobody has it; a value outside ``levels`` is an error). Without
     ``levels`` the observed values are shown, sorted. ``bins`` instead groups a number into
     closed intervals ``(low, high, label)``; values in no bin are counted in no row but stay
-    in the denominator (LMS04 shows 1 and >= 2 metastases over all patients, the paper's
-    footnote §). ``where`` (a pandas expression over ADSL columns) restricts the variable to
+    in the denominator (a table of 1 and >= 2 metastases over all patients, patients without
+    metastases in neither row). ``where`` (a pandas expression over ADSL columns) restricts the variable to
     the patients it applies to, whose number becomes the denominator (grade is defined for
     soft-tissue tumours only). Missing values: ``missing="row"`` adds a Missing row and keeps
     missing patients in the denominator; ``"exclude"`` leaves them out of the denominator
-    and prints their count alone (the paper's ECOG rows: 45/74 with two patients missing).
+    and prints their count alone (performance-status rows such as 45/74 with two patients missing).
     """
 
     column: str
@@ -162,22 +162,6 @@ class Flags:
 
 
 Variable = Categorical | Continuous | Flags
-
-#: LMS04 Table 1 (Pautier et al., NEJM 2024) from ADSL columns: age median (IQR) in whole
-#: years, sex, ECOG (denominators without the missing), grade among soft-tissue tumours,
-#: primary site, metastatic stage, sites of metastasis and number of metastases (1, >= 2)
-LMS04_TABLE1: tuple[Variable, ...] = (
-    Continuous("AGE", "Age, years", statistics=("median_iqr",), digits=0),
-    Categorical("SEX", "Sex", levels={"F": "Female", "M": "Male"}),
-    Categorical("ECOG", "ECOG performance-status score", levels={0: "0", 1: "1"}, missing="exclude"),
-    Categorical("GRADE", "Disease grade (soft-tissue tumours)", levels={1: "1", 2: "2", 3: "3"},
-                where="origin == 'soft_tissue'"),
-    Categorical("origin", "Site of primary tumour", levels={"uterine": "Uterus", "soft_tissue": "Soft tissue"}),
-    Categorical("stage", "Metastatic disease", levels={"metastatic": "Yes", "locally_advanced": "No"}),
-    Flags("Site of metastasis", {"METLUNG": "Lung", "METLIVER": "Liver", "METBONE": "Bone",
-                                 "METSKIN": "Cutaneous tissue", "METOTHER": "Other"}),
-    Categorical("NMETS", "Number of metastases", bins=((1, 1, "1"), (2, math.inf, "≥2"))),
-)
 
 _CONTINUOUS_LABELS = {"n": "n", "mean_sd": "Mean (SD)", "median_iqr": "Median (IQR)", "median": "Median",
                       "range": "Min–max"}
@@ -248,10 +232,13 @@ def _categorical_codes(adsl: pd.DataFrame, var: Categorical) -> tuple[pd.Series,
             codes[(numbers >= low) & (numbers <= high)] = label
         return codes, [label for _, _, label in var.bins]
     if var.levels is not None:
-        codes = values.where(~missing).map(lambda v: var.levels.get(v) if not pd.isna(v) else np.nan)
+        labels = {level_key(value): label for value, label in var.levels.items()}
+        codes = values.where(~missing).map(lambda v: labels.get(level_key(v)) if not pd.isna(v) else np.nan)
         bad = codes.isna() & ~missing
         if bad.any():
-            raise data_error("ADSL", var.column, f"value {values[bad].iloc[0]!r} is not a declared level "
+            first = values[bad].iloc[0]
+            shown = first.item() if isinstance(first, np.generic) else first  # 2, not np.int64(2)
+            raise data_error("ADSL", var.column, f"value {shown!r} is not a declared level "
                                                  f"({', '.join(map(str, var.levels))})", bad)
         return codes, list(var.levels.values())
     codes = values.where(~missing).map(lambda v: v if pd.isna(v) else str(v))
@@ -371,7 +358,7 @@ def _columns_of(var: Variable) -> list[str]:
     return list(var.columns) if isinstance(var, Flags) else [var.column]
 
 
-def table1(adsl: pd.DataFrame, *, arm: str = "ARMCD", variables: Sequence[Variable] = LMS04_TABLE1,
+def table1(adsl: pd.DataFrame, *, variables: Sequence[Variable], arm: str = "ARMCD",
            arms: Sequence[str] | None = None, total: bool = True, percent_digits: int = 0,
            convention: str = "r", population: str | None = None) -> Table1:
     """Characteristics of the patients in ``adsl`` by ``arm`` (and in all, ``total``).
@@ -542,7 +529,7 @@ def efficacy_tables(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Any, *,
     (``ARM``) against the protocol's control arm: :func:`~oncotrial.report.efficacy.efficacy_summary`
     with time ``AVAL`` in the protocol's ``analysis.time_unit`` (:data:`DAYS_PER_UNIT`),
     event ``CNSR == 0``, the Cox model adjusted for ``analysis.adjust_for`` (the
-    stratification factors, as LMS04's SAP says), Kaplan–Meier rates at
+    stratification factors, as SAPs usually prescribe), Kaplan–Meier rates at
     ``analysis.landmarks`` and the protocol's R/SAS ``convention``. The log-rank test is
     then stratified by the same factors (a factor cannot be both a Cox covariate and a Cox
     stratum, so the stratified test is computed beside the adjusted model and replaces the

@@ -19,13 +19,14 @@ fitted). The messages appear in the report's notes, in the sections concerned, a
 ``messages.txt``.
 
 The figures are given the numbers of the analysis (hazard ratio, P value) rather than
-computing their own, so that a figure and the table beside it cannot disagree.
+computing their own, so that a figure and the table beside it cannot disagree. Figures of
+simulated data carry the mark of :mod:`oncotrial.report.provenance` above them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,21 +39,23 @@ from oncotrial.report.ard import ard_to_csv, ard_to_json
 from oncotrial.report.docx import write_docx
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.forest import (
-    LMS04_SUBGROUPS,
     SubgroupSpec,
     forest_figure,
+    protocol_subgroups,
+    spec_column,
     subgroup_hazard_ratios,
 )
 from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
 from oncotrial.report.km_plot import km_figure, save_figure
 from oncotrial.report.lay_summary import lay_summary
 from oncotrial.report.ph_plot import loglog_figure
+from oncotrial.report.provenance import mark_figure
 from oncotrial.report.tables import DAYS_PER_UNIT, efficacy_endpoints
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_FORMATS", "SUBGROUP_SPECS", "Progress", "build_report", "draw_figures", "endpoint_data",
+__all__ = ["FIGURE_FORMATS", "Progress", "build_report", "draw_figures", "endpoint_data",
            "write_report"]
 
 #: ``progress(step, done, total)``: called before each step (``done`` steps finished out of
@@ -61,9 +64,6 @@ Progress = Callable[[str, int, int], None]
 
 #: formats of every figure: PNG for the HTML and Word reports, SVG for editing, PDF for print
 FIGURE_FORMATS = ("png", "svg", "pdf")
-#: subgroups of the forest plots of the bundled protocols, by protocol id; other protocols
-#: use their stratification factors
-SUBGROUP_SPECS: Mapping[str, Mapping[str, SubgroupSpec]] = {"LMS04": LMS04_SUBGROUPS}
 #: steps besides the figures: analyse, ARD, HTML, DOCX, lay summary
 _FIXED_STEPS = 5
 
@@ -97,11 +97,11 @@ def _endpoint_label(adtte: pd.DataFrame, paramcd: str) -> str:
 
 
 def _subgroups(protocol: Protocol, adsl: pd.DataFrame) -> tuple[dict[str, SubgroupSpec], list[str]]:
-    """The protocol's forest-plot subgroups whose column ADSL has, and what was left out."""
-    specs = SUBGROUP_SPECS.get(protocol.id) or {f.label or f.name: f.name for f in protocol.stratification}
+    """The protocol's forest-plot subgroups (:func:`~oncotrial.report.forest.protocol_subgroups`)
+    whose column ADSL has, and what was left out."""
     kept, absent = {}, []
-    for name, spec in specs.items():
-        column = spec if isinstance(spec, str) else spec[0]
+    for name, spec in protocol_subgroups(protocol).items():
+        column = spec_column(spec)
         if column in adsl.columns:
             kept[name] = spec
         else:
@@ -147,7 +147,8 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
                                   f"{label}: check of proportional hazards",
                                   "Left: log(−log) of the Kaplan–Meier estimate by arm against log time; parallel "
                                   "curves support proportional hazards. Right: scaled Schoenfeld residuals of the "
-                                  "treatment term with a spline smooth, and the cox.zph test of the primary model."))
+                                  "treatment term with a spline smooth, and the cox.zph test of the primary model.",
+                                  analysis))
         done += 1
 
         report(f"Forest plot, {paramcd}", done, total)
@@ -165,7 +166,8 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
                 messages.append(f"{paramcd}: forest plot skipped ({exc})")
             else:
                 figures.append(_saved(fig, folder / f"forest_{key}", paramcd, "forest",
-                                      f"{label}: hazard ratio by subgroup", str(table.attrs.get("model", ""))))
+                                      f"{label}: hazard ratio by subgroup", str(table.attrs.get("model", "")),
+                                      analysis))
         done += 1
     return figures, messages
 
@@ -182,10 +184,14 @@ def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: Tria
                     convention=analysis.convention)
     return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm",
                   f"Censored patients marked +; numbers at risk below the time axis. Hazard ratio: "
-                  f"{summary.model}.")
+                  f"{summary.model}.", analysis)
 
 
-def _saved(fig: Figure, base: Path, endpoint: str, kind: FigureKind, title: str, caption: str) -> ReportFigure:
+def _saved(fig: Figure, base: Path, endpoint: str, kind: FigureKind, title: str, caption: str,
+           analysis: TrialAnalysis) -> ReportFigure:
+    """Save ``fig`` in every format, marked first when the data are simulated."""
+    if analysis.simulated is not None:
+        mark_figure(fig, analysis.simulated.note)
     paths = save_figure(fig, base, FIGURE_FORMATS)
     return ReportFigure(key=base.name, endpoint=endpoint, kind=kind, title=title, caption=caption,
                         paths={p.suffix.lstrip("."): p for p in paths})

@@ -2,9 +2,9 @@
 
 Incidence first, timing second. Each treated patient's worst grade per term is drawn so that
 the scenario's per-term incidences (any grade and grade 3-4, per arm) hold exactly in
-expectation; LMS04's published profile (haematological events far more frequent with the
-combination, grade 3-4 hepatic cytolysis in 46 % vs 3 %, any grade 3-4 event in 97 % vs 56 %)
-is the target. One record per patient and term, at its worst grade.
+expectation, and so does the share of patients with any grade 3-4 event per arm (a
+published safety profile is reproduced term by term and overall). One record per patient and
+term, at its worst grade.
 
 Why a latent toxicity factor: independent terms would give any grade 3-4 event to
 ``1 - prod(1 - p_j)`` of the patients, more than published (the same patients tend to have

@@ -4,13 +4,16 @@
   piecewise-constant intensity over the enrolment period (slower while centres open), moved
   to the next weekday. Conditioning a Poisson process on its count gives exactly this.
 * Centres: each replica draws the centres' shares from a symmetric Dirichlet, so recruitment
-  is uneven, as in any multicentre trial (LMS04: 20 French Sarcoma Group centres).
-* Characteristics are drawn independently of the arm (randomisation), matching the pooled
-  Table 1 shares: uterine origin, metastatic stage, sex (every uterine patient is a woman),
-  ECOG 0/1 with missing values, grade for soft-tissue tumours only (missing for some),
-  metastasis sites among metastatic patients (at least one each) and the number of
-  metastases (1 or more). Age follows a piecewise-linear quantile function through the
-  published median and quartiles.
+  is uneven, as in any multicentre trial; each centre belongs to one of the scenario's
+  countries (in proportion to their numbers of centres).
+* Characteristics are drawn independently of the arm (randomisation): the protocol's
+  stratification factors first, each from the scenario's shares per level (in the order the
+  scenario lists the levels), then the characteristics some strata determine (patients of
+  ``all_female`` levels are women, metastatic disease where ``metastatic`` names stratum
+  levels, no tumour grade in ``grade_not_applicable`` levels, a fixed primary-tumour location
+  in ``primary_location`` levels), ECOG with missing values, metastasis sites among
+  metastatic patients (at least one each) and the number of metastases (1 or more). Age
+  follows a piecewise-linear quantile function through the published median and quartiles.
 
 Metastasis sites: the published shares are *given at least one site*; independent draws
 conditioned on at least one site inflate each share, so :func:`site_probabilities` solves for
@@ -20,6 +23,7 @@ the unconditional probabilities that give the published shares after conditionin
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,13 +31,11 @@ import numpy as np
 from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
-    from oncotrial.simulate.scenario import Grade, Scenario
+    from oncotrial.simulate.scenario import Scenario
 
-__all__ = ["LESIONS_PER_SITE", "STRATA", "Patients", "accrual_dates", "draw_baseline",
+__all__ = ["LESIONS_PER_SITE", "Patients", "accrual_dates", "draw_baseline", "in_levels",
            "site_probabilities"]
 
-#: stratification factors a replica draws (protocol factor name -> levels)
-STRATA = {"origin": ("uterine", "soft_tissue"), "stage": ("locally_advanced", "metastatic")}
 #: inclusive range of metastatic lesions per involved site (lung, liver, bone, skin, other)
 LESIONS_PER_SITE = np.array([[1, 4], [1, 3], [1, 2], [1, 1], [1, 2]])
 
@@ -83,13 +85,16 @@ def accrual_dates(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class Patients(Result):
-    """One entry per patient, in accrual order. ``lesions`` holds the number of metastatic
-    lesions per site (columns lung, liver, bone, skin, other); ``nmets`` is their total.
-    ``ecog`` is -1 and ``grade`` 0 where missing or not applicable."""
+    """One entry per patient, in accrual order. ``strata`` maps each stratification factor
+    to the patients' levels (text, as the protocol's levels); ``lesions`` holds the number of
+    metastatic lesions per site (columns lung, liver, bone, skin, other); ``nmets`` is their
+    total. ``ecog`` is -1 and ``grade`` 0 where missing or not applicable;
+    ``primary_location`` is the location a stratum fixes, empty where it is drawn."""
 
     site: np.ndarray
+    country: np.ndarray
     age: np.ndarray
-    uterine: np.ndarray
+    strata: Mapping[str, np.ndarray]
     metastatic: np.ndarray
     female: np.ndarray
     ecog: np.ndarray
@@ -97,10 +102,20 @@ class Patients(Result):
     lesions: np.ndarray
     nmets: np.ndarray
     primary_in_place: np.ndarray
+    primary_location: np.ndarray
 
 
 def _categorical(rng: np.random.Generator, n: int, probs: np.ndarray) -> np.ndarray:
     return np.minimum(np.searchsorted(np.cumsum(probs), rng.random(n), side="right"), len(probs) - 1)
+
+
+def in_levels(strata: Mapping[str, np.ndarray], chosen: Mapping[str, Sequence[object]],
+              n: int) -> np.ndarray:
+    """Patients whose level of any factor of ``chosen`` is one of its listed levels."""
+    out = np.zeros(n, dtype=bool)
+    for factor, levels in chosen.items():
+        out |= np.isin(strata[factor], [str(v) for v in levels])
+    return out
 
 
 def draw_baseline(scenario: Scenario, rng: np.random.Generator) -> Patients:
@@ -109,17 +124,27 @@ def draw_baseline(scenario: Scenario, rng: np.random.Generator) -> Patients:
     b = scenario.baseline
     weights = rng.dirichlet(np.full(scenario.sites.count, scenario.sites.concentration))
     site = _categorical(rng, n, weights) + 1
+    country = np.array(scenario.sites.site_countries(), dtype=object)[site - 1]
     qs = np.array(b.age.quantiles, dtype=float)
     age = np.floor(np.interp(rng.random(n), qs[:, 0], qs[:, 1])).astype(np.int64)
-    uterine = rng.random(n) < b.uterine
-    metastatic = rng.random(n) < b.metastatic
-    female = uterine | (rng.random(n) < b.female_soft_tissue)
+    strata: dict[str, np.ndarray] = {}
+    for factor in scenario.protocol_model().stratification:
+        shares = b.strata[factor.name]
+        names = np.array([str(level) for level in shares], dtype=object)
+        strata[factor.name] = names[_categorical(rng, n, np.array(list(shares.values())))]
+    metastatic = (rng.random(n) < b.metastatic if isinstance(b.metastatic, float)
+                  else in_levels(strata, b.metastatic, n))
+    female = in_levels(strata, b.all_female, n) | (rng.random(n) < b.female)
     u = rng.random(n)
-    ecog = np.where(u < b.ecog_missing, -1, (rng.random(n) < b.ecog_1).astype(np.int64))
-    grades: list[Grade] = ["1", "2", "3", "missing"]
-    probs = np.array([b.grade_soft_tissue.get(g, 0.0) for g in grades])
-    grade = np.array([1, 2, 3, 0])[_categorical(rng, n, probs)]
-    grade = np.where(uterine, 0, grade)
+    if b.ecog is None:
+        ecog = np.full(n, -1, dtype=np.int64)
+    else:
+        ecog = np.where(u < b.ecog.missing, -1, (rng.random(n) < b.ecog.one).astype(np.int64))
+    grade = np.zeros(n, dtype=np.int64)
+    if b.grade is not None:
+        probs = np.array([b.grade.shares.get(g, 0.0) for g in ("1", "2", "3", "missing")])
+        grade = np.array([1, 2, 3, 0])[_categorical(rng, n, probs)]
+        grade = np.where(in_levels(strata, b.grade.not_applicable, n), 0, grade)
 
     fitted = scenario.fitted
     p = np.array(list(fitted.site_probabilities.values()))
@@ -140,5 +165,9 @@ def draw_baseline(scenario: Scenario, rng: np.random.Generator) -> Patients:
     primary = ~metastatic | (rng.random(n) < b.primary_in_place)
     measurable = (counts[:, [0, 1, 4]] > 0).any(axis=1)  # lung, liver, other (bone and skin: non-target)
     primary |= ~measurable
-    return Patients(site, age, uterine, metastatic, female, ecog, grade, counts,
-                    counts.sum(axis=1), primary)
+    location = np.full(n, "", dtype=object)
+    for name, by_level in b.primary_location.fixed.items():
+        for level, where in by_level.items():
+            location[strata[name] == str(level)] = where
+    return Patients(site, country, age, strata, metastatic, female, ecog, grade, counts,
+                    counts.sum(axis=1), primary, location)

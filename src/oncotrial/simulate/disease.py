@@ -13,10 +13,18 @@ States and transitions (times in months, clock reset at each transition: semi-Ma
   from second progression a Weibull sojourn ends in death.
 
 So PFS <= PFS2 <= OS holds for every patient by construction, and most deaths follow
-progression (LMS04: 97 % and 96 % of deaths were due to the disease). OS and PFS2 are not
+progression (as in most advanced cancers, where deaths are due to the disease). OS and PFS2 are not
 targets of their own: they follow from the progression-free time and the post-progression
 sojourns, whose parameters are calibrated to the published medians, 24-month rates and
 hazard ratios (``benchmarks/calibrate_replica.py``).
+
+Overall survival as a target of its own (an arm with an ``overall_survival`` curve, for a
+trial steered by its OS): the death time is drawn from that piecewise-exponential curve and
+the progression time from the progression-free curve; a patient whose progression would come
+after the death dies without progression (so PFS is the earlier of the two and PFS <= OS
+still holds). The OS curve is then reproduced exactly; the PFS curve is exactly its target
+where the two latent times never cross (PFS curve well below the OS curve, or loadings close
+to 1), otherwise a little lower. There is no second progression in this model.
 
 Why a latent factor: the three times of one patient are coupled through a Gaussian copula on
 a latent *indolence* ``z ~ N(0, 1)`` (each time's uniform is ``Phi(rho z + sqrt(1 - rho^2) e)``),
@@ -118,20 +126,32 @@ def simulate_disease(scenario: Scenario, arms: np.ndarray, rng: np.random.Genera
     u_second = _uniform(z, dep.second_progression, noise[1])
     u_death = _uniform(z, dep.death, noise[2])
     pfs = np.empty(n)
-    sojourn1 = np.empty(n)
-    sojourn2 = np.empty(n)
+    sojourn1 = np.zeros(n)
+    sojourn2 = np.zeros(n)
     dies0 = np.zeros(n, dtype=bool)
     dies1 = np.zeros(n, dtype=bool)
+    direct = np.zeros(n, dtype=bool)
+    overall = np.full(n, np.inf)
     for code, spec in scenario.disease.arms.items():
         on = arms == code
         pfs[on] = scenario.fitted.pfs[code].quantile(u_pfs[on])
-        dies0[on] = leave[0, on] < spec.progression_free.death_share
+        if spec.overall_survival is not None:
+            direct[on] = True
+            overall[on] = scenario.fitted.overall_survival[code].quantile(u_death[on])
+            continue
         second = spec.second_progression
+        last = spec.death_after_second_progression
+        if second is None or last is None:  # excluded by the scenario's validation
+            raise InputError(f"disease.arms.{code}: needs both sojourns", field="scenario")
+        dies0[on] = leave[0, on] < spec.progression_free.death_share
         sojourn1[on] = weibull_quantile(u_second[on], second.median, second.shape)
         dies1[on] = leave[1, on] < second.death_share
-        last = spec.death_after_second_progression
         sojourn2[on] = weibull_quantile(u_death[on], last.median, last.shape)
+    # overall survival of its own: death first means death without progression
+    dies0 = np.where(direct, pfs >= overall, dies0)
+    pfs = np.minimum(pfs, overall)
     progression = np.where(dies0, np.nan, pfs)
-    second_progression = np.where(dies0 | dies1, np.nan, pfs + sojourn1)
-    death = np.where(dies0, pfs, np.where(dies1, pfs + sojourn1, pfs + sojourn1 + sojourn2))
+    second_progression = np.where(dies0 | dies1 | direct, np.nan, pfs + sojourn1)
+    death = np.where(direct, overall, np.where(dies0, pfs, np.where(dies1, pfs + sojourn1,
+                                                                     pfs + sojourn1 + sojourn2)))
     return DiseaseCourse(pfs, progression, second_progression, death, z)

@@ -6,9 +6,9 @@ through this function, so a published number is compared with the same estimator
 simulated data. Every estimator is from :mod:`oncotrial.stats`:
 
 * medians and landmark rates: Kaplan–Meier per arm (time in months, ``AVALM``), under the
-  protocol's analysis convention (LMS04: SAS, as published);
+  protocol's analysis convention (as published);
 * hazard ratios: Cox model (the convention's ties) of experimental vs control adjusted for the
-  protocol's ``analysis.adjust_for`` factors (LMS04: origin site and stage, as published);
+  protocol's ``analysis.adjust_for`` factors (as published);
 * median follow-up: reversed Kaplan–Meier of OS over all randomised patients;
 * ORR: best overall response CR or PR among randomised patients (ADRS ``BOR``);
 * adverse events: share of the safety population with a treatment-emergent event of grade 3

@@ -10,7 +10,7 @@ This is the loop used to tune a scenario's parameters; ``calibrate`` is the fina
 Estimates carry the names of :func:`oncotrial.simulate.estimates.trial_estimates` (so both
 calibrations read the same ``<scenario>_targets.yaml``), plus Table 1 treatment-delivery
 shares under ``treatment.*`` and ``subsequent.*``. Kaplan-Meier and Cox follow the protocol's
-analysis convention (LMS04: SAS, as published); hazard ratios are adjusted for the protocol's
+analysis convention (as published); hazard ratios are adjusted for the protocol's
 ``adjust_for`` factors.
 """
 
@@ -46,6 +46,7 @@ def replica_estimates(trial: SimulatedTrial, protocol: Protocol, *,
     regimen = protocol.regimen(protocol.experimental.code)
     induction = regimen.induction.max_cycles
     maintenance = regimen.maintenance.max_cycles if regimen.maintenance is not None else 0
+    regimens = sorted((set(t["SECOND_LINE"]) | set(t["THIRD_LINE"])) - {""})
     out: dict[str, float] = {}
     for ep in ENDPOINTS:
         data = t[[*factors, f"{ep}_MONTHS"]].assign(EVENT=(t[f"{ep}_CNSR"] == 0).astype(float))
@@ -77,8 +78,8 @@ def replica_estimates(trial: SimulatedTrial, protocol: Protocol, *,
             (early & (arm["STOP_REASON"] == "TOXICITY")).sum() / n)
         lines = max(int((arm["SECOND_LINE"] != "").sum()), 1)  # per patient given a 2nd line
         for line, column in (("second_line", "SECOND_LINE"), ("later", "THIRD_LINE")):
-            given = int((arm[column] == "trabectedin").sum())
-            out[f"subsequent.trabectedin_{line}.{r}"] = given / lines
+            for name in regimens:
+                out[f"subsequent.{name}_{line}.{r}"] = int((arm[column] == name).sum()) / lines
         if maintenance and r == "experimental":
             cycles = arm["CYCLES_MAINTENANCE"]
             out["maintenance.cycles_median"] = float(cycles[cycles > 0].median())

@@ -3,8 +3,10 @@
 A protocol says what the trial *does* (arms, strata, regimens, assessment schedule); a
 scenario says what *happens* to the patients: accrual, baseline characteristics, the
 disease course, tumour response, treatment delivery, subsequent therapy and adverse
-events, and the data cut-off. LMS04's ships as ``oncotrial/scenarios/lms04.yaml``, each
-parameter commented with the published number it reproduces.
+events, and the data cut-off. Bundled scenarios ship in ``oncotrial/scenarios/``, each
+parameter commented with the published number it reproduces or marked as an assumption;
+:func:`oncotrial.simulate.template.scenario_template` writes a documented start for any
+protocol.
 
 Validation mirrors the protocol file (:mod:`oncotrial.protocol.models`): unknown keys are
 errors, pydantic checks each section, then cross-checks run against the protocol (arm codes)
@@ -60,9 +62,9 @@ from oncotrial.core.specfile import (
     read_source,
 )
 from oncotrial.protocol import Protocol, ProtocolError
-from oncotrial.protocol.models import Number, PositiveInt, PositiveNumber, Text
+from oncotrial.protocol.base import Number, PositiveInt, PositiveNumber, Text
 from oncotrial.simulate.adverse_events import toxicity_loading
-from oncotrial.simulate.baseline import STRATA, site_probabilities
+from oncotrial.simulate.baseline import site_probabilities
 from oncotrial.simulate.disease import PiecewiseExponential
 from oncotrial.simulate.tumours import response_intercept
 from oncotrial.simulate.visits import DAYS_PER_MONTH, planned_assessments
@@ -114,6 +116,19 @@ def _range(value: tuple[int, int]) -> tuple[int, int]:
 
 
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+
+
+def _level_text(value: object) -> object:
+    """Stratum levels as the protocol's text: YAML reads ``0:`` as an integer key."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a stratum level (text or whole number), got {value!r}")
+    return str(value) if isinstance(value, int) else value
+
+
+#: a stratum level: text, or a whole number read as its text (ECOG ``0`` is level ``"0"``)
+Level = Annotated[str, BeforeValidator(_level_text)]
+#: stratum levels per factor, e.g. ``{region: [asia]}``
+LevelSets = dict[str, list[Level]]
 DayRange = Annotated[tuple[NonNegativeInt, NonNegativeInt], AfterValidator(_range)]
 
 
@@ -154,17 +169,69 @@ class Accrual(_Model):
 
 
 class Sites(_Model):
-    """Centres; each replica draws uneven shares from a symmetric Dirichlet(``concentration``)."""
+    """Centres; each replica draws uneven shares from a symmetric Dirichlet(``concentration``).
+    ``countries``: ISO 3166 alpha-3 code -> number of centres (adding up to ``count``); the
+    centres are numbered country by country in this order (DM ``COUNTRY``)."""
 
     count: PositiveInt
     concentration: PositiveNumber
+    countries: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Z]{3}$")], PositiveInt],
+                         Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _all_centres(self) -> Sites:
+        total = sum(self.countries.values())
+        if total != self.count:
+            raise Issues([(("countries",), f"centres per country add up to {total}, not the "
+                                           f"{self.count} of count")])
+        return self
+
+    def site_countries(self) -> list[str]:
+        """Country of centre 1, 2, ... ``count``."""
+        return [code for code, k in self.countries.items() for _ in range(k)]
+
+
+class Dropout(_Model):
+    """Loss to follow-up: exponential, ``rate`` of the patients lost within ``months`` of
+    randomisation (the convention of :func:`oncotrial.design.expected_events`)."""
+
+    rate: OpenProbability
+    months: PositiveNumber = 12.0
 
 
 class FollowUp(_Model):
     """Last contact of patients alive at the cut-off: uniform over the ``last_contact_lag_months``
-    before it (visits are spaced, so the last news predates the cut-off)."""
+    before it (visits are spaced, so the last news predates the cut-off); ``dropout``: patients
+    lost to follow-up have no record after that day (a ``LOST TO FOLLOW-UP`` disposition)."""
 
     last_contact_lag_months: Annotated[float, BeforeValidator(not_bool), Field(ge=0)]
+    dropout: Dropout | None = None
+
+
+class EventCutoff(_Model):
+    """Analyses when the primary end point reaches event counts: ``events`` per look, or
+    ``information`` fractions of ``total_events`` (default: the events the protocol's design
+    requires, :func:`oncotrial.design.events_required`). Each look's cut-off is the date of
+    its last event."""
+
+    events: Annotated[list[PositiveInt], Field(min_length=1)] | None = None
+    information: Annotated[list[Probability], Field(min_length=1)] | None = None
+    total_events: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EventCutoff:
+        issues: list[tuple[Loc, str]] = []
+        if (self.events is None) == (self.information is None):
+            issues.append(((), "give events or information, not both"))
+        for name in ("events", "information"):
+            values = getattr(self, name) or []
+            if any(b <= a for a, b in pairwise(values)) or 0 in values:
+                issues.append(((name,), f"must increase and be positive, got {values}"))
+        if self.total_events is not None and self.information is None:
+            issues.append((("total_events",), "only with information"))
+        if issues:
+            raise Issues(issues)
+        return self
 
 
 class Age(_Model):
@@ -190,35 +257,81 @@ class Age(_Model):
         return self
 
 
+class Ecog(_Model):
+    """ECOG performance status 0 or 1: ``one`` is the share of ECOG 1 among recorded scores,
+    ``missing`` the share of all patients without a recorded score."""
+
+    one: Probability
+    missing: Probability = 0.0
+
+
+class TumourGrade(_Model):
+    """Histological grade 1-3 (``missing``: not recorded) of the patients whose stratum
+    levels are not listed in ``not_applicable`` (e.g. tumours not graded)."""
+
+    shares: dict[Grade, Probability]
+    not_applicable: LevelSets = {}
+
+    @model_validator(mode="after")
+    def _sum(self) -> TumourGrade:
+        issues = _shares(self.shares, ("shares",))
+        if issues:
+            raise Issues(issues)
+        return self
+
+
+class PrimaryLocation(_Model):
+    """Location (TU ``TULOC``) of a primary tumour still in place: fixed by a stratum level
+    (``fixed: {factor: {level: LOCATION}}``), otherwise drawn uniformly from ``otherwise``."""
+
+    fixed: dict[str, dict[Level, Text]] = {}
+    otherwise: Annotated[list[Text], Field(min_length=1)]
+
+
 class Baseline(_Model):
     """Baseline characteristics (Table 1): shares of all randomised patients unless named
-    otherwise. Women are all uterine patients plus ``female_soft_tissue`` of the others;
-    ``ecog_1`` is the share of ECOG 1 among recorded scores (``ecog_missing`` of all are not
-    recorded); grade applies to soft-tissue tumours only; metastasis sites and
-    ``single_metastasis`` are shares of metastatic patients, each having at least one site;
-    ``primary_in_place``: metastatic patients whose primary tumour is still there (always
-    for locally advanced disease)."""
+    otherwise. ``strata``: for each stratification factor of the protocol, the share of
+    patients per level (all levels, adding up to 1). Women are the patients of the
+    ``all_female`` stratum levels plus ``female`` of the others. ``metastatic``: a share, or
+    the stratum levels of metastatic disease. Metastasis sites and ``single_metastasis`` are
+    shares of metastatic patients, each having at least one site; ``primary_in_place``:
+    metastatic patients whose primary tumour is still there (always for locally advanced
+    disease). ``ecog`` and ``grade`` are optional (no DM column without them)."""
 
     age: Age
-    uterine: Probability
-    metastatic: Probability
-    female_soft_tissue: Probability
-    ecog_1: Probability
-    ecog_missing: Probability
-    grade_soft_tissue: dict[Grade, Probability]
+    strata: dict[str, dict[Level, Probability]] = {}
+    metastatic: Probability | LevelSets
+    female: Probability
+    all_female: LevelSets = {}
+    ecog: Ecog | None = None
+    grade: TumourGrade | None = None
     metastasis_sites: dict[Site, Probability]
     single_metastasis: Probability
     primary_in_place: Probability
+    primary_location: PrimaryLocation
 
     @model_validator(mode="after")
     def _consistent(self) -> Baseline:
-        issues = _shares(self.grade_soft_tissue, ("grade_soft_tissue",))
+        issues: list[tuple[Loc, str]] = []
+        for factor, shares in self.strata.items():
+            issues += _shares(shares, ("strata", factor))
         missing = [s for s in SITES if s not in self.metastasis_sites]
         if missing:
             issues.append((("metastasis_sites",), f"every site needs a share, missing {missing}"))
         if issues:
             raise Issues(issues)
         return self
+
+    def level_sets(self) -> list[tuple[Loc, Mapping[str, Any]]]:
+        """Every mapping of this section keyed by stratification factor, with its location."""
+        sets: list[tuple[Loc, Mapping[str, Any]]] = [(("all_female",), self.all_female),
+                                                    (("primary_location", "fixed"),
+                                                     self.primary_location.fixed)]
+        if not isinstance(self.metastatic, float):
+            sets.append((("metastatic",), self.metastatic))
+        if self.grade is not None:
+            sets.append((("grade", "not_applicable"), self.grade.not_applicable))
+        return sets
 
 
 class AssessmentProcess(_Model):
@@ -239,18 +352,20 @@ class AssessmentProcess(_Model):
         return self
 
 
-class ProgressionFree(_Model):
-    """Latent time to first progression or death (months), per arm.
-
-    ``survival`` lists ``[months, rate]`` landmarks; with ``median`` (a landmark at rate
-    0.5) they define a piecewise-exponential curve whose log-survival is linear between
-    landmarks (the last piece's hazard continues). ``death_share`` of the events are deaths
-    without progression.
-    """
+class SurvivalCurve(_Model):
+    """A latent survival curve (months): ``survival`` lists ``[months, rate]`` landmarks; with
+    ``median`` (a landmark at rate 0.5) they define a piecewise-exponential curve whose
+    log-survival is linear between landmarks (the last piece's hazard continues). A median
+    alone is an exponential distribution."""
 
     median: PositiveNumber | None = None
-    survival: Annotated[list[tuple[PositiveNumber, OpenProbability]], Field(min_length=1)]
-    death_share: Probability
+    survival: list[tuple[PositiveNumber, OpenProbability]] = []
+
+    @model_validator(mode="after")
+    def _some_point(self) -> SurvivalCurve:
+        if self.median is None and not self.survival:
+            raise Issues([((), "give a median, survival landmarks or both")])
+        return self
 
     def points(self) -> list[tuple[float, float]]:
         """Landmarks with the median merged in, sorted by time."""
@@ -258,6 +373,14 @@ class ProgressionFree(_Model):
         if self.median is not None:
             pts.append((float(self.median), 0.5))
         return sorted(pts)
+
+
+class ProgressionFree(SurvivalCurve):
+    """Latent time to first progression or death (months), per arm; ``death_share`` of the
+    events are deaths without progression (multi-state model only: with an
+    ``overall_survival`` curve, deaths without progression are the patients dying first)."""
+
+    death_share: Probability = 0.0
 
 
 class Sojourn(_Model):
@@ -270,27 +393,48 @@ class Sojourn(_Model):
 
 
 class ArmDisease(_Model):
-    """The three transitions of an arm's multi-state model (see :mod:`.disease`)."""
+    """An arm's disease course (see :mod:`.disease`): either the three transitions of the
+    multi-state model (``progression_free``, ``second_progression``,
+    ``death_after_second_progression``), overall survival following from them, or the
+    ``progression_free`` and ``overall_survival`` curves as targets of their own (no second
+    progression), for a trial steered by its overall survival."""
 
     progression_free: ProgressionFree
-    second_progression: Sojourn
-    death_after_second_progression: Sojourn
+    overall_survival: SurvivalCurve | None = None
+    second_progression: Sojourn | None = None
+    death_after_second_progression: Sojourn | None = None
 
     @model_validator(mode="after")
-    def _last_state(self) -> ArmDisease:
-        if self.death_after_second_progression.death_share not in (0.0, 1.0):
-            raise Issues([(("death_after_second_progression", "death_share"),
-                            "the last state only ends in death; leave death_share out")])
+    def _one_model(self) -> ArmDisease:
+        issues: list[tuple[Loc, str]] = []
+        sojourns = ("second_progression", "death_after_second_progression")
+        if self.overall_survival is not None:
+            issues += [((name,), "not with overall_survival (the curve gives the deaths)")
+                       for name in sojourns if getattr(self, name) is not None]
+            if self.progression_free.death_share:
+                issues.append((("progression_free", "death_share"),
+                               "not with overall_survival: deaths without progression are the "
+                               "patients whose death comes first"))
+        else:
+            issues += [((name,), "required without overall_survival")
+                       for name in sojourns if getattr(self, name) is None]
+        last = self.death_after_second_progression
+        if last is not None and last.death_share not in (0.0, 1.0):
+            issues.append((("death_after_second_progression", "death_share"),
+                           "the last state only ends in death; leave death_share out"))
+        if issues:
+            raise Issues(issues)
         return self
 
 
 class Dependence(_Model):
     """Loadings of each transition time on one latent patient factor (indolence), through a
     Gaussian copula: 0 = independent sojourns; closer to 1 = the same patients are slow in
-    every state. They do not change any margin."""
+    every state. They do not change any margin (``death``: the last sojourn, or overall
+    survival when it is a curve of its own)."""
 
     progression_free: Loading
-    second_progression: Loading
+    second_progression: Loading = 0.0
     death: Loading
 
 
@@ -342,7 +486,7 @@ class PhaseDelivery(_Model):
     """Per-cycle probabilities of stopping a phase: for toxicity (only patients with a grade
     3-4 adverse event), for another reason (physician decision); ``reduction``: probability
     that a patient with a grade 3-4 adverse event has the dose reduced in this phase;
-    ``declined``: probability of not starting the phase (maintenance) although eligible."""
+    ``declined``: probability of not starting the phase (a second phase) although eligible."""
 
     toxicity_stop: Probability
     other_stop: Probability
@@ -350,34 +494,51 @@ class PhaseDelivery(_Model):
     declined: Probability = 0.0
 
 
+#: phases of a regimen the delivery model follows: a first phase, then possibly a second
+MAX_PHASES = 2
+
+
 class ArmTreatment(_Model):
+    """Delivery in one arm: ``phases`` per protocol phase name, in the regimen's order
+    (the first and an optional second phase); ``surgery`` after the first phase."""
+
     not_treated: Probability
     delay: Delay
-    induction: PhaseDelivery
-    maintenance: PhaseDelivery | None = None
-    surgery: Probability
+    phases: Annotated[dict[str, PhaseDelivery], Field(min_length=1, max_length=MAX_PHASES)]
+    surgery: Probability = 0.0
+
+    @property
+    def induction(self) -> PhaseDelivery:
+        """Delivery of the first phase."""
+        return next(iter(self.phases.values()))
+
+    @property
+    def maintenance(self) -> PhaseDelivery | None:
+        """Delivery of the second phase, if any."""
+        later = list(self.phases.values())[1:]
+        return later[0] if later else None
 
 
 class Treatment(_Model):
-    """Treatment delivery. ``surgery``: probability of surgery of residual disease after six
-    induction cycles without progression (uterine tumours ``surgery_uterine_relative`` times as
-    likely); ``surgery_primary``: share of operations on the primary tumour;
-    ``second_reduction``: probability that a reduced patient is reduced again."""
+    """Treatment delivery. ``surgery``: probability of surgery of residual disease after the
+    first phase without progression; ``surgery_relative``: how many times as likely it is in
+    some stratum levels (``{factor: {level: factor}}``, multiplied over factors);
+    ``surgery_primary``: share of operations on the primary tumour; ``second_reduction``:
+    probability that a reduced patient is reduced again."""
 
     arms: dict[str, ArmTreatment]
-    surgery_uterine_relative: PositiveNumber
+    surgery_relative: dict[str, dict[Level, PositiveNumber]] = {}
     surgery_primary: Probability
     second_reduction: Probability
 
     @model_validator(mode="after")
-    def _uterine_surgery_is_a_probability(self) -> Treatment:
+    def _surgery_is_a_probability(self) -> Treatment:
+        most = math.prod(max([*levels.values(), 1.0]) for levels in self.surgery_relative.values())
         issues: list[tuple[Loc, str]] = [
-            (("surgery_uterine_relative",),
-             f"{self.surgery_uterine_relative:g} times arms.{arm}.surgery "
-             f"({delivery.surgery:g}) is {self.surgery_uterine_relative * delivery.surgery:.3g}, "
-             f"not a probability")
-            for arm, delivery in self.arms.items()
-            if self.surgery_uterine_relative * delivery.surgery > 1]
+            (("surgery_relative",),
+             f"{most:g} times arms.{arm}.surgery ({delivery.surgery:g}) is "
+             f"{most * delivery.surgery:.3g}, not a probability")
+            for arm, delivery in self.arms.items() if most * delivery.surgery > 1]
         if issues:
             raise Issues(issues)
         return self
@@ -450,6 +611,7 @@ class Fitted:
     """What validation solved from the scenario's targets (see the module docstring).
 
     ``pfs``: arm -> :class:`~oncotrial.simulate.disease.PiecewiseExponential`;
+    ``overall_survival``: the same for the arms whose overall survival is a curve of its own;
     ``response_intercept``: arm -> log-odds intercept of response; ``toxicity_loading``:
     arm -> loading of grade 3-4 events on the latent toxicity factor;
     ``site_probabilities``: unconditional per-site probabilities that, conditioned on at
@@ -459,6 +621,7 @@ class Fitted:
     """
 
     pfs: Mapping[str, Any]
+    overall_survival: Mapping[str, Any]
     response_intercept: Mapping[str, float]
     toxicity_loading: Mapping[str, float]
     site_probabilities: Mapping[str, float]
@@ -476,7 +639,7 @@ class Scenario(_Model):
     title: Text
     protocol: Text
     patients: PositiveInt
-    cutoff: date
+    cutoff: date | EventCutoff
     accrual: Accrual
     sites: Sites
     follow_up: FollowUp
@@ -591,22 +754,59 @@ class Scenario(_Model):
                                                  f"({', '.join(codes)})"))
             issues += [(loc, f"arm {code!r} is missing") for code in codes if code not in mapping]
         for code, arm in self.treatment.arms.items():
-            has = code in codes and protocol.regimen(code).maintenance is not None
-            if has and arm.maintenance is None:
-                issues.append((("treatment", "arms", code, "maintenance"),
-                               "required: the protocol arm has a maintenance phase"))
-            if code in codes and not has and arm.maintenance is not None:
-                issues.append((("treatment", "arms", code, "maintenance"),
-                               "the protocol arm has no maintenance phase"))
-        for i, factor in enumerate(protocol.stratification):
-            levels = STRATA.get(factor.name)
-            if levels is None or set(levels) != set(factor.levels):
-                known = "; ".join(f"{k}: {', '.join(v)}" for k, v in STRATA.items())
-                issues.append((("protocol",), f"stratification factor {i + 1} of {protocol.id} "
-                                              f"({factor.name}: {', '.join(factor.levels)}) is "
-                                              f"not one the simulator draws ({known})"))
-        if self.cutoff <= self.accrual.start:
+            if code not in codes:
+                continue
+            names = protocol.regimen(code).phase_names
+            if len(names) > MAX_PHASES:
+                issues.append((("protocol",), f"arm {code} has {len(names)} phases "
+                                              f"({', '.join(names)}); the simulator delivers "
+                                              f"at most {MAX_PHASES}"))
+            elif list(arm.phases) != names:
+                issues.append((("treatment", "arms", code, "phases"),
+                               f"expected the protocol's phases in order ({', '.join(names)}), "
+                               f"got {', '.join(arm.phases)}"))
+        issues += self._check_strata(protocol)
+        if isinstance(self.cutoff, date) and self.cutoff <= self.accrual.start:
             issues.append((("cutoff",), f"must be after the accrual start {self.accrual.start}"))
+        if isinstance(self.cutoff, EventCutoff) and self.cutoff.information is not None \
+                and self.cutoff.total_events is None and protocol.design is None:
+            issues.append((("cutoff", "total_events"), f"required: protocol {protocol.id} has "
+                                                       "no design to take the events from"))
+        return issues
+
+    def _check_strata(self, protocol: Protocol) -> list[tuple[Loc, str]]:
+        """Shares for every level of every factor; level sets name the protocol's levels;
+        no baseline column shadows a factor's (ADSL takes strata from DM by name)."""
+        issues: list[tuple[Loc, str]] = []
+        levels = {f.name: [str(v) for v in f.levels] for f in protocol.stratification}
+        loc = ("baseline", "strata")
+        for name, declared in levels.items():
+            given = self.baseline.strata.get(name)
+            if given is None:
+                issues.append((loc, f"factor {name!r} of protocol {protocol.id} needs a share "
+                                    f"per level ({', '.join(declared)})"))
+            elif set(given) != set(declared):
+                issues.append(((*loc, name), f"levels must be the protocol's "
+                                             f"({', '.join(declared)}), got {', '.join(given)}"))
+        issues += [((*loc, name), f"not a stratification factor of protocol {protocol.id}")
+                   for name in self.baseline.strata if name not in levels]
+        sets = [(("baseline", *where), mapping) for where, mapping in self.baseline.level_sets()]
+        sets.append((("treatment", "surgery_relative"), self.treatment.surgery_relative))
+        for where, mapping in sets:
+            for name, chosen in mapping.items():
+                if name not in levels:
+                    issues.append(((*where, name), f"not a stratification factor of protocol "
+                                                   f"{protocol.id}"))
+                    continue
+                issues += [((*where, name), f"{level!r} is not a level of {name} "
+                                            f"({', '.join(levels[name])})")
+                           for level in chosen if str(level) not in levels[name]]
+        shadowed = {"ECOG": self.baseline.ecog, "GRADE": self.baseline.grade}
+        for name in levels:
+            if shadowed.get(name.upper()) is not None:
+                issues.append((("baseline", name.upper().lower()),
+                               f"protocol {protocol.id} stratifies by {name!r}: its DM column "
+                               f"comes from baseline.strata.{name}; leave this out"))
         return issues
 
     def _check_shares(self) -> list[tuple[Loc, str]]:
@@ -643,6 +843,9 @@ class Scenario(_Model):
         for arm, disease in self.disease.arms.items():
             loc = ("disease", "arms", arm, "progression_free")
             issues += _landmark_issues(disease.progression_free, loc)
+            if disease.overall_survival is not None:
+                issues += _landmark_issues(disease.overall_survival,
+                                           ("disease", "arms", arm, "overall_survival"))
         return issues
 
     def _fit(self, protocol: Protocol, skip: set[str | int]) -> tuple[Fitted, list[tuple[Loc, str]]]:
@@ -650,6 +853,9 @@ class Scenario(_Model):
         issues: list[tuple[Loc, str]] = []
         pfs = {arm: PiecewiseExponential.from_points(d.progression_free.points())
                for arm, d in self.disease.arms.items() if arm not in skip}
+        overall = {arm: PiecewiseExponential.from_points(d.overall_survival.points())
+                   for arm, d in self.disease.arms.items()
+                   if arm not in skip and d.overall_survival is not None}
         first_day: dict[str, int] = {}
         for arm in pfs:
             start = np.array([self.accrual.start], dtype="datetime64[D]")
@@ -695,13 +901,13 @@ class Scenario(_Model):
                            "metastatic patients with a single metastatic site"))
         else:
             single = self.baseline.single_metastasis / one_site if one_site > 0 else 0.0
-        fitted = Fitted(pfs, intercepts, loadings,
+        fitted = Fitted(pfs, overall, intercepts, loadings,
                         dict(zip(SITES, sites.tolist(), strict=True)) if sites is not None else {},
                         single, first_day)
         return fitted, issues
 
 
-def _landmark_issues(spec: ProgressionFree, loc: Loc) -> list[tuple[Loc, str]]:
+def _landmark_issues(spec: SurvivalCurve, loc: Loc) -> list[tuple[Loc, str]]:
     """The landmarks (with the median) must describe a strictly decreasing survival curve."""
     issues: list[tuple[Loc, str]] = []
     points = [(float(t), float(s), i) for i, (t, s) in enumerate(spec.survival)]

@@ -2,13 +2,14 @@
 
 After the first progression is seen on a scan, a patient starts a second line of therapy
 (``second_line`` probability, ``start_days`` after the scan, if alive and before the
-cut-off); the regimen is drawn from the arm's shares (LMS04: trabectedin in 28 of 74 control
-patients, 2 of 66 in the combination arm). Second progression is *observed* on that line:
+cut-off); the regimen is drawn from the arm's shares (a cross-over to the experimental drug
+is one of them). Second progression is *observed* on that line:
 its date is the latent second progression of :mod:`.disease`, but never before six weeks of
 the new line (the first evaluation), so a fast latent second progression is seen at that
 first evaluation; if death comes first, PFS2 ends with the death. After the second
-progression a third line may start, never repeating the second-line regimen (control
-patients: trabectedin in 17 more patients, published as "subsequent line").
+progression a third line may start, never repeating the second-line regimen. Without a
+second progression (an overall survival curve of its own, :mod:`.disease`) there is no third
+line.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ import pandas as pd
 from oncotrial.core.results import Result
 
 if TYPE_CHECKING:
-    from oncotrial.protocol.models import Phase, Protocol
+    from oncotrial.protocol.models import Protocol
+    from oncotrial.protocol.treatment import Phase
     from oncotrial.simulate.scenario import Scenario
 
 __all__ = ["Reason", "TreatmentCourse", "simulate_treatment"]
@@ -102,9 +103,13 @@ class TreatmentCourse(Result):
 
 
 def _phases(protocol: Protocol, arm: str) -> list[tuple[str, Phase]]:
-    regimen = protocol.regimen(arm)
-    return [(name, getattr(regimen, name)) for name in ("induction", "maintenance")
-            if getattr(regimen, name) is not None]
+    return [(phase.name, phase) for phase in protocol.regimen(arm).phases]
+
+
+def _cycles(phase: Phase, cap: int) -> int:
+    """Cycles of a phase: its maximum, or ``cap`` (enough to pass the cut-off) for a phase
+    given until progression."""
+    return phase.max_cycles if phase.max_cycles is not None else cap
 
 
 def _first_true(matrix: np.ndarray) -> np.ndarray:
@@ -114,19 +119,22 @@ def _first_true(matrix: np.ndarray) -> np.ndarray:
 
 def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray, *,
                        progression_day: np.ndarray, death_day: np.ndarray, cutoff_day: np.ndarray,
-                       severe: np.ndarray, uterine: np.ndarray,
+                       severe: np.ndarray, surgery_relative: np.ndarray,
                        rng: np.random.Generator) -> TreatmentCourse:
     """Cycles, doses, stops, surgery and dispositions (see the module docstring).
 
     ``progression_day``: day of the first PD scan (inf if none); ``death_day``: latent death
     (days, may be after the cut-off); ``cutoff_day``: cut-off in days from randomisation;
-    ``severe``: the patient has a grade 3-4 adverse event.
+    ``severe``: the patient has a grade 3-4 adverse event; ``surgery_relative``: how many
+    times as likely surgery is for each patient (the scenario's ``surgery_relative``).
     """
     n = len(arms)
     spec = scenario.treatment
     structure = {code: _phases(protocol, code) for code in spec.arms}
-    n_total = np.array([sum(p.max_cycles for _, p in structure[a]) for a in arms], dtype=np.int64)
-    n_ind = np.array([structure[a][0][1].max_cycles for a in arms], dtype=np.int64)
+    shortest = min(p.cycle_length_days for phases in structure.values() for _, p in phases)
+    cap = int(np.max(cutoff_day, initial=0.0)) // shortest + 2
+    n_total = np.array([sum(_cycles(p, cap) for _, p in structure[a]) for a in arms], dtype=np.int64)
+    n_ind = np.array([_cycles(structure[a][0][1], cap) for a in arms], dtype=np.int64)
     width = int(n_total.max())
     j = np.arange(width)
     maintenance = j[None, :] >= n_ind[:, None]
@@ -143,7 +151,7 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
     for code, arm_spec in spec.arms.items():
         on = arms == code
         phases = structure[code]
-        lengths = np.concatenate([np.full(p.max_cycles, p.cycle_length_days) for _, p in phases])
+        lengths = np.concatenate([np.full(_cycles(p, cap), p.cycle_length_days) for _, p in phases])
         length[on] = np.pad(lengths, (0, width - len(lengths)), constant_values=lengths[-1])
         p_delay[on] = arm_spec.delay.probability
         delay_days[on] = arm_spec.delay.days
@@ -194,7 +202,7 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
     end_induction = day[rows, n_ind - 1] + length[rows, n_ind - 1]
     surgery_day = np.full(n, np.nan)
     p_surgery = np.array([spec.arms[a].surgery for a in arms])
-    p_surgery = p_surgery * np.where(uterine, spec.surgery_uterine_relative, 1.0)  # <= 1, validated
+    p_surgery = p_surgery * surgery_relative  # <= 1, validated
     planned = end_induction + rng.integers(SURGERY_AFTER_DAYS[0], SURGERY_AFTER_DAYS[1] + 1, n)
     operate = (completed_induction & (u[2] < p_surgery) & (planned < progression_day)
                & (planned < death_day) & (planned <= cutoff_day))
@@ -252,15 +260,18 @@ def _dispositions(arms: np.ndarray, n_ind: np.ndarray, first: np.ndarray,
     decode = np.array([Reason.DECODE.get(int(r), "") for r in reason], dtype=object)
     in_maintenance = has_maintenance & (first >= n_ind)
     records = []
-    # the phase in which treatment stopped (or maintenance refused / completed)
-    epoch = np.where(in_maintenance, "MAINTENANCE", "INDUCTION")
+    # the phase in which treatment stopped (or maintenance refused / completed): EPOCH is
+    # the protocol's phase name in upper case
+    first_name = np.array([structure[a][0][0].upper() for a in arms], dtype=object)
+    second_name = np.array([structure[a][-1][0].upper() for a in arms], dtype=object)
+    epoch = np.where(in_maintenance, second_name, first_name)
     records.append(pd.DataFrame({"patient": rows[recorded], "DSDECOD": decode[recorded],
                                  "day": stop_day[recorded], "EPOCH": epoch[recorded]}))
     # induction completed before a maintenance phase
     done = in_maintenance & (reason != Reason.NOT_TREATED)
     ind_end = np.minimum(day[rows, n_ind - 1] + length[rows, n_ind - 1], limit)
     records.append(pd.DataFrame({"patient": rows[done], "DSDECOD": "COMPLETED",
-                                 "day": ind_end[done], "EPOCH": "INDUCTION"}))
+                                 "day": ind_end[done], "EPOCH": first_name[done]}))
     frame = pd.concat(records, ignore_index=True).sort_values(["patient", "day"], kind="stable")
     discontinued = recorded & (reason != Reason.COMPLETED)
     withdrawal = np.where(discontinued, stop_day, np.inf)

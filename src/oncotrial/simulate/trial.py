@@ -7,9 +7,12 @@ generator (a child of ``numpy.random.SeedSequence(seed)``, in the fixed order of
 :data:`PIECES`), so that changing one piece never shifts the draws of another:
 
 1. accrual dates, centres and baseline characteristics (:mod:`.baseline`);
-2. randomisation through :func:`oncotrial.randomise.generate_list` with the protocol's
-   stratified permuted blocks *and the replica's seed*: the allocation is exactly the sealed
-   list ``oncotrial randomise list --seed N`` prints, read in accrual order per stratum;
+2. randomisation by the protocol's method with the replica's seed: stratified permuted
+   blocks through :func:`oncotrial.randomise.generate_list` (the allocation is exactly the
+   sealed list ``oncotrial randomise list --seed N`` prints, read in accrual order per
+   stratum), minimisation or simple randomisation through
+   :func:`oncotrial.randomise.allocate`, patient by patient in accrual order (what the live
+   service would have allocated);
 3. the latent disease course (:mod:`.disease`);
 4. tumour assessments on the protocol's schedule (:mod:`.visits`) with date jitter and
    missed scans; progression is seen at the first scan on or after the latent progression;
@@ -18,7 +21,10 @@ generator (a child of ``numpy.random.SeedSequence(seed)``, in the fixed order of
    (:mod:`.subsequent`), tumour measurements (:mod:`.tumours`);
 6. deaths on or before the cut-off, and the last contact of patients alive at the cut-off.
 
-Nothing is dated after a patient's death or after the data cut-off. Same seed, same data; a
+Nothing is dated after a patient's death, loss to follow-up or the data cut-off. The cut-off
+is a date, or the date of the N-th event of the primary end point (:func:`analysis_dates`,
+one per look). The DM domain carries the provenance: ``SIMFL = "Y"`` and ``SIMSEED`` (the
+seed). Same seed, same data; a
 scenario changed only in its cut-off gives the same patients, cut earlier (an interim look
 during accrual holds only the patients randomised by then).
 """
@@ -26,7 +32,10 @@ during accrual holds only the patients randomised by then).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -37,27 +46,35 @@ from oncotrial.core.errors import InputError
 from oncotrial.core.results import Result
 from oncotrial.core.validation import check_seed
 from oncotrial.protocol import Protocol
-from oncotrial.randomise import generate_list
+from oncotrial.randomise import AllocationState, allocate, generate_list
 from oncotrial.randomise.strata import stratum_label
 from oncotrial.simulate.adverse_events import adverse_event_records, draw_grades
 from oncotrial.simulate.baseline import Patients, accrual_dates, draw_baseline
 from oncotrial.simulate.disease import DiseaseCourse, simulate_disease
-from oncotrial.simulate.scenario import Scenario
+from oncotrial.simulate.scenario import EventCutoff, Scenario
 from oncotrial.simulate.subsequent import Subsequent, simulate_subsequent
 from oncotrial.simulate.treatment import Reason, TreatmentCourse, simulate_treatment
 from oncotrial.simulate.tumours import Tumours, simulate_tumours
 from oncotrial.simulate.visits import DAYS_PER_MONTH, iso, planned_assessments
 
-__all__ = ["DOMAINS", "PIECES", "SimulatedTrial", "simulate_trial"]
+__all__ = ["DOMAINS", "PIECES", "SimulatedTrial", "analysis_dates", "design_events",
+           "primary_outcome", "simulate_trial"]
 
 #: order of the child generators spawned from SeedSequence(seed); append, never reorder
 PIECES = ("accrual", "baseline", "disease", "assessments", "adverse_event_grades", "treatment",
-          "adverse_event_dates", "subsequent_therapy", "tumours", "deaths", "follow_up")
+          "adverse_event_dates", "subsequent_therapy", "tumours", "deaths", "follow_up",
+          "dropout")
 #: domains written, in this order
 DOMAINS = ("dm", "ds", "ex", "pr", "cm", "ae", "tu", "tr", "rs")
 FORMATS = ("csv", "parquet", "xpt")
 #: deaths within this many days of the last cycle count as on treatment
 ON_TREATMENT_DAYS = 30
+#: event-driven cut-offs: scans are scheduled this long after the accrual end, whatever the
+#: look, so that an earlier look sees the same patients and the same scans, cut earlier
+EVENT_HORIZON_YEARS = 25
+#: time-to-event outcomes of a replica, by the events of the protocol end point
+OUTCOMES = {frozenset({"death"}): "OS", frozenset({"progression", "death"}): "PFS",
+            frozenset({"second_progression", "death"}): "PFS2"}
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -158,13 +175,14 @@ def _sequence(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 
 
 def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
-                   protocol: Protocol | None = None) -> SimulatedTrial:
+                   protocol: Protocol | None = None, look: int | None = None) -> SimulatedTrial:
     """Simulate one replica of ``scenario`` (a :class:`Scenario`, a bundled name such as
     ``"lms04"`` or a YAML path) with ``seed``; ``protocol`` replaces the scenario's protocol
-    (e.g. other block sizes), the scenario being re-validated against it.
+    (e.g. other block sizes), the scenario being re-validated against it. With an
+    event-driven cut-off, ``look`` (1-based, default the last) chooses the analysis.
 
-    ``truth`` columns: ``USUBJID``, ``RANDSEQ`` (order of randomisation), ``ARMCD, ARM,
-    origin, stage, RANDDT``; latent months
+    ``truth`` columns: ``USUBJID``, ``RANDSEQ`` (order of randomisation), ``ARMCD, ARM``,
+    one column per stratification factor, ``RANDDT``; latent months
     ``PFS_LATENT, PROGRESSION_LATENT, PD2_LATENT, DEATH_LATENT`` (NaN if never);
     observed dates ``PDDT`` (first PD scan), ``DTHDT``, ``PD2DT`` (on/before the cut-off),
     ``LSTALVDT``; the expected PFS/OS/PFS2 analysis (``*_ADT`` date, ``*_CNSR`` 0 event,
@@ -172,24 +190,108 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     = (ADT - RANDDT + 1 day) / 30.4375 as ADTTE's ``AVALM``); ``SCANS_MISSED`` before the
     PFS date; ``RESPONDER``, ``BOR``; treatment (``TREATED``, cycles per phase, reductions,
     ``STOP_REASON``, ``SURGERY``) and subsequent therapy (``SECOND_LINE``, ``THIRD_LINE``);
-    ``DEATH_CAUSE``.
+    ``DEATH_CAUSE``; ``DROPOUT_DT`` (lost to follow-up, NaT if not).
     """
-    if not isinstance(scenario, Scenario):
-        scenario = Scenario.load(scenario, protocol=protocol)
-    elif protocol is not None and protocol is not scenario.protocol_model():
-        scenario = Scenario.from_dict(scenario.to_dict(), source=scenario.id, protocol=protocol)
-    protocol = scenario.protocol_model()
+    scenario = _validated(scenario, protocol)
     seed = check_seed(seed)
+    if isinstance(scenario.cutoff, date):
+        if look not in (None, 1):
+            raise InputError(f"look: the scenario has one cut-off ({scenario.cutoff}), got "
+                             f"look {look!r}", field="look")
+        return _replica(scenario, seed, np.datetime64(scenario.cutoff, "D"), None)
+    dates = analysis_dates(scenario, seed=seed)
+    if look is None:
+        look = len(dates)
+    if isinstance(look, bool) or not isinstance(look, int) or not 1 <= look <= len(dates):
+        raise InputError(f"look: expected 1 to {len(dates)}, got {look!r}", field="look")
+    return _replica(scenario, seed, np.datetime64(dates[look - 1], "D"), _far(scenario))
+
+
+def _validated(scenario: Scenario | str | Path, protocol: Protocol | None) -> Scenario:
+    if not isinstance(scenario, Scenario):
+        return Scenario.load(scenario, protocol=protocol)
+    if protocol is not None and protocol is not scenario.protocol_model():
+        return Scenario.from_dict(scenario.to_dict(), source=scenario.id, protocol=protocol)
+    return scenario
+
+
+def _far(scenario: Scenario) -> np.datetime64:
+    return np.datetime64(scenario.accrual.end, "D") + int(EVENT_HORIZON_YEARS * 365.25)
+
+
+def primary_outcome(protocol: Protocol) -> str:
+    """The replica outcome (``OS``, ``PFS`` or ``PFS2`` columns of ``truth``) of the
+    protocol's primary time-to-event end point, recognised by its events."""
+    design = getattr(protocol, "design", None)
+    named = getattr(design, "endpoint", None)
+    chosen = [e for e in protocol.endpoints if e.name == named] or \
+        [e for e in protocol.endpoints if e.role == "primary" and e.kind == "time_to_event"]
+    for endpoint in chosen:
+        outcome = OUTCOMES.get(frozenset(endpoint.events))
+        if outcome is not None:
+            return outcome
+    raise InputError(f"cutoff: protocol {protocol.id} has no primary time-to-event end point "
+                     f"whose events a replica draws ({'; '.join(sorted(map(str, OUTCOMES.values())))})",
+                     field="cutoff")
+
+
+def _target_events(scenario: Scenario) -> list[int]:
+    spec = scenario.cutoff
+    assert isinstance(spec, EventCutoff)
+    if spec.events is not None:
+        return list(spec.events)
+    total = spec.total_events if spec.total_events is not None \
+        else design_events(scenario.protocol_model())
+    return [max(1, math.ceil(rate * total - 1e-9)) for rate in spec.information or []]
+
+
+def design_events(protocol: Protocol) -> int:
+    """Events the protocol's design requires (group-sequential when it has several looks)."""
+    from oncotrial.design import survival_sample_size
+    from oncotrial.design.group_sequential import group_sequential
+
+    inputs = protocol.design_inputs()
+    looks = protocol.group_sequential_inputs()
+    if looks is None:
+        return int(survival_sample_size(**inputs).events)
+    fixed = {k: v for k, v in inputs.items() if k not in ("alpha", "sided", "power")}
+    return int(survival_sample_size(design=group_sequential(**looks), **fixed).events)
+
+
+def analysis_dates(scenario: Scenario | str | Path, *, seed: int,
+                   protocol: Protocol | None = None) -> list[date]:
+    """Cut-off of each look of an event-driven scenario with ``seed``: the date of the N-th
+    event of the primary end point (ties on a date share it). A date cut-off is its own
+    single look."""
+    scenario = _validated(scenario, protocol)
+    seed = check_seed(seed)
+    if isinstance(scenario.cutoff, date):
+        return [scenario.cutoff]
+    targets = _target_events(scenario)
+    far = _far(scenario)
+    truth = _replica(scenario, seed, far, far).truth
+    outcome = primary_outcome(scenario.protocol_model())
+    events = np.sort(truth.loc[truth[f"{outcome}_CNSR"] == 0, f"{outcome}_ADT"]
+                     .to_numpy("datetime64[D]"))
+    if targets[-1] > len(events):
+        raise InputError(f"cutoff.events: {targets[-1]} {outcome} events are never reached: "
+                         f"{len(events)} of {scenario.patients} patients have one within "
+                         f"{EVENT_HORIZON_YEARS} years of the accrual end", field="cutoff")
+    return [events[k - 1].astype(object) for k in targets]
+
+
+def _replica(scenario: Scenario, seed: int, cutoff: np.datetime64,
+             horizon: np.datetime64 | None) -> SimulatedTrial:
+    """One replica cut at ``cutoff``; scans scheduled up to ``horizon`` (default the cut-off)."""
+    protocol = scenario.protocol_model()
     rngs = dict(zip(PIECES, (np.random.default_rng(s) for s in
                              np.random.SeedSequence(seed).spawn(len(PIECES))), strict=True))
     n = scenario.patients
-    cutoff = np.datetime64(scenario.cutoff, "D")
 
     # 1-2: who, when, where; randomisation
     randdt = accrual_dates(scenario, rngs["accrual"])
     base = draw_baseline(scenario, rngs["baseline"])
-    strata = {"origin": np.where(base.uterine, "uterine", "soft_tissue"),
-              "stage": np.where(base.metastatic, "metastatic", "locally_advanced")}
+    strata = dict(base.strata)
     arms, sha = _randomise(protocol, seed, strata, n)
     labels = {a.code: a.label for a in protocol.arms}
     site = base.site
@@ -197,6 +299,9 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     usubjid = np.array([f"{protocol.id}-{s:02d}-{q:03d}" for s, q in zip(site, seq, strict=True)],
                        dtype=object)
     cutoff_day = _days(np.full(n, cutoff), randdt).astype(float)
+    dropout_day = _dropout(scenario, rngs["dropout"], n)
+    lost = dropout_day < cutoff_day
+    cutoff_day = np.minimum(cutoff_day, np.floor(dropout_day))  # nothing recorded after it
 
     # 3: disease (days)
     course = simulate_disease(scenario, arms, rngs["disease"])
@@ -205,7 +310,8 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     pd2_day = course.second_progression * DAYS_PER_MONTH
 
     # 4: scans
-    planned, done = _scans(scenario, protocol, arms, randdt, cutoff, rngs["assessments"])
+    planned, done = _scans(scenario, protocol, arms, randdt, cutoff if horizon is None else horizon,
+                           rngs["assessments"])
     scan_day, pd_index, baseline_day, missed = _perform(planned, done, randdt, pd1_day, death_day,
                                                         cutoff_day, scenario, rngs["assessments"])
     rows = np.arange(n)
@@ -217,9 +323,11 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     severe = cast(np.ndarray, (grades >= 3).any(axis=1))
     treatment = simulate_treatment(scenario, protocol, arms, progression_day=pd_day,
                                    death_day=death_day, cutoff_day=cutoff_day,
-                                   severe=severe, uterine=base.uterine,
+                                   severe=severe,
+                                   surgery_relative=_surgery_relative(scenario, strata, n),
                                    rng=rngs["treatment"])
     died = np.floor(death_day) <= cutoff_day
+    lost &= ~died
     death_record = np.where(died, np.floor(death_day), np.nan)
     last_cycle = treatment.last_cycle_day
     on_treatment = died & (death_record <= last_cycle + ON_TREATMENT_DAYS)
@@ -243,7 +351,8 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     # 6: domains
     ids = {"STUDYID": protocol.id}
     ex = _ex(protocol, arms, usubjid, randdt, treatment, ids)
-    ds = _ds(usubjid, randdt, treatment, died, death_record, cause, last_cycle, ids)
+    ds = _ds(protocol, arms, usubjid, randdt, treatment, died, death_record, cause, last_cycle,
+             np.where(lost, cutoff_day, np.nan), ids)
     pr = _pr(usubjid, randdt, treatment, ids)
     lines = later.cm
     cm = pd.DataFrame({**ids, "USUBJID": usubjid[lines["patient"]], "CMTRT": lines["CMTRT"],
@@ -277,15 +386,34 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     last_contact = np.where(died, death_record, np.minimum(np.maximum(visit, latest), cutoff_day))
 
     dm = _dm(usubjid, site, seq, arms, labels, randdt, base, strata, treatment, died,
-             death_record, last_contact, ids)
+             death_record, last_contact, ids, scenario, seed)
     truth = _truth(usubjid, arms, labels, strata, randdt, course, pd_day, died, death_record,
                    later, last_contact, scan_day, missed, tumours, treatment, cause)
+    truth["DROPOUT_DT"] = _dates(randdt, np.where(lost, cutoff_day, np.nan))
     # a cut-off during accrual: patients randomised later are not in the data yet
     enrolled = set(usubjid[randdt <= cutoff])
     order = np.argsort(usubjid, kind="stable")
     frames = [_by_subject(f, enrolled) for f in (dm.iloc[order], ds, ex, pr, cm, ae_frame, tu, tr,
                                                   rs, truth.iloc[order])]
-    return SimulatedTrial(scenario.id, seed, pd.Timestamp(scenario.cutoff), sha, *frames)
+    return SimulatedTrial(scenario.id, seed, pd.Timestamp(cutoff), sha, *frames)
+
+
+def _dropout(scenario: Scenario, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Day of loss to follow-up per patient (inf without dropout)."""
+    spec = scenario.follow_up.dropout
+    if spec is None:
+        return np.full(n, np.inf)
+    hazard = -np.log1p(-spec.rate) / (spec.months * DAYS_PER_MONTH)
+    return rng.exponential(1.0 / hazard, n)
+
+
+def _surgery_relative(scenario: Scenario, strata: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """How many times as likely surgery is for each patient (product over factors)."""
+    out = np.ones(n)
+    for factor, levels in scenario.treatment.surgery_relative.items():
+        for level, times in levels.items():
+            out[strata[factor] == level] *= times
+    return out
 
 
 def _by_subject(frame: pd.DataFrame, enrolled: set[str]) -> pd.DataFrame:
@@ -295,17 +423,31 @@ def _by_subject(frame: pd.DataFrame, enrolled: set[str]) -> pd.DataFrame:
 
 def _randomise(protocol: Protocol, seed: int, strata: dict[str, np.ndarray],
                n: int) -> tuple[np.ndarray, str]:
-    """Arms from the protocol's sealed allocation list for ``seed``: the i-th patient of a
-    stratum (accrual order) gets row i of that stratum's list."""
+    """Arms by the protocol's method, and the SHA-256 of the allocation: blocks read the
+    sealed allocation list for ``seed`` (the i-th patient of a stratum, in accrual order, gets
+    row i of that stratum's list; the list's own SHA-256); minimisation and simple
+    randomisation allocate patient by patient as the live service does (SHA-256 of the
+    ``sequence,stratum,arm`` lines)."""
     factors = [f.name for f in protocol.stratification]
-    allocation = generate_list(protocol, seed=seed, per_stratum=n)
     label = np.array([stratum_label(factors, levels) for levels in
-                      zip(*(strata[f] for f in factors), strict=True)], dtype=object)
-    rank = pd.Series(label).groupby(label).cumcount().to_numpy()
-    lists = {k: g["arm"].astype(str).to_numpy() for k, g in
-             allocation.frame.groupby("stratum", observed=True, sort=False)}
-    arms = np.array([lists[lab][r] for lab, r in zip(label, rank, strict=True)], dtype=object)
-    return arms, allocation.sha256
+                      zip(*(strata[f] for f in factors), strict=True)], dtype=object) \
+        if factors else np.full(n, "", dtype=object)
+    if protocol.randomisation.method == "blocks":
+        allocation = generate_list(protocol, seed=seed, per_stratum=n)
+        rank = pd.Series(label).groupby(label).cumcount().to_numpy()
+        lists = {k: g["arm"].astype(str).to_numpy() for k, g in
+                 allocation.frame.groupby("stratum", observed=True, sort=False)}
+        arms = np.array([lists[lab][r] for lab, r in zip(label, rank, strict=True)], dtype=object)
+        return arms, allocation.sha256
+    state = AllocationState.initial(protocol)
+    chosen: list[str] = []
+    for i in range(n):
+        arm, state = allocate(state, {f: str(strata[f][i]) for f in factors}, protocol=protocol,
+                              seed=seed)
+        chosen.append(arm)
+    text = "".join(f"{i + 1},{lab},{arm}\n" for i, (lab, arm) in enumerate(zip(label, chosen,
+                                                                              strict=True)))
+    return np.array(chosen, dtype=object), hashlib.sha256(text.encode()).hexdigest()
 
 
 def _scans(scenario: Scenario, protocol: Protocol, arms: np.ndarray, randdt: np.ndarray,
@@ -372,21 +514,21 @@ def _ex(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.nd
     maintenance = cycle >= treatment.induction_cycles[patient]
     parts = []
     for code in np.unique(arms):
-        regimen = protocol.regimen(code)
-        for is_maint, phase in ((False, regimen.induction), (True, regimen.maintenance)):
-            if phase is None:
-                continue
-            on = (arms[patient] == code) & (maintenance == is_maint)
+        phases = protocol.regimen(code).phases
+        for is_maint, phase in enumerate(phases):
+            on = (arms[patient] == code) & (maintenance == bool(is_maint))
             for order, drug in enumerate(phase.drugs):
                 levels = [drug.dose]
                 if drug.reductions is not None:
                     scale = 1.0 if drug.reductions.kind == "dose" else drug.dose / 100.0
                     levels += [v * scale for v in drug.reductions.levels]
-                lvl = np.minimum(level[on], len(levels) - 1)
+                most = getattr(drug, "max_total_cycles", None)  # cycles of the whole treatment
+                given = on & (cycle < most) if most is not None else on
+                lvl = np.minimum(level[given], len(levels) - 1)
                 parts.append(pd.DataFrame({
-                    "patient": patient[on], "cycle": cycle[on], "order": order,
+                    "patient": patient[given], "cycle": cycle[given], "order": order,
                     "EXTRT": drug.drug.lower(), "EXDOSE": np.array(levels)[lvl], "EXDOSU": drug.unit,
-                    "EPOCH": "MAINTENANCE" if is_maint else "INDUCTION",
+                    "EPOCH": phase.name.upper(),
                     "EXADJ": np.where(lvl > 0, "DOSE REDUCED", np.array(None))}))
     rows = pd.concat(parts, ignore_index=True).sort_values(["patient", "cycle", "order"],
                                                           kind="stable", ignore_index=True)
@@ -399,18 +541,23 @@ def _ex(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.nd
     return _sequence(frame, "EX")
 
 
-def _ds(usubjid: np.ndarray, randdt: np.ndarray, treatment: TreatmentCourse, died: np.ndarray,
-        death_record: np.ndarray, cause: np.ndarray, last_cycle: np.ndarray,
+def _ds(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.ndarray,
+        treatment: TreatmentCourse, died: np.ndarray, death_record: np.ndarray,
+        cause: np.ndarray, last_cycle: np.ndarray, lost_day: np.ndarray,
         ids: dict[str, str]) -> pd.DataFrame:
     n = len(usubjid)
     disp = treatment.dispositions
     p = disp["patient"].to_numpy()
     dead = np.flatnonzero(died)
+    lost = np.flatnonzero(~np.isnan(lost_day))
     last_index = np.where(treatment.given.any(axis=1),
                           treatment.given.shape[1] - 1 - np.argmax(treatment.given[:, ::-1], axis=1), -1)
     during = treatment.treated & (death_record <= last_cycle + ON_TREATMENT_DAYS)
-    epoch = np.where(during, np.where(last_index >= treatment.induction_cycles, "MAINTENANCE",
-                                      "INDUCTION"), "FOLLOW-UP")
+    names = [[p.name.upper() for p in protocol.regimen(a).phases] for a in arms]
+    phase_epoch = np.array([phases[-1] if last >= first else phases[0] for phases, last, first
+                            in zip(names, last_index, treatment.induction_cycles, strict=True)],
+                           dtype=object)
+    epoch = np.where(during, phase_epoch, "FOLLOW-UP")
     frame = pd.concat([
         pd.DataFrame({"patient": np.arange(n), "DSTERM": "RANDOMIZED", "DSDECOD": "RANDOMIZED",
                       "DSCAT": "PROTOCOL MILESTONE", "EPOCH": "SCREENING", "day": 0.0}),
@@ -419,6 +566,8 @@ def _ds(usubjid: np.ndarray, randdt: np.ndarray, treatment: TreatmentCourse, die
         pd.DataFrame({"patient": dead, "DSTERM": cause[dead], "DSDECOD": "DEATH",
                       "DSCAT": "DISPOSITION EVENT", "EPOCH": epoch[dead],
                       "day": death_record[dead]}),
+        pd.DataFrame({"patient": lost, "DSTERM": "LOST TO FOLLOW-UP", "DSDECOD": "LOST TO FOLLOW-UP",
+                      "DSCAT": "DISPOSITION EVENT", "EPOCH": "FOLLOW-UP", "day": lost_day[lost]}),
     ], ignore_index=True).sort_values(["patient", "day"], kind="stable", ignore_index=True)
     q = frame["patient"].to_numpy()
     out = pd.DataFrame({**ids, "USUBJID": usubjid[q], "DSTERM": frame["DSTERM"],
@@ -470,23 +619,29 @@ def _latest_record(n: int, randdt: np.ndarray, usubjid: np.ndarray,
 def _dm(usubjid: np.ndarray, site: np.ndarray, seq: np.ndarray,
         arms: np.ndarray, labels: dict[str, str], randdt: np.ndarray, base: Patients,
         strata: dict[str, np.ndarray], treatment: TreatmentCourse, died: np.ndarray, death_record: np.ndarray,
-        last_contact: np.ndarray, ids: dict[str, str]) -> pd.DataFrame:
+        last_contact: np.ndarray, ids: dict[str, str], scenario: Scenario, seed: int) -> pd.DataFrame:
+    """DM with the strata (one column per factor, named as it), the characteristics the
+    scenario draws and the provenance columns ``SIMFL`` and ``SIMSEED``."""
     metastatic = base.metastatic
     flags = {f"MET{name}": np.where(base.lesions[:, i] > 0, "Y", "N")
              for i, name in enumerate(("LUNG", "LIVER", "BONE", "SKIN", "OTHER"))}
     arm_label = np.array([labels[a] for a in arms], dtype=object)
+    traits: dict[str, object] = {}
+    if scenario.baseline.ecog is not None:
+        traits["ECOG"] = pd.Series(base.ecog).where(base.ecog >= 0).astype("Int64")
+    if scenario.baseline.grade is not None:
+        traits["GRADE"] = pd.Series(base.grade).where(base.grade > 0).astype("Int64")
     return pd.DataFrame({
         **ids, "USUBJID": usubjid,
         "SUBJID": [f"{s:02d}-{q:03d}" for s, q in zip(site, seq, strict=True)],
         "SITEID": [f"{s:02d}" for s in site], "ARM": arm_label, "ARMCD": arms,
         "ACTARM": np.where(treatment.treated, arm_label, "Not Treated"),
-        "AGE": base.age, "AGEU": "YEARS", "SEX": np.where(base.female, "F", "M"), "COUNTRY": "FRA",
+        "AGE": base.age, "AGEU": "YEARS", "SEX": np.where(base.female, "F", "M"),
+        "COUNTRY": base.country,
         "RFSTDTC": iso(randdt), "RFENDTC": iso(_dates(randdt, last_contact)),
         "DTHDTC": iso(_dates(randdt, death_record)), "DTHFL": np.where(died, "Y", np.array(None)),
-        "origin": strata["origin"], "stage": strata["stage"],
-        "ECOG": pd.Series(base.ecog).where(base.ecog >= 0).astype("Int64"),
-        "GRADE": pd.Series(base.grade).where(base.grade > 0).astype("Int64"),
-        **flags, "NMETS": np.where(metastatic, base.nmets, 0)})
+        **strata, **traits, **flags, "NMETS": np.where(metastatic, base.nmets, 0),
+        "SIMFL": "Y", "SIMSEED": seed})
 
 
 def _truth(usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
@@ -513,8 +668,7 @@ def _truth(usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
 
     return pd.DataFrame({
         "USUBJID": usubjid, "RANDSEQ": np.arange(1, len(usubjid) + 1), "ARMCD": arms,
-        "ARM": [labels[a] for a in arms], "origin": strata["origin"], "stage": strata["stage"],
-        "RANDDT": randdt,
+        "ARM": [labels[a] for a in arms], **strata, "RANDDT": randdt,
         "PFS_LATENT": course.pfs, "PROGRESSION_LATENT": course.progression,
         "PD2_LATENT": course.second_progression, "DEATH_LATENT": course.death,
         "PDDT": _dates(randdt, pd_day), "DTHDT": _dates(randdt, death),

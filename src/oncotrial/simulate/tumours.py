@@ -54,7 +54,6 @@ SIZES = {"primary": (70.0, 0.35), "lung": (22.0, 0.4), "liver": (35.0, 0.4),
          "node": (22.0, 0.25), "other": (30.0, 0.4)}
 MIN_DIAMETER, MIN_NODE = 12.0, 15.0
 OTHER_SITES = (("LYMPH NODE", 0.4), ("PERITONEUM", 0.35), ("SOFT TISSUE", 0.25))
-SOFT_TISSUE_PRIMARY = ("RETROPERITONEUM", "ABDOMINAL WALL", "LOWER LIMB", "PELVIS")
 NEW_LESION_SITES = ("LIVER", "LUNG", "PERITONEUM", "BONE")
 SITE_LOCATION = ("LUNG", "LIVER", "BONE", "SKIN")  # lesion columns 0-3 of Patients.lesions
 PROGRESSION_CAP = 1.12   # pre-progression ratio cap relative to the nadir
@@ -101,15 +100,16 @@ class Tumours(Result):
     progression_by: np.ndarray
 
 
-def _lesions(base: Patients, rng: np.random.Generator) -> pd.DataFrame:
-    """Every baseline lesion: patient, organ (TULOC), node flag, measurable flag, size, role."""
+def _lesions(base: Patients, otherwise: list[str], rng: np.random.Generator) -> pd.DataFrame:
+    """Every baseline lesion: patient, organ (TULOC), node flag, measurable flag, size, role;
+    a primary tumour not located by its stratum is at one of ``otherwise``."""
     n = len(base.age)
     parts = []
     prim = np.flatnonzero(base.primary_in_place)
-    soft = rng.integers(0, len(SOFT_TISSUE_PRIMARY), len(prim))
+    drawn = np.array(otherwise, dtype=object)[rng.integers(0, len(otherwise), len(prim))]
+    fixed = base.primary_location[prim]
     parts.append(pd.DataFrame({
-        "patient": prim, "kind": "primary",
-        "TULOC": np.where(base.uterine[prim], "UTERUS", np.array(SOFT_TISSUE_PRIMARY)[soft]),
+        "patient": prim, "kind": "primary", "TULOC": np.where(fixed != "", fixed, drawn),
         "node": False, "measurable": True}))
     for col, loc in enumerate(SITE_LOCATION):
         patient = np.repeat(np.arange(n), base.lesions[:, col])
@@ -153,7 +153,7 @@ def simulate_tumours(scenario: Scenario, base: Patients, arms: np.ndarray, indol
     the PD scan when ``pd_index >= 0``; ``baseline_day``: day of the baseline scan (<= 0).
     """
     n, k = scan_day.shape
-    les = _lesions(base, rng)
+    les = _lesions(base, scenario.baseline.primary_location.otherwise, rng)
     spec = scenario.response
     alpha = np.array([scenario.fitted.response_intercept[a] for a in arms])
     complete_share = np.array([spec.arms[a].complete_share for a in arms])

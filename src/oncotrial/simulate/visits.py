@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from oncotrial.protocol.models import Duration, Protocol
+    from oncotrial.protocol.assessments import Duration
+    from oncotrial.protocol.models import Protocol
 
 __all__ = ["DAYS_PER_MONTH", "add_months", "after", "iso", "planned_assessments"]
 
@@ -58,27 +59,30 @@ def planned_assessments(protocol: Protocol, arm: str, randomised: np.ndarray,
                         horizon_months: int) -> np.ndarray:
     """Scheduled tumour-assessment dates, one row per randomisation date.
 
-    The planned treatment (every cycle of every phase, no delays) fixes the milestones, as
-    :func:`oncotrial.clinical.adtte.scheduled_assessments` does; assessments stop at the
+    The planned treatment (every cycle of every phase, no delays; an open-ended phase runs
+    to the horizon) fixes the milestones ``end_of_<phase>`` and ``end_of_treatment``, as
+    :func:`oncotrial.protocol.schedule.plan` does; assessments stop at the
     schedule's ``end`` or ``horizon_months`` after randomisation. Returns an ``(n, k)``
     ``datetime64[D]`` array, each row sorted, padded with ``NaT``.
     """
     start = np.asarray(randomised, dtype="datetime64[D]")
-    regimen = protocol.regimen(arm)
-    induction = regimen.induction.cycle_length_days * regimen.induction.max_cycles
-    total = induction
-    if regimen.maintenance is not None:
-        total += regimen.maintenance.cycle_length_days * regimen.maintenance.max_cycles
-    milestones = {"end_of_induction": start + induction, "end_of_treatment": start + total}
     schedule = protocol.assessments
     last = add_months(start, horizon_months)
+    milestones: dict[str, np.ndarray] = {}
+    treatment_end = start
+    for phase in protocol.regimen(arm).phases:
+        # an open-ended phase (until progression) runs to the horizon
+        treatment_end = (last if phase.max_cycles is None
+                         else treatment_end + phase.cycle_length_days * phase.max_cycles)
+        milestones[f"end_of_{phase.name}"] = treatment_end
+    milestones["end_of_treatment"] = treatment_end
     if schedule.end is not None:
         last = np.minimum(last, after(start, schedule.end))
     segment_start = start.copy()
     columns: list[np.ndarray] = []
     for seg in schedule.segments:
-        if seg.until is not None:
-            end = milestones[seg.until]
+        if seg.until is not None:  # an arm without the phase: the end of its treatment
+            end = milestones.get(seg.until, milestones["end_of_treatment"])
         elif seg.until_time is not None:
             end = after(start, seg.until_time)
         elif seg.for_ is not None:
