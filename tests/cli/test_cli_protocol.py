@@ -34,6 +34,34 @@ def test_protocol_check_valid_and_invalid(tmp_path):
     assert "arms[1].ratio" in result.output and "error(s)" in result.output
 
 
+def test_protocol_check_takes_a_bundled_name_like_show():
+    for name in ("gastric_example", "lms04"):
+        result = runner.invoke(app, ["protocol", "check", name])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(f"{name}: valid (")
+    result = runner.invoke(app, ["protocol", "check", "nowhere"])
+    assert result.exit_code == 1
+    assert "no bundled protocol 'nowhere'" in result.output and "1 error(s) in nowhere" in result.output
+
+
+def test_protocol_check_lists_every_cross_section_problem(tmp_path):
+    data = Protocol.load("gastric_example").to_dict()
+    os_analysis = data["endpoints"][0]["analysis"]
+    os_analysis["subgroups"] = ["region", "sex"]
+    os_analysis["strata"] = ["region", "centre"]
+    data["design"]["endpoint"] = "ORR"
+    data["design"]["allocation_ratio"] = 1
+    path = tmp_path / "trial.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = runner.invoke(app, ["protocol", "check", str(path)])
+    assert result.exit_code == 1
+    lines = [" ".join(line.split()) for line in result.output.split("✗")[1:]]
+    assert [line.split(":")[0] for line in lines] == [
+        "endpoints[0].analysis.strata[1]", "endpoints[0].analysis.subgroups[1]",
+        "design.endpoint", "design.allocation_ratio"]
+    assert "4 error(s) in" in result.output
+
+
 def test_randomise_list_writes_a_verifiable_list(tmp_path):
     out = tmp_path / "list.csv"
     result = runner.invoke(app, ["randomise", "list", "--protocol", "lms04", "--seed", "7",

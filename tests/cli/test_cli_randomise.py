@@ -132,7 +132,8 @@ def test_assess_two_to_one_defaults_to_the_design_and_takes_prevalences(tmp_path
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["n_patients"] > 500  # the design's sample size
-    assert data["stratum_probabilities"]["region=asia|ecog=0|pd_l1_cps_class=1"] == pytest.approx(0.06)
+    assert data["stratum_probabilities"]["region=asia|ecog=0|pd_l1_cps_class=1"] == pytest.approx(
+        0.3 * 0.6 * 0.2)  # PD-L1 class from the protocol's prevalence
     assert [r["method"] for r in data["table"]] == ["blocks:3,6,9", "blocks:6,9", "blocks:6", "minimisation", "simple"]
     assert all(r["fixed_guess"] == pytest.approx(2 / 3) for r in data["table"])
     inline = _run("assess", "--protocol", "gastric_example", "--n", 30, "--sims", 20, "--method", "blocks:3",

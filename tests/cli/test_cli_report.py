@@ -77,3 +77,19 @@ def test_bad_adam_directory_is_a_one_line_error(tmp_path):
     assert invalid.stderr.strip().count("\n") == 0
     assert "ADTTE.AVAL: expected a time >= 0" in invalid.stderr and "ADSL.USUBJID" in invalid.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_analyze_refuses_a_look_outside_the_design(demo_run, tmp_path):
+    """The reference protocol has a fixed design: one analysis, so only --look 1 (the final one)."""
+    adam_dir, _ = demo_run
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["analyze", "--adam", str(adam_dir / "adam"), "--protocol", "lms04", "--look", "2",
+                                 "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert ("--look: expected a look of the design from 1 to 1 (the protocol plans one analysis, the final one), "
+            "got 2") in result.stderr
+    assert not out.exists()
+    zero = runner.invoke(app, ["analyze", "--adam", str(adam_dir / "adam"), "--protocol", "lms04", "--look", "0",
+                               "--out", str(out)])
+    assert zero.exit_code == 2 and "--look:" in zero.stderr

@@ -29,8 +29,9 @@ def test_writes_domains_that_derive_reads(tmp_path):
 
 def test_same_seed_same_files(tmp_path):
     for name in ("a", "b"):
-        result = runner.invoke(app, ["simulate", "trial", "--seed", "9", "--out", str(tmp_path / name),
-                                     "--format", "parquet", "--format", "csv"])
+        result = runner.invoke(app, ["simulate", "trial", "--scenario", "lms04", "--seed", "9",
+                                     "--out", str(tmp_path / name), "--format", "parquet",
+                                     "--format", "csv"])
         assert result.exit_code == 0, result.output
     for path in (tmp_path / "a").iterdir():
         if path.suffix == ".csv":
@@ -47,8 +48,18 @@ def test_errors_are_one_line_with_status_2(tmp_path):
     bad.write_text("id: x\n", encoding="utf-8")
     result = runner.invoke(app, ["simulate", "trial", "--scenario", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "title: required field is missing" in result.output
-    result = runner.invoke(app, ["simulate", "trial", "--format", "sas", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", "lms04", "--format", "sas",
+                                 "--out", str(tmp_path)])
     assert result.exit_code == 2 and result.output.startswith("error: --format: ") and "sas" in result.output
+
+
+def test_the_scenario_is_required(tmp_path):
+    for command in ("trial", "calibrate"):
+        result = runner.invoke(app, ["simulate", command, "--out", str(tmp_path)] if command == "trial"
+                               else ["simulate", command])
+        assert result.exit_code == 2, command
+        assert "Missing option '--scenario'" in result.output, result.output
+    assert not any(tmp_path.iterdir())
 
 
 def test_scenario_template_runs_as_written(tmp_path):
@@ -57,6 +68,8 @@ def test_scenario_template_runs_as_written(tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
+    # the protocol's declared prevalences, not uniform shares
+    assert 'ecog: {"0": 0.42, "1": 0.58}' in text and 'pd_l1_cps_class: {"1": 0.2, "2": 0.4, "3": 0.4}' in text
     for section in ("accrual:", "sites:", "baseline:", "disease:", "treatment:",
                     "subsequent_therapy:", "adverse_events:", "cutoff: "):
         assert f"\n{section}" in text, section
@@ -71,6 +84,7 @@ def test_scenario_template_runs_as_written(tmp_path):
 
 
 def test_look_of_a_dated_scenario_is_refused(tmp_path):
-    result = runner.invoke(app, ["simulate", "trial", "--look", "2", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["simulate", "trial", "--scenario", "lms04", "--look", "2",
+                                 "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output.startswith("error: --look: the scenario has one cut-off (2023-01-31)")

@@ -19,7 +19,7 @@ def place(tmp_path):
 
 OUTPUT_DIRECTORY_COMMANDS = {
     "derive": ["derive", "--sdtm", "{tmp}", "--protocol", "lms04", "--out"],
-    "simulate trial": ["simulate", "trial", "--out"],
+    "simulate trial": ["simulate", "trial", "--scenario", "lms04", "--out"],
     "analyze": ["analyze", "--adam", "{tmp}", "--out"],
     "demo": ["demo", "--out"],
 }
@@ -108,9 +108,9 @@ def test_output_directory_without_write_permission(place):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        line = error_line(oncotrial("simulate", "trial", "--out", locked / "run", cwd=place))
+        line = error_line(oncotrial("simulate", "trial", "--scenario", "lms04", "--out", locked / "run", cwd=place))
         assert line == f"--out: cannot write in directory {locked}: permission denied"
-        line = error_line(oncotrial("simulate", "trial", "--out", locked, cwd=place))
+        line = error_line(oncotrial("simulate", "trial", "--scenario", "lms04", "--out", locked, cwd=place))
         assert line == f"--out: cannot write in directory {locked}: permission denied"
     finally:
         locked.chmod(0o700)

@@ -301,3 +301,14 @@ def test_design_fractions(data):
     assert errors_of(data) == ["design.sided: must be 1 or 2, got 3"]
     data["design"]["sided"] = 2
     assert errors_of(data) == ["design.alpha: must be in (0, 1), got 5.0"]
+
+
+@pytest.mark.parametrize("name", ["lms04", "gastric_example"])
+def test_a_saved_protocol_keeps_every_end_point_analysis(name):
+    """``to_dict`` -> ``from_dict`` (what ``oncotrial demo`` saves as protocol.yaml) keeps the
+    analyses whose landmarks are inherited from ``analysis.landmarks``."""
+    protocol = Protocol.load(name)
+    again = Protocol.from_dict(protocol.to_dict())
+    for endpoint in protocol.endpoints:
+        if endpoint.kind == "time_to_event":
+            assert again.endpoint_analysis(endpoint.name) == protocol.endpoint_analysis(endpoint.name)

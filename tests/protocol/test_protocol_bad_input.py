@@ -102,6 +102,61 @@ def test_a_string_where_a_rule_needs_a_number_is_refused(data):
                                  "field 'age'"]
 
 
+# ----------------------------------------------------------------------------- references between sections
+
+def _errors(data) -> list[str]:
+    with pytest.raises(ProtocolError) as info:
+        Protocol.from_dict(data)
+    return info.value.errors
+
+
+def test_an_analysis_names_the_subgroups_of_the_reporting_section(data):
+    data["endpoints"][0]["analysis"]["subgroups"] = ["Stage", "Sex", "stage"]
+    assert _errors(data) == [
+        f"endpoints[0].analysis.subgroups[{i}]: {name!r} is not a subgroup of reporting.subgroups "
+        "(Origin site, Stage, Age, ECOG performance status, No. of metastases)"
+        for i, name in ((1, "Sex"), (2, "stage"))]
+    data["endpoints"][0]["analysis"]["subgroups"] = list(data["reporting"]["subgroups"])
+    assert Protocol.from_dict(data).endpoint_analysis("PFS").subgroups[0] == "Origin site"
+
+
+def test_without_a_reporting_section_the_subgroups_are_the_stratification_factors():
+    data = Protocol.load("gastric_example").to_dict()
+    assert "subgroups" not in data.get("reporting", {})
+    data["endpoints"][0]["analysis"]["subgroups"] = ["region", "Region"]
+    assert _errors(data) == [
+        "endpoints[0].analysis.subgroups[1]: 'Region' is not a subgroup (without "
+        "reporting.subgroups, the subgroups are the stratification factors: region, ecog, "
+        "pd_l1_cps_class)"]
+    del data["stratification"]
+    data["randomisation"] = {"method": "simple"}
+    data["analysis"]["adjust_for"] = []
+    for endpoint in data["endpoints"]:
+        endpoint.pop("analysis", None)
+    data["endpoints"][0]["analysis"] = {"subgroups": ["region"]}
+    assert _errors(data) == [
+        "endpoints[0].analysis.subgroups[0]: 'region' is not a subgroup (without "
+        "reporting.subgroups, the subgroups are the stratification factors: none)"]
+
+
+def test_every_reference_problem_is_listed_at_once(data):
+    pfs = data["endpoints"][0]["analysis"]
+    pfs["strata"] = ["stage", "centre"]
+    pfs["subgroups"] = ["Region"]
+    data["design"]["endpoint"] = "ORR"
+    data["design"]["allocation_ratio"] = 2
+    assert _errors(data) == [
+        "endpoints[0].analysis.strata[1]: 'centre' is not a stratification factor (origin, stage)",
+        "endpoints[0].analysis.subgroups[0]: 'Region' is not a subgroup of reporting.subgroups "
+        "(Origin site, Stage, Age, ECOG performance status, No. of metastases)",
+        "design.endpoint: 'ORR' is not a time_to_event end point",
+        "design.allocation_ratio: 2 disagrees with the arms' ratios (experimental:control = "
+        "DOXTRAB 1)"]
+    data["design"]["endpoint"] = "TTF"
+    assert "design.endpoint: 'TTF' is not an end point (PFS, OS, PFS2, ORR, DCR, DoR, " \
+           "second_line, safety)" in _errors(data)
+
+
 # ----------------------------------------------------------------------------- dosing
 
 @pytest.mark.parametrize("height, weight, field, message", [

@@ -85,11 +85,13 @@ def test_cnsr_must_be_integers_at_least_zero(adam):
     assert "ADTTE.CNSR: expected numbers, got str values such as 'Y'" in message and "at rows [7] (1 row)" in message
 
 
-def test_aval_must_be_a_time_in_days(adam):
+def test_aval_must_be_a_time_of_a_known_unit(adam):
     adtte = adam.adtte.assign(AVAL=[316, None, 400, -3, 688, 900, 1200, 395], AVALU="DAYS")
-    assert "ADTTE.AVAL: expected a time >= 0 (days) at rows [2, 4]" in _error(AdamData(adam.adsl, adtte))
-    adtte = adam.adtte.assign(AVALU=["DAYS"] * 7 + ["MONTHS"])
-    assert "ADTTE.AVALU: AVAL must be in days at rows [8]" in _error(AdamData(adam.adsl, adtte))
+    assert ("ADTTE.AVAL: expected a time >= 0 (days, or the unit AVALU names) at rows [2, 4]"
+            in _error(AdamData(adam.adsl, adtte)))
+    adtte = adam.adtte.assign(AVALU=["DAYS"] * 6 + ["HOURS", "MONTH"])
+    assert ("ADTTE.AVALU: unit 'HOURS' is not one of the CDISC terms DAYS, WEEKS, MONTHS, YEARS "
+            "(case-insensitive; blank is DAYS) at rows [7, 8]") in _error(AdamData(adam.adsl, adtte))
 
 
 def test_primary_end_point_must_be_present(adam):

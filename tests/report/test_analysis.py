@@ -14,6 +14,7 @@ from oncotrial.report.analysis import TrialAnalysis, analyse, default_table1
 from oncotrial.report.efficacy import efficacy_summary
 from oncotrial.report.tables import Categorical, Continuous, Flags
 from oncotrial.simulate.trial import simulate_trial
+from oncotrial.stats import logrank_test
 
 LMS04 = Protocol.load("lms04")
 
@@ -63,9 +64,16 @@ def test_efficacy_follows_the_protocol_analysis_section(analysis, derived):
     assert_close(got.arms["median"], direct.arms["median"], what="median")
     assert_close(got.rates["rate"], direct.rates["rate"], what="24-month rate")
     assert_close(got.hazard_ratios["hr"], direct.hazard_ratios["hr"], what="adjusted HR")
-    assert got.model.startswith("Cox model, Breslow ties, adjusted for origin, stage")
-    assert got.model.endswith("log-rank test stratified by origin, stage")
-    assert got.logrank_p != direct.logrank_p  # stratified, not the unstratified test
+    assert got.model == "Cox model, Breslow ties, adjusted for origin, stage"  # adjusted_cox
+    assert not got.p_value and got.comparisons.empty  # OS: estimates with CIs only (p_value: false)
+    pfs = analysis.efficacy["PFS"]
+    assert pfs.test_method == "log-rank test stratified by origin, stage" and pfs.sided == 2
+    pfs_data = derived.adtte[derived.adtte["PARAMCD"] == "PFS"].merge(itt[["USUBJID", "ARM", "origin", "stage"]])
+    stratified = logrank_test(pfs_data["AVALM"], (pfs_data["CNSR"] == 0).astype(int), pfs_data["ARM"],
+                              strata=pfs_data[["origin", "stage"]], convention="sas")
+    assert_close(pfs.comparisons["p"], [stratified.p], what="stratified log-rank P")
+    assert set(analysis.ard.loc[analysis.ard["endpoint"] == "OS", "statistic"]).isdisjoint(
+        {"logrank_p", "hazard_ratio_p", "score_p"})
 
 
 def test_missing_optional_datasets_are_skipped_with_messages(adam):

@@ -41,6 +41,13 @@ def _lookup(ard: pd.DataFrame, **key) -> pd.Series:
     return rows.iloc[0]
 
 
+def _find(ard: pd.DataFrame, **key) -> pd.DataFrame:
+    mask = pd.Series(True, index=ard.index)
+    for column, value in key.items():
+        mask &= ard[column].isna() if value is None else ard[column] == value
+    return ard[mask]
+
+
 def _same(record: pd.Series, value: float, lower: float = np.nan, upper: float = np.nan) -> None:
     np.testing.assert_allclose([record["value"], record["lower"], record["upper"]], [value, lower, upper],
                                rtol=0, atol=0, equal_nan=True)
@@ -69,8 +76,13 @@ def test_every_efficacy_number_is_in_the_ard(analysis, ard):
             record = _lookup(ard, **base, arm=r.arm, statistic="hazard_ratio", time=None)
             _same(record, r.hr, r.lower, r.upper)
             assert "adjusted for origin, stage" in record["method"] and "vs Doxorubicin" in record["method"]
-            _same(_lookup(ard, **base, arm=r.arm, statistic="hazard_ratio_p", time=None), r.p)
-        _same(_lookup(ard, **base, arm=None, statistic="logrank_p", time=None), s.logrank_p)
+            assert _find(ard, **base, arm=r.arm, statistic="hazard_ratio_p").empty  # the P is the test's only
+        for c in s.comparisons.itertuples(index=False):  # PFS only: OS and PFS2 report no P (p_value: false)
+            record = _lookup(ard, **base, arm=c.arm, statistic="logrank_p", time=None)
+            _same(record, c.p)
+            assert record["method"] == "log-rank test stratified by origin, stage; two-sided; vs Doxorubicin"
+        assert s.comparisons.empty != s.p_value
+        assert _find(ard, **base, statistic="logrank_p").shape[0] == len(s.comparisons)
         _same(_lookup(ard, **base, arm=None, statistic="median_followup", time=None), s.followup_median,
               s.followup_q1, s.followup_q3)
 

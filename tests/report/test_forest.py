@@ -13,6 +13,7 @@ from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.protocol import Protocol
 from oncotrial.report.forest import (
+    endpoint_subgroups,
     forest_figure,
     protocol_subgroups,
     subgroup_hazard_ratios,
@@ -219,3 +220,16 @@ def test_levels_of_a_plain_column_are_sorted_and_integers_print_without_decimals
     column, levels, order = subgroup_levels(d, "ECOG", "ecog")
     assert column == "ecog" and order == ["0", "1"]
     assert levels.tolist()[:2] == ["1", "0"] and pd.isna(levels.iloc[2])
+
+
+def test_an_end_point_names_its_subgroups():
+    """The names an end point's analysis gives (stratification factors here, the example
+    protocol having no ``reporting.subgroups``), by printed label in that order; all the
+    protocol's subgroups when it names none; a name that is no subgroup is returned apart."""
+    protocol = Protocol.load("gastric_example")
+    every = protocol_subgroups(protocol)
+    chosen, unknown = endpoint_subgroups(protocol, ["pd_l1_cps_class", "region"])
+    assert list(chosen) == ["PD-L1 combined positive score", "Region"] and unknown == []
+    assert chosen["Region"] == every["Region"]
+    assert endpoint_subgroups(protocol, []) == (every, [])
+    assert endpoint_subgroups(protocol, ["Region", "sex"]) == ({"Region": every["Region"]}, ["sex"])

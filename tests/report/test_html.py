@@ -15,6 +15,7 @@ from oncotrial.clinical import derive_all
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
 from oncotrial.report.analysis import TrialAnalysis, analyse
+from oncotrial.report.html import efficacy_table
 from oncotrial.report.writer import build_report
 from oncotrial.simulate.trial import simulate_trial
 
@@ -158,8 +159,13 @@ def test_efficacy_tables_show_the_efficacy_summaries(page, analysis):
         hr = summary.hazard_ratios.iloc[0]
         assert rows["Hazard ratio (95% CI)"] == ["Reference", rows["Hazard ratio (95% CI)"][1]]
         assert _close(_numbers(rows["Hazard ratio (95% CI)"][1]), [hr.hr, hr.lower, hr.upper], 2)
-        p = rows["Stratified log-rank P"][0]
-        assert p == "<0.001" if summary.logrank_p < 0.001 else _close(_numbers(p), [summary.logrank_p], 3)
+        if summary.p_value:  # PFS, the primary end point
+            p, expected = rows["Stratified log-rank P"][0], summary.comparisons["p"].iloc[0]
+            assert p == "<0.001" if expected < 0.001 else _close(_numbers(p), [expected], 3)
+        else:  # OS and PFS2: estimates with CIs only, said once, no P row
+            assert not any(label.endswith(" P") for label in rows)
+            footnotes = efficacy_table(summary, analysis.time_unit, analysis.ard).footnotes
+            assert footnotes.count("Estimates with 95% CI only (no P value, per the SAP).") == 1
         assert _close(_numbers(rows["Median follow-up, months (IQR)"][0]),
                       [summary.followup_median, summary.followup_q1, summary.followup_q3], 1)
 
@@ -182,7 +188,8 @@ def test_numbers_are_formatted_one_way(page):
         assert all(re.fullmatch(r"(\d+\.\d|NE) \((\d+\.\d|NE)–(\d+\.\d|NE)\)", c)
                    for c in rows["Median, months (95% CI)"])
         assert re.fullmatch(r"\d\.\d\d \(\d\.\d\d–\d\.\d\d\)", rows["Hazard ratio (95% CI)"][1])
-        assert re.fullmatch(r"<0\.001|\d\.\d{3}", rows["Stratified log-rank P"][0])
+    assert re.fullmatch(r"<0\.001|\d\.\d{3}", {row[0]: row[1:] for row in page.tables["efficacy-pfs"][1:]}
+                        ["Stratified log-rank P"][0])
 
 
 def test_skipped_outputs_are_noted(page, html, analysis):

@@ -217,6 +217,22 @@ def test_three_arms_need_hazard_ratios_per_arm():
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["No. at risk", "Obs", "Lev+5FU", "Lev"]
 
 
+def test_three_arms_print_a_p_value_per_comparison():
+    """Pairwise P values against the reference, in the arms' order, labelled as given."""
+    d = load("colon")
+    d = d[d["etype"] == 2]
+    fig = km_figure(d, time="time", event="status", group="rx", reference="Obs", time_unit="days",
+                    hazard_ratio={"Lev": (0.97, 0.78, 1.21), "Lev+5FU": (0.69, 0.55, 0.87)},
+                    p={"Lev": 0.4024, "Lev+5FU": 0.0004}, p_label="Stratified log-rank (one-sided)")
+    text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text())
+    assert "Stratified log-rank (one-sided) P (Lev vs Obs) = 0.40" in text
+    assert "Stratified log-rank (one-sided) P (Lev+5FU vs Obs) <0.001" in text
+    quiet = km_figure(d, time="time", event="status", group="rx", reference="Obs", time_unit="days",
+                      hazard_ratio={"Lev": (0.97, 0.78, 1.21), "Lev+5FU": (0.69, 0.55, 0.87)}, show_p=False)
+    assert not any(" P " in t.get_text() or t.get_text().endswith(" P")
+                   for t in quiet.findobj(lambda a: hasattr(a, "get_text")))
+
+
 def test_numeric_arm_codes(tmp_path):
     """Arms coded 1/2 (veteran ``trt``) print and compare like text arms."""
     d = load("veteran")

@@ -1,5 +1,5 @@
-"""The lay summary keeps every result: each landmark rate, a median not reached, and the
-verdict of a one-sided test."""
+"""The lay summary keeps every result: each landmark rate, a median not reached, the verdict
+of a one-sided test, and an end point reported without a P value."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ CONTROL, EXPERIMENTAL = (a.label for a in sorted(LMS04.arms, key=lambda a: a.rol
 
 
 def _protocol(**changes: dict) -> Protocol:
-    spec = LMS04.to_dict()
+    # what the file sets: to_dict() would also write each end point's default (empty) landmarks
+    spec = LMS04.model_dump(by_alias=True, exclude_none=True, exclude_unset=True)
     for section, values in changes.items():
         spec[section] = {**spec[section], **values}
     return Protocol.from_dict(spec)
 
 
 TWO_LANDMARKS = _protocol(analysis={"landmarks": [12, 24]})
+ONE_SIDED = _protocol(design={"alpha": 0.025, "sided": 1}, analysis={"landmarks": [12, 24]})
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +41,12 @@ def adam() -> AdamData:
 @pytest.fixture(scope="module")
 def ard(adam) -> pd.DataFrame:
     return analyse(adam, TWO_LANDMARKS).ard
+
+
+@pytest.fixture(scope="module")
+def one_sided_ard(adam) -> pd.DataFrame:
+    """The primary end point (PFS) takes the design's sidedness: its P is one-sided."""
+    return analyse(adam, ONE_SIDED).ard
 
 
 def _results(summary: LaySummary) -> str:
@@ -105,32 +113,60 @@ def test_a_median_not_reached_is_said_not_dropped(ard):
 
 
 @pytest.mark.parametrize("p, hr, verdict", [
-    (0.04, 0.7, "This difference is very unlikely to be due to chance."),   # one-sided 0.02 < 0.025
-    (0.06, 0.7, "This difference could be due to chance."),                 # one-sided 0.03
-    (0.04, 1.3, "This difference could be due to chance."),                 # the other direction: 0.98
-    (0.04, math.nan, "Whether this difference could be due to chance cannot be said without the size of the "
-                     "difference."),
+    (0.02, 0.7, "This difference is very unlikely to be due to chance."),   # one-sided 0.02 < 0.025
+    (0.03, 0.7, "This difference could be due to chance."),
+    (0.98, 1.3, "This difference could be due to chance."),                 # the other direction
 ])
-def test_a_one_sided_design(ard, p, hr, verdict):
-    one_sided = _protocol(design={"alpha": 0.025, "sided": 1}, analysis={"landmarks": [12, 24]})
-    primary = one_sided.design.endpoint.upper()
-    changed = _set(ard, p, table="efficacy", endpoint=primary, arm=None, statistic="logrank_p")
+def test_a_one_sided_design(one_sided_ard, p, hr, verdict):
+    primary = ONE_SIDED.design.endpoint.upper()
+    record = one_sided_ard[(one_sided_ard["endpoint"] == primary) & (one_sided_ard["statistic"] == "logrank_p")]
+    assert "one-sided" in record["method"].item() and record["arm"].item() == EXPERIMENTAL
+    changed = _set(one_sided_ard, p, table="efficacy", endpoint=primary, arm=EXPERIMENTAL, statistic="logrank_p")
     changed = _set(changed, hr, table="efficacy", endpoint=primary, arm=EXPERIMENTAL, statistic="hazard_ratio")
-    summary = lay_summary(changed, one_sided)
+    summary = lay_summary(changed, ONE_SIDED)
     paragraph = next(item for item in _results(summary).splitlines() if item.startswith("The main question"))
     assert paragraph.endswith(verdict)
     assert "After 2 years" in paragraph  # the result itself is kept whatever the verdict
     meaning = next(s for s in summary.sections if s.heading == "What do the results mean?").blocks[0].items[0]
-    if math.isnan(hr):
-        assert meaning == "This summary has no result for the main question of the trial."
-    elif verdict.startswith("This difference is very unlikely"):
+    if verdict.startswith("This difference is very unlikely"):
         assert meaning.startswith("People in group B lived without their cancer getting worse for longer")
     else:
         assert meaning.startswith("The trial did not show a clear difference")
 
 
+def test_a_two_sided_p_of_a_one_sided_end_point_is_read_in_the_direction_of_the_hazard_ratio(one_sided_ard):
+    """An ARD whose P is two-sided (its method does not say one-sided): half of it in the
+    direction of the hazard ratio, and no verdict without a hazard ratio."""
+    primary = ONE_SIDED.design.endpoint.upper()
+    key = (one_sided_ard["endpoint"] == primary) & (one_sided_ard["statistic"] == "logrank_p")
+    two_sided = one_sided_ard.copy()
+    two_sided.loc[key, "method"] = "log-rank test; vs " + CONTROL
+    for p, hr, verdict in ((0.04, 0.7, "This difference is very unlikely to be due to chance."),
+                           (0.04, 1.3, "This difference could be due to chance."),
+                           (0.04, math.nan, "Whether this difference could be due to chance cannot be said "
+                                            "without the size of the difference.")):
+        changed = _set(two_sided, p, table="efficacy", endpoint=primary, arm=EXPERIMENTAL, statistic="logrank_p")
+        changed = _set(changed, hr, table="efficacy", endpoint=primary, arm=EXPERIMENTAL, statistic="hazard_ratio")
+        paragraph = next(item for item in _results(lay_summary(changed, ONE_SIDED)).splitlines()
+                         if item.startswith("The main question"))
+        assert paragraph.endswith(verdict), (p, hr)
+
+
 def test_a_two_sided_design_reads_the_p_value_as_before(ard):
-    changed = _set(ard, 0.04, table="efficacy", endpoint="PFS", arm=None, statistic="logrank_p")
+    changed = _set(ard, 0.04, table="efficacy", endpoint="PFS", arm=EXPERIMENTAL, statistic="logrank_p")
     changed = _set(changed, 1.3, table="efficacy", endpoint="PFS", arm=EXPERIMENTAL, statistic="hazard_ratio")
     paragraph = _results(lay_summary(changed, TWO_LANDMARKS)).splitlines()[0]
     assert paragraph.endswith("This difference is very unlikely to be due to chance.")  # 0.04 < 0.05
+
+
+def test_an_end_point_without_a_p_value_keeps_its_results_without_a_verdict(ard):
+    """OS has ``p_value: false``: its medians and rates are said, no "due to chance"
+    judgement, one sentence that it was not tested — whatever its hazard ratio."""
+    assert ard[(ard["endpoint"] == "OS") & ard["statistic"].str.endswith("_p")].empty
+    changed = _set(ard, 0.2, table="efficacy", endpoint="OS", arm=EXPERIMENTAL, statistic="hazard_ratio")
+    paragraph = next(item for item in _results(lay_summary(changed, TWO_LANDMARKS)).splitlines()
+                     if item.startswith("The trial also looked at how long people lived."))
+    assert "very unlikely" not in paragraph and "This difference could be due to chance." not in paragraph
+    assert paragraph.endswith("As planned before the trial, this difference was not tested to see if it could be "
+                              "due to chance.")
+    assert "After 1 year" in paragraph and "After 2 years" in paragraph and "In group A, half" in paragraph

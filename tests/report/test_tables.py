@@ -18,6 +18,7 @@ from oncotrial.report.tables import (
     Categorical,
     Continuous,
     Flags,
+    TreatmentPhase,
     adverse_event_table,
     consort_flow,
     efficacy_endpoints,
@@ -176,7 +177,9 @@ def test_consort_flow_counts_each_stage():
         "EOTSTT": ["COMPLETED", "DISCONTINUED", "DISCONTINUED", "COMPLETED", "ONGOING", "DISCONTINUED", "COMPLETED"],
         "DCTREAS": [None, "WITHDRAWAL BY SUBJECT", "ADVERSE EVENT", None, None, "PROGRESSIVE DISEASE", None],
     })
-    flow = consort_flow(adsl)
+    phases = {"C": [TreatmentPhase("induction", "INDUC")],
+              "E": [TreatmentPhase("induction", "INDUC"), TreatmentPhase("maintenance", "MAINT")]}
+    flow = consort_flow(adsl, phases=phases)
     t = flow.table
     n = {(r.stage, r.arm, r.reason): r.n for r in t.itertuples(index=False)}
     assert n[("randomised", None, None)] == 6  # the ITTFL = N patient is not randomised
@@ -192,8 +195,40 @@ def test_consort_flow_counts_each_stage():
     assert n[("analysed_safety", "C", None)] == 1 and n[("analysed_safety", "E", None)] == 4
     assert flow.omitted == ()
     assert "discontinued: ADVERSE EVENT" in set(flow.to_frame()["subgroup"])
-    lean = consort_flow(adsl[["USUBJID", "ITTFL", "ARM"]])
-    assert "received_treatment (no SAFFL)" in lean.omitted
+    counted = list(dict.fromkeys(t["stage"]))[1:]  # every stage but the total, in order
+    assert [stage for stage in flow.labels if stage in counted] == counted
+    assert flow.labels["entered_maintenance"] == "Entered maintenance"
+    assert flow.labels["discontinued_induction"] == "Stopped induction"
+    lean = consort_flow(adsl[["USUBJID", "ITTFL", "ARM"]], phases=phases)
+    assert lean.omitted == ("received_treatment (no SAFFL)", "completed_induction (no EOTINDUC)",
+                            "entered_maintenance (no CYCMAINT)", "completed_maintenance (no EOTMAINT)",
+                            "discontinued (no EOTSTT)", "analysed_safety (no SAFFL or ACTARM)")
+    assert "completed_induction (no EOTINDUC)" not in consort_flow(adsl[["USUBJID", "ITTFL", "ARM"]]).omitted
+
+
+def test_consort_flow_follows_any_protocol_phases():
+    """Other phase names, an open-ended last phase (no "completed" stage unless someone
+    completed it), a phase entered in every arm, variables named by the phase suffixes."""
+    adsl = pd.DataFrame({
+        "USUBJID": list("abcdef"), "ITTFL": "Y", "ARM": list("CCCEEE"), "ACTARM": list("CCCEEE"),
+        "SAFFL": "Y",
+        "EOTCOMBI": ["COMPLETED", "ADVERSE EVENT", "COMPLETED", "COMPLETED", None, "PROGRESSIVE DISEASE"],
+        "CYCCONTI": [4, 0, 2, 7, 0, 0],
+        "EOTCONTI": ["PROGRESSIVE DISEASE", None, None, "ADVERSE EVENT", None, None],
+    })
+    both = [TreatmentPhase("combination", "COMBI"), TreatmentPhase("continuation", "CONTI", open_ended=True)]
+    flow = consort_flow(adsl, phases={"C": both, "E": both})
+    n = {(r.stage, r.arm, r.reason): r.n for r in flow.table.itertuples(index=False)}
+    assert n[("completed_combination", "C", None)] == 2 and n[("completed_combination", "E", None)] == 1
+    assert n[("discontinued_combination", "C", "ADVERSE EVENT")] == 1
+    assert n[("entered_continuation", "C", None)] == 2 and n[("entered_continuation", "E", None)] == 1
+    assert n[("discontinued_continuation", "E", "ADVERSE EVENT")] == 1
+    assert not any(stage == "completed_continuation" for stage, _, _ in n)  # open-ended, nobody completed it
+    assert list(flow.labels)[2:6] == ["completed_combination", "discontinued_combination", "entered_continuation",
+                                      "discontinued_continuation"]
+    assert flow.labels["entered_continuation"] == "Entered continuation"
+    assert flow.omitted == ("discontinued (no EOTSTT)",)
+    assert not any("induc" in stage or "maint" in stage for stage in flow.labels)
 
 
 # ----------------------------------------------------------------------------- R fixtures
@@ -306,7 +341,8 @@ def safety() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_adverse_event_table_counts_patients_once_by_actual_arm(safety):
     adsl, adae = safety
-    t = adverse_event_table(adsl, adae, reference="C")
+    t = adverse_event_table(adsl, adae, reference="C", reductions={"DOSREDFL": "Dose reduction, any phase",
+                                                                   "REDMAINT": "Dose reduction, maintenance"})
     assert t.arm_n == {"C": 3, "E": 4}  # e4 is not in the safety population; c4 is counted in E
     o = t.overview.set_index(["row", "arm"])[["n", "N"]]
     assert o.loc[("teae_any", "C")].tolist() == [2, 3]  # c1 (twice) and c2; c3's AE is not emergent
@@ -326,6 +362,8 @@ def test_adverse_event_table_counts_patients_once_by_actual_arm(safety):
     # REDMAINT is blank for every C patient (no maintenance): no row, not "0 (0%)"
     assert ("REDMAINT", "C") not in red.index and red.loc[("REDMAINT", "E")].tolist() == [2, 4]
     shown = t.display().set_index("row")
+    assert shown.loc["Dose reduction, maintenance", "E"] == "2 (50.0%)"
+    assert list(adverse_event_table(adsl, adae).dose_reductions["variable"].unique()) == ["DOSREDFL"]
     assert shown.loc["Grade 3–4 TEAE", "C"] == "1 (33.3%)" and shown.loc["Anemia, grade 3–4", "E"] == "2 (50.0%)"
     assert shown.loc["Any TEAE", "p (E vs C)"] == format_p(fisher_p(4, 4, 2, 3))
 
@@ -360,7 +398,8 @@ def colon_trial() -> tuple[pd.DataFrame, pd.DataFrame, Protocol]:
                          "node4": first["node4"]})
     adtte = pd.DataFrame({"USUBJID": colon["id"].astype(str), "PARAMCD": colon["etype"].map({1: "PFS", 2: "OS"}),
                           "AVAL": colon["time"], "CNSR": 1 - colon["status"]})
-    spec = Protocol.load("lms04").to_dict()
+    # what the file sets (to_dict() would also write the defaults, e.g. each end point's empty landmarks)
+    spec = Protocol.load("lms04").model_dump(by_alias=True, exclude_none=True, exclude_unset=True)
     spec.update(
         id="COLON",
         arms=[{"code": "OBS", "label": "Obs", "ratio": 1, "role": "control"},
@@ -403,7 +442,10 @@ def test_efficacy_tables_on_colon_equal_stats_and_r(colon_trial, paramcd, key, e
     assert_close([got["hr"], got["lower"], got["upper"], got["p"]], [hr["hr"], hr["lower"], hr["upper"], hr["p"]])
     lr = logrank_test(colon["months"], colon["status"], colon["rx"], strata=colon["node4"])
     assert_close([s.logrank_chisq, s.logrank_p], [lr.chisq, lr.p], what="stratified log-rank")
-    assert s.logrank_df == lr.df and "log-rank test stratified by node4" in s.model
+    assert s.logrank_df == lr.df and s.test_method == "log-rank test stratified by node4"
+    assert s.model == "Cox model, Efron ties, adjusted for node4"  # the protocol's adjusted_cox
+    if s.p_value:
+        assert_close(s.comparisons["p"], [lr.p], what="the end point's P")
     fu = median_followup(colon["months"], colon["status"])
     assert_close([s.followup_median, s.followup_q1, s.followup_q3], [fu.median, fu.q1, fu.q3])
     # and R (tests/fixtures/r/efficacy.R: the same Cox model, medians and rates)

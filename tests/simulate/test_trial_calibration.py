@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from oncotrial.simulate.calibrate import load_targets
 from oncotrial.simulate.quick_calibration import _half_digit, calibration_table
 from oncotrial.simulate.scenario import Scenario
 
@@ -20,6 +21,21 @@ def test_published_values_lie_within_the_simulated_spread(table):
     checked = table.dropna(subset=["target"])
     assert len(checked) >= 25  # the bundled lms04_targets.yaml
     assert checked["inside"].all(), checked[~checked["inside"].astype(bool)]
+
+
+def test_every_published_target_and_phase_is_estimated(table):
+    """The estimates named by phase (induction, maintenance) include every name of the
+    bundled targets and of the Table 1 treatment-delivery shares."""
+    assert set(load_targets("lms04")) <= set(table.index)
+    for role in ("control", "experimental"):
+        for stem in ("completed", "progression", "toxicity"):
+            assert f"treatment.{stem}_induction.{role}" in table.index
+        assert f"dose_reduction.induction.{role}" in table.index
+    for stem in ("completed", "progression", "toxicity"):  # only the combination arm has it
+        assert f"treatment.{stem}_maintenance.experimental" in table.index
+        assert f"treatment.{stem}_maintenance.control" not in table.index
+    assert {"induction.cycles_median", "maintenance.cycles_median"} <= set(table.index)
+    assert table.loc["induction.cycles_median", "mean"] == 6  # most patients get all six
 
 
 def test_solved_targets_hold_on_average(table):

@@ -4,7 +4,6 @@ validated, and its regimens turned into one patient's doses."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,9 +19,14 @@ __all__ = ["dose", "load_protocol", "protocol_app"]
 protocol_app = typer.Typer(no_args_is_help=True, help="Protocol files: show and check.")
 
 
+#: help of every command argument or option naming a protocol
+PROTOCOL_HELP = "Bundled protocol name (e.g. gastric_example) or a protocol YAML file."
+
+
 def load_protocol(name_or_path: str) -> Any:
-    """A bundled protocol by name or a protocol YAML file (``oncotrial.protocol`` is
-    imported here, by the commands that need it, not when the command line starts)."""
+    """A bundled protocol by name or a protocol YAML file, the one loader of the commands
+    that take a protocol (``oncotrial.protocol`` is imported here, by the commands that
+    need it, not when the command line starts)."""
     from oncotrial.protocol import Protocol
 
     return Protocol.load(name_or_path)
@@ -31,7 +35,7 @@ def load_protocol(name_or_path: str) -> Any:
 @protocol_app.command("show")
 @reports_errors
 def protocol_show(
-    protocol: Annotated[str, typer.Argument(help="Bundled protocol name (e.g. lms04) or a YAML file.")],
+    protocol: Annotated[str, typer.Argument(help=PROTOCOL_HELP)],
 ) -> None:
     """Print every section of a protocol: arms, strata, randomisation, eligibility, regimens,
     assessments, end points and their analyses, design, analysis conventions, safety."""
@@ -154,18 +158,19 @@ def protocol_schema(
 @protocol_app.command("check")
 @reports_errors
 def protocol_check(
-    path: Annotated[Path, typer.Argument(help="Protocol YAML file.")],
+    protocol: Annotated[str, typer.Argument(help=PROTOCOL_HELP)],
 ) -> None:
-    """Validate a protocol file; list every error with its field path (exit code 1 on errors)."""
-    from oncotrial.protocol import protocol_errors
+    """Validate a protocol; list every error with its field path (exit code 1 on errors)."""
+    from oncotrial.protocol import ProtocolError
 
-    errors = protocol_errors(path)
-    if errors:
-        for line in errors:
+    try:
+        proto = load_protocol(protocol)
+    except ProtocolError as exc:
+        for line in exc.errors:
             err_console.print(f"[red]✗[/] {escape(line)}", highlight=False, soft_wrap=True)
-        err_console.print(f"{len(errors)} error(s) in {escape(str(path))}", highlight=False)
-        raise typer.Exit(code=1)
-    console.print(f"{path}: valid", highlight=False, markup=False)
+        err_console.print(f"{len(exc.errors)} error(s) in {escape(protocol)}", highlight=False)
+        raise typer.Exit(code=1) from None
+    console.print(f"{protocol}: valid ({proto.id})", highlight=False, markup=False)
 
 
 def _dose_levels(values: list[str]) -> int | dict[str, int]:
@@ -188,7 +193,7 @@ def _dose_levels(values: list[str]) -> int | dict[str, int]:
 
 @reports_errors(fields={"method": "bsa_method"})
 def dose(
-    protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
+    protocol: Annotated[str, typer.Option("--protocol", help=PROTOCOL_HELP)],
     arm: Annotated[str, typer.Option("--arm", help="Arm code of the protocol.")],
     height_cm: Annotated[float, typer.Option("--height-cm", help="Height in cm.")],
     weight_kg: Annotated[float, typer.Option("--weight-kg", help="Weight in kg.")],

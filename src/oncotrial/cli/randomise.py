@@ -282,8 +282,9 @@ def randomise_assess(
                          "simple].")] = [],  # noqa: B006
     prevalence: Annotated[list[str], typer.Option(
         "--prevalence", help="Level prevalences FACTOR=LEVEL:SHARE[,...] or a YAML/JSON file "
-                             "{factor: {level: share}} [default: the protocol's, else "
-                             "equal].")] = [],  # noqa: B006
+                             "{factor: {level: share}}; they replace the protocol's shares of "
+                             "each factor they name [default: the protocol's stratification "
+                             "prevalence, else equal shares].")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Monte-Carlo imbalance and predictability (convergence-strategy guessing) per method."""
@@ -293,7 +294,13 @@ def randomise_assess(
 
     proto = load_protocol(protocol)
     n_patients = n if n is not None else _sample_size(proto, "--n")
-    probs = probabilities_from_prevalences(proto, _parse_prevalences(prevalence)) if prevalence else None
+    probs = None
+    if prevalence:
+        # a factor named on the command line replaces the protocol's shares of that factor
+        # only; the others keep the protocol's (not equal shares, which would silently
+        # contradict the protocol)
+        declared = {str(f.name): dict(f.prevalence) for f in proto.stratification if f.prevalence}
+        probs = probabilities_from_prevalences(proto, {**declared, **_parse_prevalences(prevalence)})
     with Progress(console=err_console, transient=True, disable=as_json) as bar:
         task = bar.add_task("simulating", total=None)
 

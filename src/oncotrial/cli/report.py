@@ -144,6 +144,10 @@ def analyze(
     protocol: Annotated[str | None, typer.Option(
         "--protocol", help="Protocol name or YAML file (default: the protocol.yaml saved with the data, else the "
                            "bundled protocol whose id is the ADSL STUDYID).")] = None,
+    look: Annotated[int | None, typer.Option(
+        "--look", help="Which analysis of a group-sequential design the data are, 1 to the protocol's looks "
+                       "(default: the last, the final analysis): the report states it with the look's nominal "
+                       "significance level and whether the efficacy boundary was crossed.")] = None,
 ) -> None:
     """Analyse ADaM data and write the trial report: report.html, report.docx, lay summary,
     ARD (JSON, CSV) and figures (PNG, SVG, PDF)."""
@@ -157,7 +161,7 @@ def analyze(
     data = read_adam(adam)
     proto = Protocol.load(protocol) if protocol is not None else recorded_protocol(adam, data.adsl)
     with _progress(err_console) as progress:
-        paths = build_report(data, proto, out, progress=progress)
+        paths = build_report(data, proto, out, progress=progress, look=look)
     _print_outputs(out, paths, time.perf_counter() - start)
 
 

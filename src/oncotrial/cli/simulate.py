@@ -7,8 +7,9 @@
 results with the replica's Monte-Carlo distribution
 (:func:`oncotrial.simulate.calibrate.calibrate`); ``power`` gives the Monte-Carlo power of
 an event-driven two-arm survival trial (:func:`oncotrial.simulate.power.simulate_power`).
-Progress bars go to stderr, so that ``--json`` output stays clean. The simulation
-package (and Dask) is imported inside the commands.
+``trial`` and ``calibrate`` always name their scenario (``--scenario`` is required): no
+bundled trial is a default. Progress bars go to stderr, so that ``--json`` output stays
+clean. The simulation package (and Dask) is imported inside the commands.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ simulate_app = typer.Typer(no_args_is_help=True,
 
 #: the library's argument names -> the options of ``simulate power``
 POWER_FIELDS = {**GROUP_SEQUENTIAL_FIELDS, "subjects": "patients"}
+#: help of ``--scenario`` (required: no trial is the default one)
+SCENARIO_HELP = "Bundled scenario name (e.g. gastric_example) or a scenario YAML file."
 
 @simulate_app.command("trial")
 @reports_errors
 def simulate_trial_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory (one file per domain).")],
-    scenario: Annotated[str, typer.Option("--scenario",
-                                          help="Bundled scenario name or YAML file.")] = "lms04",
+    scenario: Annotated[str, typer.Option("--scenario", help=SCENARIO_HELP)],
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same trial.")] = 1,
     formats: Annotated[list[str], typer.Option(
         "--format", help="csv, parquet or xpt (repeat for several).")] = ["csv"],  # noqa: B006
@@ -101,17 +103,24 @@ def _calibration_value(value: float) -> str:
 
 
 def _render_calibration(result: Any) -> None:
+    compared = result.has_targets
     table = Table(title=f"Calibration of scenario {result.scenario}: {result.trials:,} replicas "
-                        f"(seed {result.seed}), published vs simulated",
+                        f"(seed {result.seed}), "
+                        + ("published vs simulated" if compared else "simulated estimates"),
                   title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("estimate", "published", "simulated mean", "2.5%", "97.5%", "within"):
         table.add_column(column, justify="left" if column == "estimate" else "right")
     for r in result.table.itertuples(index=False):
-        values = (r.published, r.mean, r.lower, r.upper)
-        table.add_row(r.estimate, *(_calibration_value(v) for v in values),
-                      "yes" if r.within else "[red]NO[/red]")
+        within = "" if r.within is None else "yes" if r.within else "[red]NO[/red]"
+        table.add_row(r.estimate, "" if math.isnan(r.published) else _calibration_value(r.published),
+                      *(_calibration_value(v) for v in (r.mean, r.lower, r.upper)), within)
     console.print(table)
-    outside = (~result.table["within"]).sum()
+    if not compared:
+        console.print(f"No published targets for scenario {result.scenario}: the simulated "
+                      "distributions are shown without a comparison (--targets FILE compares "
+                      "them with published values).", highlight=False, soft_wrap=True)
+        return
+    outside = len(result.outside)
     console.print(f"{len(result.table) - outside} of {len(result.table)} published values lie "
                   "within the central 95% of the simulated estimates.")
 
@@ -119,11 +128,12 @@ def _render_calibration(result: Any) -> None:
 @simulate_app.command("calibrate")
 @reports_errors
 def simulate_calibrate_command(
-    scenario: Annotated[str, typer.Option("--scenario", help="Bundled scenario name or YAML file.")] = "lms04",
+    scenario: Annotated[str, typer.Option("--scenario", help=SCENARIO_HELP)],
     trials: Annotated[int, typer.Option("--trials", help="Number of replicas.")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the replica seeds.")] = 1,
     targets: Annotated[str | None, typer.Option(
-        "--targets", help="YAML file of published targets (default: the scenario's bundled ones).")] = None,
+        "--targets", help="YAML file of published targets (default: the scenario's bundled ones, "
+                          "if oncotrial ships published results of the trial).")] = None,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Dask: 'local' (a LocalCluster) or a scheduler address such as tcp://host:8786.")] = None,
     workers: Annotated[int | None, typer.Option(
@@ -131,7 +141,8 @@ def simulate_calibrate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Simulate many replicas, derive and analyse each, and compare every published
-    estimate with the central 95% of its simulated distribution."""
+    estimate with the central 95% of its simulated distribution (a trial without published
+    targets: every estimate's simulated distribution)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from oncotrial.simulate.calibrate import calibrate, load_targets
@@ -146,7 +157,7 @@ def simulate_calibrate_command(
                            progress=lambda done, total: bar.update(task, completed=done))
     if as_json:
         out = {"scenario": result.scenario, "trials": result.trials, "seed": result.seed,
-               "all_within": result.all_within,
+               "has_targets": result.has_targets, "all_within": result.all_within,
                "table": result.table.to_dict(orient="records")}
         print_json(out)
     else:

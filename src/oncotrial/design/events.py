@@ -444,7 +444,8 @@ def events_required(hazard_ratio: Any, *, alpha: float = 0.05, sided: int = 2,
 
     ``hazard_ratio`` may be an array (the result then is an array).
 
-    LMS04: ``events_required(6 / 9.7)`` is ``4 * 7.848880 / 0.230752 = 136.0575`` events
+    A 1:1 trial with median PFS 6 vs 9.7 months (two-sided 5 %, power 80 %):
+    ``events_required(6 / 9.7)`` is ``4 * 7.848880 / 0.230752 = 136.0575`` events
     (Freedman: 141.32).
     """
     hr = _hazard_ratio(hazard_ratio)
@@ -494,8 +495,8 @@ def time_to_events(events: Any, *, subjects: float, median_control: float,
     Raises InputError (field ``events``) when ``events`` is never reached (with dropout, or with fewer
     ``subjects`` than events, the expected count levels off below ``events``).
 
-    LMS04: 136 events with 144 patients accrued uniformly over 24 months are expected
-    at month 47.55.
+    A 1:1 trial with median PFS 6 vs 9.7 months: 136 events with 144 patients accrued
+    uniformly over 24 months are expected at month 47.55.
     """
     model, *_ = _model(median_control, median_experimental, hazard_ratio, accrual_time,
                        accrual_intensity, dropout_rate, dropout_time)

@@ -9,8 +9,9 @@ experimental:control, accrual and dropout) are those of :mod:`oncotrial.design.e
 the numbers are those of rpact's ``getSampleSizeSurvival`` / ``getPowerSurvival`` (validated
 to 1e-6 relative in ``tests/design``), plus the integer rounding a protocol needs.
 
-LMS04 (median PFS 6.0 vs 9.7 months, two-sided 5 %, power 80 %, uniform accrual over 24
-months, 24 months of minimum follow-up, 3 % of enrolled patients not randomised)::
+The bundled reference protocol's design: a 1:1 trial with median PFS 6.0 vs 9.7 months,
+two-sided 5 %, power 80 %, uniform accrual over 24 months, 24 months of minimum follow-up and
+3 % of enrolled patients not randomised::
 
     >>> res = survival_sample_size(median_control=6, median_experimental=9.7,
     ...                            accrual_time=24, follow_up=24, not_randomised=0.03)
@@ -225,7 +226,8 @@ class SurvivalSampleSize(Result):
 
     # ------------------------------------------------------------------ report
     def report(self) -> str:
-        """The sample-size report: assumptions, then results (LMS04-style)."""
+        """The sample-size report: assumptions, then results, in the order a protocol's
+        statistical section gives them."""
         u, per = self.time_unit, _singular(self.time_unit)
         side = "two-sided" if self.sided == 2 else "one-sided"
         arms = self.subjects_per_arm

@@ -1,7 +1,8 @@
 """The trial as data: protocol files, eligibility, dosing and schedules.
 
 A protocol is a YAML file validated by pydantic models (:class:`Protocol`); the bundled
-protocols load by name (``Protocol.load("lms04")``, ``Protocol.load("gastric_example")``).
+protocols load by name (``Protocol.load("gastric_example")``; :func:`bundled_protocols`
+lists them).
 The lowest layer above :mod:`oncotrial.core`: it imports nothing else from oncotrial.
 """
 

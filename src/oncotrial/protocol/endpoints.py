@@ -2,8 +2,8 @@
 
 The analysis block records the SAP's choices that the report otherwise has to guess: which
 model gives the hazard ratio and its confidence interval, which test gives the P value, and
-whether a P value is reported at all (LMS04's SAP gives secondary end points and subgroups
-estimates with 95 % confidence intervals only).
+whether a P value is reported at all (many SAPs, the bundled reference protocol's among them,
+give secondary end points and subgroups estimates with 95 % confidence intervals only).
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ class EndpointAnalysis(SchemaModel):
     p_value: bool = Field(default=True, description="Whether a P value is reported (false: estimates "
                                             "with confidence intervals only).")
     conf_level: float = Field(default=0.95, description="Confidence level of intervals, in (0, 1).")
-    landmarks: list[PositiveNumber] = Field(
-        default=[], description="Times (analysis.time_unit) of the Kaplan-Meier rates reported.")
+    landmarks: list[PositiveNumber] | None = Field(
+        default=None, description="Times (analysis.time_unit) of the Kaplan-Meier rates reported. "
+                          "Default: analysis.landmarks.")
     subgroups: list[Text] = Field(
-        default=[], description="Names of the forest-plot subgroups (defined in ``reporting``).")
+        default=[], description="Names of the forest-plot subgroups: keys of ``reporting.subgroups`` "
+                          "(without them, stratification factors).")
 
     @field_validator("conf_level")
     @classmethod

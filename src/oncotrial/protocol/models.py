@@ -93,7 +93,7 @@ class SafetyPopulation(SchemaModel):
 class Protocol(SchemaModel):
     """A complete, validated trial protocol.
 
-    Build it with :meth:`load` (a bundled name such as ``"lms04"`` or a YAML path) or
+    Build it with :meth:`load` (a bundled name such as ``"gastric_example"`` or a YAML path) or
     :meth:`from_dict`; both raise :class:`ProtocolError` listing every problem.
     """
 
@@ -139,7 +139,7 @@ class Protocol(SchemaModel):
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> Protocol:
-        """Load a bundled protocol by name (``"lms04"``) or a YAML file by path."""
+        """Load a bundled protocol by name (``"gastric_example"``) or a YAML file by path."""
         text, source = _read(name_or_path)
         data = load_yaml(text, source=source, kind="protocol", error=ProtocolError)
         return cls.from_dict(data if data is not None else {}, source=source)
@@ -205,6 +205,15 @@ class Protocol(SchemaModel):
                          field="endpoint")
 
     @property
+    def subgroup_names(self) -> list[str]:
+        """Names an end point's ``analysis.subgroups`` may use: the keys of
+        ``reporting.subgroups``, else the stratification factors (the report's default
+        forest-plot subgroups)."""
+        if self.reporting.subgroups is not None:
+            return list(self.reporting.subgroups)
+        return [f.name for f in self.stratification]
+
+    @property
     def primary_endpoint(self) -> Endpoint:
         return next(e for e in self.endpoints if e.role == "primary")
 
@@ -222,8 +231,7 @@ class Protocol(SchemaModel):
             "model": given.model or ("stratified_cox" if strata else "cox"),
             "test": given.test or ("stratified_logrank" if strata else "logrank"),
             "sided": given.sided or (self.design.sided if primary else 2),
-            "landmarks": (given.landmarks if endpoint.analysis is not None
-                          and "landmarks" in endpoint.analysis.model_fields_set
+            "landmarks": (list(given.landmarks) if given.landmarks is not None
                           else list(self.analysis.landmarks)),
         })
 
@@ -420,6 +428,12 @@ class Protocol(SchemaModel):
                 if name not in factors:
                     issues.append((loc + ("strata", j), f"{name!r} is not a stratification "
                                                         f"factor ({', '.join(factors) or 'none'})"))
+            defined = ", ".join(self.subgroup_names) or "none"
+            where = (f"of reporting.subgroups ({defined})" if self.reporting.subgroups is not None
+                     else f"(without reporting.subgroups, the subgroups are the stratification "
+                          f"factors: {defined})")
+            issues += [(loc + ("subgroups", j), f"{name!r} is not a subgroup {where}")
+                       for j, name in enumerate(given.subgroups) if name not in self.subgroup_names]
             strata = given.strata if given.strata is not None else self.analysis.adjust_for
             for key in ("model", "test"):
                 value = getattr(given, key)
@@ -464,10 +478,11 @@ def _read(name_or_path: str | Path) -> tuple[str, str]:
                        bundled=bundled_protocols, error=ProtocolError)
 
 
-def protocol_errors(path: str | Path) -> list[str]:
-    """Every problem of a protocol file as ``path: message`` lines; empty if it is valid."""
+def protocol_errors(name_or_path: str | Path) -> list[str]:
+    """Every problem of a protocol (a bundled name or a YAML file, as :meth:`Protocol.load`
+    reads them) as ``path: message`` lines; empty if it is valid."""
     try:
-        Protocol.load(path)
+        Protocol.load(name_or_path)
     except ProtocolError as exc:
         return exc.errors
     return []

@@ -3,9 +3,11 @@ and eligibility rules."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from oncotrial.core.specfile import Issues
 from oncotrial.protocol.base import (
@@ -23,6 +25,21 @@ __all__ = ["OPS", "Arm", "Criterion", "FieldSpec", "Minimisation", "Randomisatio
            "StratificationFactor"]
 
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_true", "is_false")
+
+#: a SAS (and so ADaM/XPT) variable name: a letter or underscore, then letters, digits or
+#: underscores, 8 characters at most
+_SAS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,7}")
+
+
+def _sas_name(name: str) -> str:
+    if not _SAS_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a SAS variable name (a letter or underscore, then "
+                         f"letters, digits or underscores, at most 8 characters; e.g. STRAT1R)")
+    return name
+
+
+#: an ADaM variable name such as ``STRAT1R``
+AdamName = Annotated[str, AfterValidator(_sas_name)]
 
 
 def _distinct_levels(levels: list[Any]) -> list[Any]:
@@ -52,7 +69,11 @@ class StratificationFactor(SchemaModel):
 
     Levels are whole numbers (``ecog: [0, 1]``) or texts; a value matches a level when
     their :func:`~oncotrial.protocol.level_key` agree, so ECOG ``0``, ``0.0``, ``"0"`` and
-    ``numpy.int64(0)`` are all level ``0``.
+    ``numpy.int64(0)`` are all level ``0``. ADaM data hold the factor in an ADSL column
+    named after it or, in the CDISC form, in the variable ``adam_variable`` names (ADSL
+    ``STRATwR``: the value used for randomisation; ``STRATwV``: the value from the
+    verification source). ``prevalence`` is the expected share of each level among the
+    patients, for ``oncotrial randomise assess``.
     """
 
     name: Text = Field(description="Factor name; a field of the same name declares it.")
@@ -61,6 +82,17 @@ class StratificationFactor(SchemaModel):
         description="Declared levels, whole numbers or texts, at least two.")
     level_labels: dict[Level, Text] = Field(
         default={}, description="Printed label of some or all levels (``3: CPS >= 10``).")
+    adam_variable: AdamName | None = Field(
+        default=None, description="ADSL variable holding the factor when ADSL has no column "
+                                  "named after it: CDISC ``STRATwR`` (value used for "
+                                  "randomisation, e.g. ``STRAT1R``), ``STRATwV`` (value from "
+                                  "verification) or any SAS name of at most 8 characters; "
+                                  "its values must be the declared levels.")
+    prevalence: dict[Level, Number] | None = Field(
+        default=None, description="Expected share of each level among the patients "
+                                  "(``{0: 0.42, 1: 0.58}``): every level, each in (0, 1], "
+                                  "summing to 1; the default of ``randomise assess`` "
+                                  "(equal shares without it).")
 
     @field_validator("levels")
     @classmethod
@@ -68,14 +100,44 @@ class StratificationFactor(SchemaModel):
         return _distinct_levels(levels)
 
     @model_validator(mode="after")
-    def _labels_name_levels(self) -> StratificationFactor:
+    def _keys_name_levels(self) -> StratificationFactor:
         keys = {level_key(v) for v in self.levels}
-        issues: list[Issue] = [(("level_labels", str(k)), f"{k!r} is not a level "
-                                                          f"({', '.join(map(str, self.levels))})")
+        shown = ", ".join(map(str, self.levels))
+        issues: list[Issue] = [(("level_labels", str(k)), f"{k!r} is not a level ({shown})")
                                for k in self.level_labels if level_key(k) not in keys]
+        if self.adam_variable is not None and self.adam_variable == self.name:
+            issues.append((("adam_variable",), f"{self.adam_variable!r} is the factor's own name, "
+                                               f"which ADSL is searched for first; name another "
+                                               f"variable (e.g. STRAT1R) or leave it out"))
+        issues += self._prevalence_issues(keys, shown)
         if issues:
             raise Issues(issues)
         return self
+
+    def _prevalence_issues(self, keys: set[str | None], shown: str) -> list[Issue]:
+        """Shares that are not a distribution over exactly the declared levels."""
+        if self.prevalence is None:
+            return []
+        issues: list[Issue] = []
+        given: dict[str | None, Any] = {}
+        for level, share in self.prevalence.items():
+            loc = ("prevalence", str(level))
+            key = level_key(level)
+            if key not in keys:
+                issues.append((loc, f"{level!r} is not a level ({shown})"))
+            elif key in given:
+                issues.append((loc, f"{level!r} is the same level as {given[key]!r}, given twice"))
+            given.setdefault(key, level)
+            if not (math.isfinite(share) and 0 < share <= 1):
+                issues.append((loc, f"a share is in (0, 1], got {share!r}"))
+        missing = [v for v in self.levels if level_key(v) not in given]
+        if missing:
+            issues.append((("prevalence",), f"every level needs a share; missing "
+                                            f"{', '.join(map(str, missing))}"))
+        total = math.fsum(self.prevalence.values())
+        if not issues and abs(total - 1) > 1e-9:
+            issues.append((("prevalence",), f"the shares must sum to 1, got {total:.12g}"))
+        return issues
 
     def level_of(self, value: Any) -> int | str | None:
         """The declared level ``value`` stands for (``"0"`` -> ``0``), None if none."""

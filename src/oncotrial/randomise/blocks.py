@@ -3,10 +3,11 @@
 Why this design
 ---------------
 Permuted blocks keep the arms balanced within every stratum at the end of each block, which
-is what a small stratified trial such as LMS04 (4 strata, 150 patients) needs. Fixed blocks
+is what a small stratified trial (such as the bundled reference protocol: 4 strata, 150
+patients) needs. Fixed blocks
 make the last allocation(s) of each block predictable to an open-label site (Blackwell &
 Hodges 1957; Rosenberger & Lachin 2016, ch. 3), so the block size is drawn at random from a
-configured set (LMS04: "permuted blocks of different sizes from two to six").
+configured set (the reference protocol: "permuted blocks of different sizes from two to six").
 
 The algorithm (``ALGORITHM_VERSION`` below), for stratum number ``s`` (0-based, in the order
 of :attr:`Design.strata`) and seed ``seed``:
@@ -37,7 +38,7 @@ UTF-8 text, ``\\n`` line ends, no BOM, ending in ``\\n``::
     # seed=<seed, decimal>
     # config=<JSON, keys sorted, separators "," and ":", ASCII>
     stratum,sequence,block,block_size,arm
-    origin=uterine|stage=locally_advanced,1,1,4,DOX
+    site=north|stage=early,1,1,4,CTRL
     ...
 
 Rows are in stratum order then sequence order; integers in decimal without padding. The

@@ -2,8 +2,8 @@
 
 Pocock & Simon (1975) assign each new patient to the arm that would minimise a weighted sum,
 over the stratification factors, of the imbalance among the patients already allocated who
-share the new patient's level of that factor. With many strata and few patients (LMS04: 4
-strata, 150 patients) it balances the margins far better than stratified blocks, at the
+share the new patient's level of that factor. With many strata and few patients (the
+bundled reference protocol: 4 strata, 150 patients) it balances the margins far better than stratified blocks, at the
 price of predictability, so the preferred arm is taken only with probability ``p``
 (Rosenberger & Lachin 2016, ch. 9).
 

@@ -24,8 +24,11 @@ counts them. The checks:
   and numbers (SAS dates: days since 1960-01-01, as in an XPT file written without a date
   format) are accepted, blanks are missing;
 * a blank ``PARAMCD``; ``CNSR`` values other than integers >= 0, and ``AVAL`` missing or
-  negative (each would change an estimate without anyone noticing); ``AVALU``, when
-  present, must be days;
+  negative (each would change an estimate without anyone noticing);
+* an ``AVALU`` other than the CDISC unit terms ``DAYS``, ``WEEKS``, ``MONTHS``, ``YEARS``
+  (any case; blank means days). ``AVAL`` is converted to days record by record (a week 7
+  days, a month 365.25 / 12 = 30.4375, a year 365.25, as everywhere in oncotrial), so one
+  parameter may mix units and the results are those of the same times given in days;
 * flags (``ITTFL``, ``SAFFL``, ``TRTEMFL``, ``ANL01FL``, ``DTHFL``) other than ``Y``/``N``/blank;
   ``DTHFL = "Y"`` without a death date ``DTHDT``, or a death date without ``DTHFL = "Y"``
   (either would turn a death into a censoring or the reverse, depending on which one a
@@ -39,16 +42,28 @@ counts them. The checks:
 * with a protocol: a randomised subject whose ``ARMCD`` is not a protocol arm, an ``ARM``
   that is not the protocol's label of its ``ARMCD`` (never overwritten: which one is right
   is for the data manager to say), a protocol arm with no randomised subject, a stratification
-  factor (or adjustment covariate) missing, blank or outside its declared levels for a
-  randomised subject, and the primary end point's ``PARAMCD`` absent from ADTTE.
+  factor not found, blank or outside its declared levels for a randomised subject, and the
+  primary end point's ``PARAMCD`` absent from ADTTE.
+
+A stratification factor is the ADSL column named after it (``ecog``) or, when ADSL has
+none, the variable the factor's ``adam_variable`` declares: in CDISC ADSL the value of
+factor *w* used for randomisation is ``STRATwR`` (``STRATwRN`` numeric) and the value from
+the verification source ``STRATwV``; which one the analysis uses is the protocol's choice.
+Its values are matched to the declared levels by
+:func:`~oncotrial.protocol.level_key` (``"0"``, ``0`` and ``0.0`` are level ``0``) and copied
+into a column named after the factor. When ADSL has both, they must agree for every
+randomised subject. A factor found under neither name is refused, naming the CDISC
+stratification variables ADSL does have.
 
 :func:`validate_adam` returns a normalised copy (dates as ``datetime64``, ``CNSR`` as
-integers, ``AVAL`` as floats); validating twice is harmless.
+integers, ``AVAL`` as numbers in days with ``AVALU = "DAYS"``, the stratification factors
+under their names); validating twice is harmless.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,9 +75,10 @@ from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 from oncotrial.core.validation import row_labels
 from oncotrial.io import read_table
+from oncotrial.protocol.base import level_key
 
-__all__ = ["BOR_CODES", "DATASETS", "FILE_PREFERENCE", "NUMERIC", "REQUIRED", "AdamData",
-           "AdamValidationError", "data_error", "read_adam", "validate_adam"]
+__all__ = ["BOR_CODES", "DATASETS", "DAYS_PER_AVALU", "FILE_PREFERENCE", "NUMERIC", "REQUIRED",
+           "AdamData", "AdamValidationError", "data_error", "read_adam", "validate_adam"]
 
 DATASETS = ("adsl", "adtte", "adrs", "adae")
 #: variables every analysis needs, per dataset
@@ -86,7 +102,14 @@ NUMERIC: Mapping[str, tuple[str, ...]] = {
 #: the RECIST 1.1 best overall responses (upper case, as ADRS ``AVALC`` holds them), and
 #: ``MISSING`` for a subject without any assessment (the admiral convention)
 BOR_CODES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
+#: days per unit of ADTTE ``AVAL``, by the CDISC UNIT terms ``AVALU`` may hold: a month is
+#: 365.25 / 12 = 30.4375 days and a year 365.25 days, the lengths every time in months or
+#: years of this package uses (ADTTE ``AVALM``, the report's time unit)
+DAYS_PER_AVALU: Mapping[str, float] = {"DAYS": 1.0, "WEEKS": 7.0, "MONTHS": 365.25 / 12, "YEARS": 365.25}
 _FLAGS = ("ITTFL", "SAFFL", "TRTEMFL", "ANL01FL", "DTHFL")
+#: the CDISC ADSL stratification variables (``STRATwR``, ``STRATwV``, their numeric ``N``
+#: forms, and the combined ``STRATAR``/``STRATAV``), named when a factor is not found
+_CDISC_STRATA = re.compile(r"STRAT(\d{1,2}|A)[RV]N?")
 _SAS_EPOCH = pd.Timestamp("1960-01-01")
 
 
@@ -275,12 +298,10 @@ def _check_frame(name: str, frame: pd.DataFrame, problems: _Problems) -> pd.Data
             aval = _numbers(out["AVAL"])
             bad = (aval.isna() | (aval < 0)) & ~typed["AVAL"]
             if bad.any():
-                problems.add(name, "AVAL", "expected a time >= 0 (days)", bad)
+                problems.add(name, "AVAL", "expected a time >= 0 (days, or the unit AVALU names)", bad)
             out["AVAL"] = aval
         if "AVALU" in out.columns:
-            bad = ~_blank(out["AVALU"]) & (out["AVALU"].astype(str).str.strip().str.upper() != "DAYS")
-            if bad.any():
-                problems.add(name, "AVALU", "AVAL must be in days", bad)
+            _avalu_to_days(out, problems)
     if name == "adsl" and {"DTHFL", "DTHDT"} <= set(out.columns):
         dead, dated = out["DTHFL"] == "Y", out["DTHDT"].notna()
         if (dead & ~dated).any():
@@ -299,6 +320,33 @@ def _check_frame(name: str, frame: pd.DataFrame, problems: _Problems) -> pd.Data
             problems.add(name, "AVALC", f"best overall response {first!r} is not a RECIST 1.1 code "
                                         f"({', '.join(BOR_CODES)})", unknown)
     return out
+
+
+def _avalu_to_days(adtte: pd.DataFrame, problems: _Problems) -> None:
+    """Convert ``AVAL`` to days, record by record, by the unit ``AVALU`` names (blank: days).
+
+    Units may differ between records, even of one parameter: each record is converted by its
+    own unit, so the analysis sees one time scale. Afterwards ``AVALU`` is ``DAYS``
+    throughout, which makes a second validation a no-op rather than a second conversion.
+    """
+    text = adtte["AVALU"].map(lambda v: v.strip().upper() if isinstance(v, str) else v)
+    blank = _blank(adtte["AVALU"])
+    unknown = ~blank & ~text.isin(list(DAYS_PER_AVALU))
+    if unknown.any():
+        first = adtte.loc[unknown.idxmax(), "AVALU"]
+        problems.add("adtte", "AVALU", f"unit {first!r} is not one of the CDISC terms "
+                                       f"{', '.join(DAYS_PER_AVALU)} (case-insensitive; blank is DAYS)",
+                     unknown)
+        return
+    if "AVAL" in adtte.columns:
+        factor = text.where(~blank, "DAYS").map(DAYS_PER_AVALU).astype(float)
+        converted = factor != 1
+        # rounded to 1e-9 days (0.1 ms), far below any recorded precision, so that a time
+        # written in weeks or months ties with the same time in days despite binary rounding
+        # (7 * (316 / 7) is 315.99999999999994): ties decide Kaplan-Meier steps and Cox fits
+        if converted.any():
+            adtte["AVAL"] = adtte["AVAL"].astype(float).where(~converted, (adtte["AVAL"] * factor).round(9))
+    adtte["AVALU"] = "DAYS"
 
 
 def _check_keys(data: dict[str, pd.DataFrame], problems: _Problems) -> None:
@@ -351,28 +399,86 @@ def _check_protocol(data: dict[str, pd.DataFrame], protocol: Any, problems: _Pro
         if not (itt & coded).any():
             problems.add("adsl", "ARMCD", f"protocol arm {arm.code!r} ({arm.label}) has no randomised "
                                           f"subject (ITTFL = Y)")
-    factors = {f.name: [str(level) for level in f.levels] for f in protocol.stratification}
-    for column in dict.fromkeys([*factors, *protocol.analysis.adjust_for]):
-        if column not in adsl.columns:
-            if column in protocol.analysis.adjust_for:
-                problems.add("adsl", column, f"stratification or adjustment variable of protocol "
-                                             f"{protocol.id} missing")
-            continue
-        blank = itt & _blank(adsl[column])
-        if blank.any():
-            problems.add("adsl", column, "randomised subject (ITTFL = Y) with a blank stratification value",
-                         blank)
-        if column in factors:
-            undeclared = itt & ~blank & ~adsl[column].astype(str).str.strip().isin(factors[column])
-            if undeclared.any():
-                first = adsl.loc[undeclared.idxmax(), column]
-                problems.add("adsl", column, f"value {first!r} is not a declared level of the stratification "
-                                             f"factor ({', '.join(factors[column])})", undeclared)
+    data["adsl"] = _check_strata(adsl, protocol, problems)
     primary = next(e.name for e in protocol.endpoints if e.role == "primary")
     if not (data["adtte"]["PARAMCD"] == primary.upper()).any():
         present = sorted(data["adtte"]["PARAMCD"].dropna().astype(str).unique())
         problems.add("adtte", "PARAMCD", f"primary end point {primary.upper()!r} absent "
                                          f"(parameters present: {', '.join(present) or 'none'})")
+
+
+def _cdisc_strata(adsl: pd.DataFrame) -> str:
+    """The CDISC stratification variables of ``adsl``, each with its ``STRATwD`` description
+    when that is one text (``STRAT1R (STRAT1D: Region)``), or ``none``."""
+    shown = []
+    for match in filter(None, (_CDISC_STRATA.fullmatch(str(c)) for c in adsl.columns)):
+        described = f"STRAT{match.group(1)}D"
+        texts = adsl[described].dropna().astype(str).str.strip().unique() if described in adsl.columns else []
+        shown.append(f"{match.group(0)} ({described}: {texts[0]})" if len(texts) == 1 and texts[0]
+                     else match.group(0))
+    return ", ".join(shown) or "none"
+
+
+def _levels(values: pd.Series, factor: Any) -> pd.Series:
+    """The declared level of each value (``"0"`` -> ``0``), missing where it is none; an
+    object series, so that integer levels stay integers."""
+    return pd.Series([factor.level_of(v) for v in values], index=values.index, dtype=object)
+
+
+def _check_strata(adsl: pd.DataFrame, protocol: Any, problems: _Problems) -> pd.DataFrame:
+    """Find each stratification factor in ADSL and check it for the randomised subjects.
+
+    A factor is the ADSL column named after it or, failing that, the variable its
+    ``adam_variable`` declares (CDISC ``STRATwR``/``STRATwV``), whose values are read as the
+    factor's levels through :func:`~oncotrial.protocol.level_key` (``"0"``, ``0`` and ``0.0``
+    are level ``0``) and copied into a column named after the factor, so that every table
+    finds the factor under one name. With both present, they must agree. Returns ``adsl``
+    with the columns added.
+    """
+    itt = adsl["ITTFL"] == "Y"
+    added: dict[str, pd.Series] = {}
+    for factor in protocol.stratification:
+        declared = factor.adam_variable
+        own, mapped = factor.name in adsl.columns, declared is not None and declared in adsl.columns
+        if not own and not mapped:
+            looked = " or ".join(repr(v) for v in (factor.name, declared) if v is not None)
+            hint = "" if declared is not None else ("; if ADSL holds it under another name, declare "
+                                                    "that as the factor's adam_variable")
+            problems.add("adsl", declared or factor.name,
+                         f"stratification factor {factor.name!r} of protocol {protocol.id} not found: "
+                         f"ADSL has no variable {looked} (CDISC stratification variables present: "
+                         f"{_cdisc_strata(adsl)}){hint}")
+            continue
+        source = factor.name if own else str(declared)
+        levels = ", ".join(map(str, factor.levels))
+        blank = itt & _blank(adsl[source])
+        if blank.any():
+            problems.add("adsl", source, "randomised subject (ITTFL = Y) with a blank stratification value"
+                         + ("" if own else f" (factor {factor.name!r})"), blank)
+        undeclared = itt & ~blank & _levels(adsl[source], factor).isna()
+        if undeclared.any():
+            first = adsl.loc[undeclared.idxmax(), source]
+            problems.add("adsl", source, f"value {first!r} is not a declared level of the stratification "
+                                         f"factor {factor.name!r} ({levels})", undeclared)
+        if not mapped:
+            continue
+        variable = _levels(adsl[str(declared)], factor)
+        if own:
+            keys = adsl[factor.name].map(level_key).fillna(""), variable.map(level_key).fillna("")
+            differ = itt & ~blank & ~undeclared & (keys[0] != keys[1])
+            if differ.any():
+                problems.add("adsl", factor.name, f"disagrees with {declared}, the factor's adam_variable "
+                                                  f"(which one is right is for the data manager to say)",
+                             differ)
+            continue
+        # the level where the value is one, else the value itself (a subject not randomised
+        # may hold anything) or missing where blank: nothing is replaced by a guess
+        original = adsl[str(declared)]
+        column = variable.where(variable.notna(), original.where(~_blank(original)))
+        if column.map(lambda v: type(v) is int).all():
+            column = column.astype("int64")
+        added[factor.name] = column
+    return adsl.assign(**added) if added else adsl
 
 
 def _duplicated_columns(name: str, frame: Any, problems: _Problems) -> bool:

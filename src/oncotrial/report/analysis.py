@@ -6,6 +6,11 @@ response table and the adverse-event table — plus the analysis-results dataset
 holds each of their numbers. Reports (HTML, DOCX) and plain-language summaries are rendered
 from a :class:`TrialAnalysis`, never recomputed, so that they cannot disagree.
 
+Everything trial-specific comes from the protocol: each end point's model, test, sidedness,
+P value or not, confidence level and landmarks (its ``analysis`` block), the CONSORT stages
+(each arm's treatment phases) and, for a group-sequential design, which look the data are
+and the efficacy boundary of that look (:func:`interim_looks`).
+
 An output that cannot be produced is skipped with a message, never silently: an optional
 dataset not supplied (ADRS, ADAE), an end point absent from ADTTE, a Table 1 variable absent
 from ADSL, a CONSORT stage without its variable, AE rows without grades.
@@ -19,8 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from scipy.special import ndtr
 
+from oncotrial.core.errors import InputError
 from oncotrial.core.results import Result
+from oncotrial.design import protocol_design
+from oncotrial.design.group_sequential import GroupSequentialDesign, group_sequential
 from oncotrial.protocol import Protocol
 from oncotrial.protocol.reporting import Table1Row
 from oncotrial.report.adam import AdamData, validate_adam
@@ -28,6 +37,7 @@ from oncotrial.report.ard import build_ard
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.provenance import Simulated, provenance
 from oncotrial.report.tables import (
+    DOSE_REDUCTION_ANY,
     RESPONDER_ONLY,
     AdverseEventTable,
     Categorical,
@@ -36,6 +46,7 @@ from oncotrial.report.tables import (
     Flags,
     ResponseTable,
     Table1,
+    TreatmentPhase,
     Variable,
     adverse_event_table,
     consort_flow,
@@ -45,7 +56,46 @@ from oncotrial.report.tables import (
     table1,
 )
 
-__all__ = ["TrialAnalysis", "analyse", "default_table1"]
+__all__ = ["InterimLook", "TrialAnalysis", "analyse", "default_table1", "interim_looks", "look_boundary"]
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class InterimLook(Result):
+    """Which look of a group-sequential design the data are, for one comparison of the
+    design's end point, and its efficacy boundary.
+
+    ``look`` of ``looks`` (the last is the final analysis); ``events`` observed in the two
+    arms compared and ``max_events`` the design's maximum, ``observed_fraction`` their ratio;
+    ``information_rates``: those the boundary was computed with (see
+    :func:`interim_looks`); ``critical_value``: the boundary on the z scale;
+    ``nominal_level``: its nominal significance level on the design's sidedness
+    (``1 - Phi(c)`` one-sided, twice that two-sided); ``p``: the comparison's P on that
+    sidedness and ``crossed`` whether it is at or below the nominal level (both ``None``
+    when the end point reports no P value); ``rule``: how the information rate of this
+    look was chosen.
+    """
+
+    endpoint: str
+    arm: str
+    reference: str
+    look: int
+    looks: int
+    design: str
+    alpha: float
+    sided: int
+    events: int
+    max_events: int
+    observed_fraction: float
+    information_rates: tuple[float, ...]
+    critical_value: float
+    nominal_level: float
+    p: float | None
+    crossed: bool | None
+    rule: str
+
+    @property
+    def final(self) -> bool:
+        return self.look == self.looks
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -55,8 +105,11 @@ class TrialAnalysis(Result):
     ``arm_roles``: arm label → ``"control"`` / ``"experimental"`` (the arm labels are the
     ADSL ``ARM`` values, used as columns and as the ``arm`` of the ARD); ``efficacy``:
     ``PARAMCD`` → efficacy summary; ``response`` and ``adverse_events`` are ``None`` when
-    skipped; ``messages``: every output skipped or restricted, and why; ``simulated``: the
-    replica's mark when the data are simulated (:mod:`oncotrial.report.provenance`).
+    skipped; ``look`` and ``looks``: the analysis of the design the data are (1 of 1 for a
+    fixed design); ``interim``: per comparison of the design's end point, its look and
+    boundary (empty for a fixed design); ``messages``: every output skipped or restricted,
+    and why; ``simulated``: the replica's mark when the data are simulated
+    (:mod:`oncotrial.report.provenance`).
     """
 
     protocol_id: str
@@ -71,6 +124,9 @@ class TrialAnalysis(Result):
     ard: pd.DataFrame
     messages: tuple[str, ...]
     simulated: Simulated | None = None
+    look: int = 1
+    looks: int = 1
+    interim: tuple[InterimLook, ...] = ()
 
     @property
     def control(self) -> str:
@@ -86,8 +142,8 @@ class TrialAnalysis(Result):
     def __repr__(self) -> str:
         return (f"TrialAnalysis(protocol={self.protocol_id!r}, arms={list(self.arm_roles)}, "
                 f"efficacy={list(self.efficacy)}, response={self.response is not None}, "
-                f"adverse_events={self.adverse_events is not None}, ard={len(self.ard)} records, "
-                f"messages={len(self.messages)})")
+                f"adverse_events={self.adverse_events is not None}, look={self.look} of {self.looks}, "
+                f"ard={len(self.ard)} records, messages={len(self.messages)})")
 
 
 def default_table1(protocol: Protocol) -> tuple[Variable, ...]:
@@ -120,19 +176,124 @@ def _columns(variable: Variable) -> list[str]:
     return list(variable.columns) if isinstance(variable, Flags) else [variable.column]
 
 
+def _look(protocol: Protocol, look: Any) -> int:
+    """The look the data are: 1 to the design's looks (default the last, the final analysis)."""
+    looks = protocol.design.looks
+    if look is None:
+        return looks
+    if isinstance(look, bool) or not isinstance(look, int) or not 1 <= look <= looks:
+        plan = "one analysis, the final one" if looks == 1 else f"{looks} analyses, the last the final one"
+        raise InputError(f"look: expected a look of the design from 1 to {looks} (the protocol plans {plan}), "
+                         f"got {look!r}", field="look")
+    return look
+
+
+def look_boundary(protocol: Protocol, look: int, observed: float) -> tuple[GroupSequentialDesign, str, bool]:
+    """The group-sequential design whose ``look``-th boundary is that look's, for data at the
+    ``observed`` information fraction, the rule applied in words, and whether the observed
+    fraction could be used.
+
+    The design is :func:`oncotrial.design.group_sequential` with the protocol's spending
+    function, alpha and sidedness at these information rates: earlier looks at their
+    planned rates; this look, when it is an interim, at the observed fraction, so that the
+    alpha spent is that of the information actually reached (Lan & DeMets); later looks at
+    their planned rates (they do not change an alpha-spending boundary). At the final look
+    the rate is 1: the final analysis spends all the remaining alpha, whatever the number of
+    events. An observed fraction that is not between the planned rates of the neighbouring
+    looks cannot be placed in the sequence: the planned rate is used.
+    """
+    inputs = protocol.group_sequential_inputs()
+    if inputs is None:
+        raise InputError("look: the protocol's design has one analysis; a boundary needs a group-sequential "
+                         "design (design.looks > 1)", field="look")
+    looks = int(inputs["k"])
+    rates = [float(r) for r in inputs.get("information_rates") or [(j + 1) / looks for j in range(looks)]]
+    used = False
+    if look == looks:
+        rule = "final look: the remaining alpha is spent (information rate 1)"
+    else:
+        below = rates[look - 2] if look > 1 else 0.0
+        if below < observed < rates[look]:
+            rates[look - 1], used = observed, True
+            rule = "interim look at the observed information fraction; other looks at their planned rates"
+        else:
+            rule = (f"the observed information fraction {observed:.4g} is not between the planned rates of the "
+                    f"neighbouring looks ({below:g}, {rates[look]:g}): the planned rate {rates[look - 1]:g} is used")
+    return group_sequential(**{**inputs, "information_rates": rates}), rule, used
+
+
+def interim_looks(protocol: Protocol, efficacy: dict[str, EfficacySummary], look: int,
+                  codes: dict[str, str]) -> tuple[tuple[InterimLook, ...], list[str]]:
+    """The look and efficacy boundary (:func:`look_boundary`) of each comparison of the
+    design's end point, for a group-sequential design (empty for a fixed design or when the
+    end point was not analysed), and the messages of what could not be done as planned.
+
+    The observed information fraction of an experimental arm is the events of the two arms
+    compared over the design's maximum events for that arm
+    (:func:`oncotrial.design.protocol_design`). ``codes``: arm label → arm code. The
+    boundary is crossed when the comparison's P on the design's sidedness (one-sided: in the
+    direction of benefit, from the same signed statistic as the end point's P) is at or
+    below the look's nominal level.
+    """
+    paramcd = protocol.design.endpoint.upper()
+    summary = efficacy.get(paramcd)
+    if protocol.design.looks == 1 or summary is None:
+        return (), []
+    messages: list[str] = []
+    out = []
+    arm_events = dict(zip(summary.arms["arm"], summary.arms["events"], strict=True))
+    reference = str(summary.arms["arm"].iloc[0])
+    for row in summary.hazard_ratios.itertuples(index=False):
+        arm = str(row.arm)
+        max_events = int(protocol_design(protocol, arm=codes[arm]).events)
+        events = int(arm_events[arm] + arm_events[reference])
+        observed = events / max_events
+        design, rule, used = look_boundary(protocol, look, observed)
+        if look < design.k and not used:
+            messages.append(f"{paramcd}: interim look {look} ({events} of {max_events} events): {rule}")
+        nominal = float(design.nominal_p[look - 1]) * design.sided
+        p: float | None = None
+        crossed: bool | None = None
+        found = summary.comparisons[summary.comparisons["arm"] == row.arm]
+        if not found.empty:
+            z = float(found["z"].iloc[0])
+            p = float(ndtr(z)) if design.sided == 1 else float(2 * ndtr(-abs(z)))
+            crossed = bool(p <= nominal)
+        out.append(InterimLook(
+            endpoint=paramcd, arm=arm, reference=reference, look=look, looks=design.k, design=design.description,
+            alpha=float(design.alpha), sided=int(design.sided), events=events, max_events=max_events,
+            observed_fraction=observed, information_rates=tuple(float(r) for r in design.information_rates),
+            critical_value=float(design.critical_values[look - 1]), nominal_level=nominal, p=p, crossed=crossed,
+            rule=rule))
+    return tuple(out), messages
+
+
+def _phases(protocol: Protocol, labels: dict[str, str]) -> dict[str, list[TreatmentPhase]]:
+    """Arm label → its treatment phases in order, with the suffix of their ADSL variables."""
+    from oncotrial.clinical.exposure import phase_suffixes  # the clinical tree is heavy to import
+
+    suffixes = phase_suffixes(protocol)
+    return {labels[a.code]: [TreatmentPhase(p.name, suffixes[p.name], p.open_ended)
+                             for p in protocol.regimens[a.code].phases] for a in protocol.arms}
+
+
 def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
-            table1_variables: Sequence[Variable] | None = None,
-            conf_level: float = 0.95) -> TrialAnalysis:
+            table1_variables: Sequence[Variable] | None = None, look: int | None = None) -> TrialAnalysis:
     """Validate ``adam`` against ``protocol`` (a :class:`Protocol`, a bundled name or a
     path) and compute the trial's tables and ARD.
 
     Populations and rules are those of :mod:`oncotrial.report.tables`: Table 1, CONSORT,
     efficacy and response on the randomised patients by planned arm, adverse events in the
     safety population by actual arm; the protocol's control arm is the reference of every
-    comparison; the protocol's ``analysis`` section sets the time unit, landmarks,
-    adjustment factors and the R/SAS convention (also used for the Table 1 quartiles).
+    comparison, each other arm compared with it pairwise; each end point is analysed as its
+    ``analysis`` block declares (:func:`oncotrial.report.tables.efficacy_tables`); the
+    protocol's ``analysis`` section sets the time unit and the R/SAS convention (also used
+    for the Table 1 quartiles). ``look``: which analysis of a group-sequential design the
+    data are, 1 to ``design.looks`` (default: the last, the final analysis); an
+    :class:`~oncotrial.core.errors.InputError` (field ``look``) otherwise.
     """
     proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)
+    look = _look(proto, look)
     data = validate_adam(adam, proto)
     adsl, messages = data.adsl, []
     simulated = provenance(adsl)
@@ -151,11 +312,11 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     characteristics = table1(adsl, arm="ARM", variables=variables, arms=order,
                              convention=proto.analysis.convention, population="ITTFL")
 
-    maintenance = [labels[code] for code, regimen in proto.regimens.items() if regimen.maintenance is not None]
-    consort = consort_flow(adsl, arm="ARM", actual_arm="ACTARM", arms=order, maintenance_arms=maintenance)
+    phases = _phases(proto, labels)
+    consort = consort_flow(adsl, arm="ARM", actual_arm="ACTARM", arms=order, phases=phases)
     messages += [f"CONSORT: stage {stage} left out" for stage in consort.omitted]
 
-    efficacy = efficacy_tables(adsl, data.adtte, proto, conf_level=conf_level)
+    efficacy = efficacy_tables(adsl, data.adtte, proto)
     for paramcd in efficacy_endpoints(proto):
         if paramcd not in efficacy:
             messages.append(f"{paramcd}: no ADTTE records (PARAMCD {paramcd!r} absent); efficacy table skipped")
@@ -168,6 +329,8 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     for endpoint in proto.endpoints:
         if endpoint.kind == "time_to_event" and endpoint.name.upper() in RESPONDER_ONLY:
             messages.append(f"{endpoint.name.upper()}: measured among responders only; not compared between arms")
+    interim, notes = interim_looks(proto, efficacy, look, {label: code for code, label in labels.items()})
+    messages += notes
 
     response: ResponseTable | None = None
     if data.adrs is None:
@@ -175,20 +338,22 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     elif not (data.adrs["PARAMCD"] == "BOR").any():
         messages.append("ADRS has no PARAMCD 'BOR' record: response table (ORR, DCR) skipped")
     else:
-        response = response_table(adsl, data.adrs, arm="ARM", arms=order, reference=order[0],
-                                  conf_level=conf_level)
+        response = response_table(adsl, data.adrs, arm="ARM", arms=order, reference=order[0])
 
     adverse: AdverseEventTable | None = None
     if data.adae is None:
         messages.append("ADAE not supplied: adverse-event table skipped")
     else:
-        adverse = adverse_event_table(adsl, data.adae, arm="ACTARM", arms=order, reference=order[0])
+        named = {phase.name: phase for arm_phases in phases.values() for phase in arm_phases}
+        reductions = {**DOSE_REDUCTION_ANY, **{f"RED{p.suffix}": f"Dose reduction, {p.label}" for p in named.values()}}
+        adverse = adverse_event_table(adsl, data.adae, arm="ACTARM", arms=order, reference=order[0],
+                                      reductions=reductions)
         messages += list(adverse.messages)
 
     parts: dict[str, Any] = {
         "protocol_id": proto.id, "arm_roles": arm_roles, "time_unit": proto.analysis.time_unit,
         "convention": proto.analysis.convention, "table1": characteristics, "consort": consort,
         "efficacy": efficacy, "response": response, "adverse_events": adverse, "messages": tuple(messages),
-        "simulated": simulated}
+        "simulated": simulated, "look": look, "looks": proto.design.looks, "interim": interim}
     draft = TrialAnalysis(ard=pd.DataFrame(), **parts)
     return TrialAnalysis(ard=build_ard(draft), **parts)

@@ -16,15 +16,22 @@ Rules that make the records usable without the tables:
   and ``N`` records of the same key, so "68 of 100" and "68%" both come from the ARD;
 * statistic names: ``n``, ``N``, ``n_percent`` (Table 1 category), ``n_missing``, ``mean``,
   ``sd``, ``median``, ``min``, ``max``; ``events``, ``median`` (time, with its CI), ``rate``
-  (with ``time``), ``hazard_ratio``, ``hazard_ratio_p``, ``logrank_p``, ``median_followup``
-  (with the IQR); ``orr``, ``dcr``, ``difference``, ``fisher_p``, ``bor``; ``teae_any``,
+  (with ``time``), ``hazard_ratio``, ``logrank_p`` or ``score_p`` (the P of the test the end
+  point's analysis names; absent when it reports no P value), ``median_followup`` (with the
+  IQR); for the design's end point of a group-sequential design ``look`` (the look the data
+  are), ``information_fraction`` (observed events over the design's maximum),
+  ``critical_value`` (the efficacy boundary, z scale), ``nominal_level`` (its nominal
+  significance level) and ``boundary_crossed`` (1 or 0; absent without a P value);
+  ``orr``, ``dcr``, ``difference``, ``fisher_p``, ``bor``; ``teae_any``,
   ``grade34_any``, ``serious_any``, ``grade5_any``, ``term_any``, ``term_grade34``,
   ``term_grade5``, ``dose_reduction``; ``randomised`` (``table = "trial"``, one record per arm
   with ``subgroup`` its role, ``control`` or ``experimental``); ``simulated`` (``table =
   "trial"``, only for simulated data: ``value`` is the replica's seed, see
   :mod:`oncotrial.report.provenance`);
-* a comparison (``hazard_ratio``, ``difference``, ``fisher_p``) is filed under the
-  experimental arm; ``method`` names the reference arm and the method;
+* a comparison (``hazard_ratio``, its P, the interim records, ``difference``, ``fisher_p``)
+  is filed under the experimental arm (pairwise against control when there are several);
+  ``method`` names the reference arm and the method, and a P's sidedness (``two-sided`` or
+  ``one-sided, in the direction of benefit (hazard ratio < 1)``);
 * times (medians, landmarks, follow-up) are in the protocol's time unit, stated in
   ``method``;
 * a number that is not estimable (a median not reached, a hazard ratio with no events in an
@@ -40,45 +47,72 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.efficacy import EfficacySummary, sided_text
 from oncotrial.stats.conventions import resolve_convention
 
-__all__ = ["ARD_COLUMNS", "ard_to_csv", "ard_to_json", "build_ard"]
+__all__ = ["ARD_COLUMNS", "ard_to_csv", "ard_to_json", "build_ard", "efficacy_records"]
 
 ARD_COLUMNS = ["table", "endpoint", "arm", "subgroup", "statistic", "value", "lower", "upper", "time",
                "method"]
 
 
-def _efficacy_records(summary: EfficacySummary, time_unit: str) -> pd.DataFrame:
+def efficacy_records(summary: EfficacySummary, time_unit: str) -> pd.DataFrame:
     """The records of one end point with the method of each statistic."""
     conv = resolve_convention(summary.convention)
     level = f"{100 * summary.conf_level:g}%"
-    cox, _, logrank = summary.model.partition("; ")
+    reference = summary.arms["arm"].iloc[0]
     if conv.name == "sas":
         median = f"Kaplan–Meier median, {level} Brookmeyer–Crowley CI ({conv.conf_type}; SAS LIFETEST)"
     else:
         median = f"Kaplan–Meier median, {level} CI where the {conv.conf_type} band crosses 0.5 (R survival)"
+    test = summary.test_method + (f" ({summary.model.removeprefix('Cox model, ')})"
+                                  if summary.test == "model_score" else "")
     methods = {
         "median": f"{median}; {time_unit}",
         "rate": f"Kaplan–Meier, Greenwood variance, {level} {conv.conf_type} CI; time in {time_unit}",
-        "hazard_ratio": f"{cox}; {level} CI; vs {summary.arms['arm'].iloc[0]}",
-        "hazard_ratio_p": f"{cox}; Wald test; vs {summary.arms['arm'].iloc[0]}",
-        "logrank_p": logrank or "log-rank test",
+        "hazard_ratio": f"{summary.model}; {level} CI; vs {reference}",
+        summary.p_statistic: f"{test}; {sided_text(summary.sided)}; vs {reference}",
         "median_followup": f"reversed Kaplan–Meier median (IQR); {time_unit}",
     }
     if summary.notes:  # a hazard ratio that is NaN says why, next to its null value
-        for statistic in ("hazard_ratio", "hazard_ratio_p"):
-            methods[statistic] += "; " + "; ".join(summary.notes)
+        methods["hazard_ratio"] += "; " + "; ".join(summary.notes)
     records = summary.to_frame()
     records["method"] = records["statistic"].map(methods)
     return records
 
 
+def _interim_records(looks: Any) -> pd.DataFrame:
+    """The look and efficacy boundary of each comparison of a group-sequential design."""
+    rows: list[dict[str, Any]] = []
+    for k in looks:
+        side = "one-sided" if k.sided == 1 else "two-sided"
+        key = {"endpoint": k.endpoint, "arm": k.arm}
+        kind = "final analysis" if k.final else "interim analysis"
+        rates = ", ".join(f"{r:.4g}" for r in k.information_rates)
+        rows += [
+            {**key, "statistic": "look", "value": k.look,
+             "method": f"look {k.look} of {k.looks} ({kind}) of the group-sequential design: {k.design}, "
+                       f"{side} alpha {k.alpha:g}; vs {k.reference}"},
+            {**key, "statistic": "information_fraction", "value": k.observed_fraction,
+             "method": f"observed events {k.events} (both arms) / maximum events of the design {k.max_events}"},
+            {**key, "statistic": "critical_value", "value": k.critical_value,
+             "method": f"efficacy boundary of look {k.look} on the z scale (benefit positive)"},
+            {**key, "statistic": "nominal_level", "value": k.nominal_level,
+             "method": f"{side} nominal significance level of the efficacy boundary of look {k.look} "
+                       f"(information rates {rates}; {k.rule})"},
+        ]
+        if k.crossed is not None:
+            rows.append({**key, "statistic": "boundary_crossed", "value": float(k.crossed),
+                         "method": f"1 when the {side} P ({k.p:.4g}) is at or below the nominal level "
+                                   f"({k.nominal_level:.4g}), else 0"})
+    return pd.DataFrame(rows)
+
+
 def build_ard(analysis: Any) -> pd.DataFrame:
     """The ARD of a :class:`~oncotrial.report.analysis.TrialAnalysis` (any object with its
     ``table1``, ``consort``, ``efficacy``, ``response``, ``adverse_events``, ``arm_roles``,
-    ``time_unit`` attributes, optionally ``simulated``; ``response``/``adverse_events`` may
-    be ``None``)."""
+    ``time_unit`` attributes, optionally ``simulated`` and ``interim``;
+    ``response``/``adverse_events`` may be ``None``)."""
     parts: list[pd.DataFrame] = []
     n_by_arm = analysis.consort.table.query("stage == 'allocated'").set_index("arm")["n"]
     parts.append(pd.DataFrame({"table": "trial", "arm": list(analysis.arm_roles), "subgroup": list(
@@ -91,7 +125,10 @@ def build_ard(analysis: Any) -> pd.DataFrame:
     parts.append(analysis.table1.to_frame().assign(table="table1"))
     parts.append(analysis.consort.to_frame().assign(table="consort"))
     for summary in analysis.efficacy.values():
-        parts.append(_efficacy_records(summary, analysis.time_unit).assign(table="efficacy"))
+        parts.append(efficacy_records(summary, analysis.time_unit).assign(table="efficacy"))
+        looks = [k for k in getattr(analysis, "interim", ()) if k.endpoint == summary.endpoint]
+        if looks:
+            parts.append(_interim_records(looks).assign(table="efficacy"))
     if analysis.response is not None:
         parts.append(analysis.response.to_frame().assign(table="response"))
     if analysis.adverse_events is not None:

@@ -1,11 +1,19 @@
 """The efficacy table of a time-to-event end point, as a trial report shows it.
 
 Per arm: patients, events, Kaplan–Meier median with its CI, and survival rates at
-landmark times with CIs; then the hazard ratio of each arm against the reference arm from
-a Cox model (optionally adjusted for covariates and stratified), the (stratified)
-log-rank test, and the median follow-up by reversed Kaplan–Meier. Every number comes
-from :mod:`oncotrial.stats`, so the table follows the chosen convention (R or SAS)
-throughout.
+landmark times with CIs; then, for each arm against the reference arm (pairwise: the two
+arms' patients only, so that a third arm changes neither the estimate nor the test of a
+comparison), the hazard ratio from a Cox model (optionally adjusted for covariates and
+stratified) and the P value of the test the analysis names — the (stratified) log-rank
+test or the score test of that Cox model — one- or two-sided; and the median follow-up by
+reversed Kaplan–Meier. Every number comes from :mod:`oncotrial.stats`, so the table
+follows the chosen convention (R or SAS) throughout.
+
+A one-sided P is in the direction of benefit: the experimental arm better, hazard ratio
+below 1. It is ``Phi(z)`` of the signed statistic ``z = (O - E) / sqrt(V)`` of the
+experimental arm (log-rank) or ``sign(beta) * sqrt(score chi-square)`` (score test), so that
+the one-sided P is half the two-sided one when the arm does better and one minus that half
+when it does worse.
 
 A hazard ratio is reported only when the data can estimate it. With no events in an arm
 (or in the reference arm) the partial likelihood is monotone: a Cox fit "converges" to a
@@ -18,20 +26,31 @@ in :attr:`EfficacySummary.notes` and in the ``estimable`` column.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from oncotrial.core.errors import ConvergenceWarning, InputError
 from oncotrial.core.results import Result
 from oncotrial.core.validation import as_groups, survival_arrays
 from oncotrial.stats import coxph, kaplan_meier, logrank_test, median_followup
-from oncotrial.stats.conventions import resolve_convention
+from oncotrial.stats.conventions import Convention, resolve_convention
 
-__all__ = ["EfficacySummary", "efficacy_summary", "not_estimable_reason"]
+__all__ = ["TESTS", "EfficacySummary", "efficacy_summary", "not_estimable_reason", "sided_text"]
+
+#: the tests that can give an end point's P value: the log-rank test (stratified by
+#: ``test_strata``) or the score test of the Cox model that gives the hazard ratio
+TESTS = ("logrank", "model_score")
+
+
+def sided_text(sided: int) -> str:
+    """How a P value's sidedness is printed in methods and captions."""
+    return "one-sided, in the direction of benefit (hazard ratio < 1)" if sided == 1 else "two-sided"
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -42,15 +61,24 @@ class EfficacySummary(Result):
     median_upper``);
     ``rates``: one row per arm and landmark (``arm, time, rate, lower, upper``);
     ``hazard_ratios``: one row per non-reference arm (``arm, reference, hr, lower, upper, p,
-    estimable``; ``NaN`` numbers where not estimable);
+    estimable``; ``p`` is the Wald test of the Cox coefficient, kept for the command line's
+    survival table; ``NaN`` numbers where not estimable);
+    ``comparisons``: one row per non-reference arm (``arm, reference, z, p``): the signed
+    statistic of ``test`` (negative when the arm does better) and its P, ``sided`` as
+    declared; empty when ``p_value`` is false (estimates with confidence intervals only);
+    ``logrank_chisq``, ``logrank_df``, ``logrank_p``: the k-sample log-rank test of all arms,
+    stratified as the test is;
+    ``model``: the Cox model in words; ``test`` (``"logrank"`` or ``"model_score"``) and
+    ``test_method``: the test in words;
     ``notes``: why a number is not estimable, e.g. ``"not estimable: no events in Arm B"``;
-    ``to_frame()`` gives every number as a long analysis-results record.
+    ``to_frame()`` gives every reported number as a long analysis-results record.
     """
 
     endpoint: str
     arms: pd.DataFrame
     rates: pd.DataFrame
     hazard_ratios: pd.DataFrame
+    comparisons: pd.DataFrame
     logrank_chisq: float
     logrank_df: int
     logrank_p: float
@@ -58,12 +86,35 @@ class EfficacySummary(Result):
     followup_q1: float
     followup_q3: float
     model: str
+    test: Literal["logrank", "model_score"]
+    test_method: str
+    sided: int
+    p_value: bool
     convention: str
     conf_level: float
     notes: tuple[str, ...] = ()
 
+    @property
+    def p_statistic(self) -> str:
+        """The ARD statistic of the P value: ``logrank_p`` or ``score_p``."""
+        return "logrank_p" if self.test == "logrank" else "score_p"
+
+    @property
+    def test_name(self) -> str:
+        """The test in a table row or a figure key: "Stratified log-rank", "Log-rank" or
+        "Cox score test"."""
+        return ("Cox score test" if self.test == "model_score" else
+                "Stratified log-rank" if "stratified" in self.test_method else "Log-rank")
+
+    @property
+    def p_label(self) -> str:
+        """The words before "P" in a figure: the test, with "(one-sided)" when it is."""
+        return f"{self.test_name} (one-sided)" if self.sided == 1 else self.test_name
+
     def to_frame(self) -> pd.DataFrame:
-        """Long format: ``endpoint, arm, statistic, value, lower, upper, time``."""
+        """Long format: ``endpoint, arm, statistic, value, lower, upper, time``; the P of
+        each comparison (:attr:`p_statistic`) is filed under its non-reference arm and only
+        when the analysis reports a P value."""
         rows: list[dict[str, Any]] = []
 
         def add(arm: Any, statistic: str, value: float, lower: float = np.nan,
@@ -79,16 +130,17 @@ class EfficacySummary(Result):
             add(r.arm, "rate", r.rate, r.lower, r.upper, r.time)
         for r in self.hazard_ratios.itertuples(index=False):
             add(r.arm, "hazard_ratio", r.hr, r.lower, r.upper)
-            add(r.arm, "hazard_ratio_p", r.p)
-        add(None, "logrank_p", self.logrank_p)
+        for c in self.comparisons.itertuples(index=False):
+            add(c.arm, self.p_statistic, c.p)
         add(None, "median_followup", self.followup_median, self.followup_q1, self.followup_q3)
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
+        p = [round(float(v), 4) for v in self.comparisons["p"]] if self.p_value else "not reported"
         return (f"EfficacySummary(endpoint={self.endpoint!r}, arms={list(self.arms['arm'])}, "
                 f"hr={[round(float(h), 4) for h in self.hazard_ratios['hr']]}, "
                 f"{f'notes={list(self.notes)}, ' if self.notes else ''}"
-                f"logrank_p={self.logrank_p:.4g}, convention={self.convention!r})")
+                f"p={p}, sided={self.sided}, convention={self.convention!r})")
 
 
 def _reference_level(levels: list[Any], reference: Any, convention_reference: str, column: str) -> Any:
@@ -123,6 +175,45 @@ def not_estimable_reason(fit: Any, term: str, events: dict[Any, int], arm: Any, 
     return None
 
 
+def _check_choice(value: Any, name: str, allowed: Sequence[Any]) -> None:
+    if isinstance(value, bool) or value not in allowed:
+        raise InputError(f"{name}: expected one of {', '.join(map(str, allowed))}, got {value!r}", field=name)
+
+
+def _pair_cox(pair: pd.DataFrame, *, time: str, event: str, group: str, reference: Any, adjust: list[str],
+              strata: list[str], conf_level: float, conv: Convention, quiet: bool) -> Any:
+    """The Cox model of one comparison: the arm against ``reference`` on the two arms'
+    patients, plus ``adjust`` covariates (non-numeric ones categorical, reference by the
+    convention) and separate baseline hazards for ``strata``."""
+    categorical: dict[str, Any] = {group: reference}
+    for col in adjust:
+        if not pd.api.types.is_numeric_dtype(pair[col]):
+            _, col_levels = as_groups(pair[col], name=col, min_levels=1)
+            categorical[col] = _reference_level(col_levels, None, conv.reference, col)
+    with warnings.catch_warnings():
+        if quiet:  # reported as "not estimable", with the arm named
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        return coxph(pair, time=time, event=event, covariates=[group, *adjust], strata=strata or None,
+                     categorical=categorical, conf_level=conf_level, convention=conv)
+
+
+def _signed_statistic(pair: pd.DataFrame, *, time: str, event: str, group: str, level: Any,
+                      test: str, test_strata: list[str], cox: Any, term: str,
+                      conv: Convention) -> tuple[float, float]:
+    """``(z, two-sided P)`` of the comparison of ``level`` with the reference: ``z`` is
+    negative when ``level`` has fewer events than expected (benefit)."""
+    if test == "logrank":
+        lr = logrank_test(pair[time], pair[event], pair[group],
+                          strata=pair[test_strata] if test_strata else None, convention=conv)
+        j = lr.groups.index(level)
+        variance = float(lr.variance[j, j])
+        z = float(lr.observed[j] - lr.expected[j]) / math.sqrt(variance) if variance > 0 else 0.0
+        return z, float(lr.p)
+    beta = float(cox.coef_table.at[term, "coef"])
+    magnitude = math.sqrt(max(float(cox.score_test.stat), 0.0))
+    return (math.copysign(magnitude, beta) if math.isfinite(beta) and beta != 0 else 0.0), float(cox.score_test.p)
+
+
 def efficacy_summary(
     data: pd.DataFrame,
     *,
@@ -136,20 +227,37 @@ def efficacy_summary(
     conf_level: float = 0.95,
     convention: str = "r",
     endpoint: str | None = None,
+    test: Literal["logrank", "model_score"] = "logrank",
+    test_strata: Sequence[str] | None = None,
+    sided: int = 2,
+    p_value: bool = True,
 ) -> EfficacySummary:
     """Summarise one time-to-event end point by arm.
 
     - Kaplan–Meier per arm (:func:`oncotrial.stats.kaplan_meier`): median and CI and the
       rates at ``landmarks`` under the convention's CI transform and quantile rule.
-    - Cox model (:func:`oncotrial.stats.coxph`) with the arm as a categorical term against
+    - Per non-reference arm, on its patients and the reference arm's: a Cox model
+      (:func:`oncotrial.stats.coxph`) with the arm as a categorical term against
       ``reference`` (default: the convention's reference level — first sorted level for R,
       last for SAS), plus ``adjust`` covariates (non-numeric ones as categorical with the
-      convention's reference) and separate baseline hazards for ``strata``.
-    - Log-rank test (:func:`oncotrial.stats.logrank_test`), stratified by ``strata``.
+      convention's reference level) and separate baseline hazards for ``strata``; and the
+      P value of ``test``: ``"logrank"`` (:func:`oncotrial.stats.logrank_test`, stratified
+      by ``test_strata``, default ``strata``) or ``"model_score"`` (the score test of that
+      Cox model; with ``adjust`` covariates it would test them too, so it is refused),
+      ``sided`` 1 (in the direction of benefit, see the module docstring) or 2. With
+      ``p_value=False`` no P is reported (estimates with confidence intervals only).
+    - The k-sample log-rank test of all arms, stratified by ``test_strata``.
     - Median follow-up with IQR by reversed Kaplan–Meier over all patients.
     """
     conv = resolve_convention(convention)
     strata, adjust = list(strata), list(adjust)
+    test_strata = strata if test_strata is None else list(test_strata)
+    _check_choice(test, "test", TESTS)
+    _check_choice(sided, "sided", (1, 2))
+    if test == "model_score" and adjust:
+        raise InputError(f"test: the score test of a Cox model adjusted for {', '.join(adjust)} tests those "
+                         f"covariates with the arm, not the arm alone; use a stratified Cox model or the "
+                         f"log-rank test", field="test")
     # checked on the whole data first, so that a bad cell is reported by its row in ``data``,
     # not by its position within one arm
     survival_arrays(data[time], data[event], time_name=time, event_name=event)
@@ -171,23 +279,19 @@ def efficacy_summary(
                 rate_rows.append({"arm": level, "time": r.time, "rate": r.survival,
                                   "lower": r.lower, "upper": r.upper})
 
-    categorical: dict[str, Any] = {group: ref}
-    for col in adjust:
-        if not pd.api.types.is_numeric_dtype(data[col]):
-            _, col_levels = as_groups(data[col], name=col, min_levels=1)
-            categorical[col] = _reference_level(col_levels, None, conv.reference, col)
     events = {row["arm"]: row["events"] for row in arm_rows}
-    expected = any(events[lv] == 0 for lv in levels)
-    with warnings.catch_warnings():
-        if expected:  # reported below as "not estimable", with the arm named
-            warnings.simplefilter("ignore", ConvergenceWarning)
-        cox = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=strata or None,
-                    categorical=categorical, conf_level=conf_level, convention=conv)
-    hr_rows, notes = [], []
-    for level in levels:
-        if level == ref:
-            continue
+    ref_code = levels.index(ref)
+    hr_rows, comparison_rows, notes = [], [], []
+    ties = conv.ties
+    for code in order[1:]:
+        level = levels[code]
+        pair = data.loc[(codes == ref_code) | (codes == code)]
+        if isinstance(pair[group].dtype, pd.CategoricalDtype):  # the other arms' categories are not levels here
+            pair = pair.assign(**{group: pair[group].astype(object)})
         term = f"{group}[{level}]"
+        cox = _pair_cox(pair, time=time, event=event, group=group, reference=ref, adjust=adjust, strata=strata,
+                        conf_level=conf_level, conv=conv, quiet=events[level] == 0 or events[ref] == 0)
+        ties = cox.ties
         row = cox.coef_table.loc[term]
         reason = not_estimable_reason(cox, term, events, level, ref)
         if reason is None:
@@ -197,23 +301,34 @@ def efficacy_summary(
             notes.append(f"{level} vs {ref}: {reason}" if len(levels) > 2 else reason)
             hr_rows.append({"arm": level, "reference": ref, "hr": np.nan, "lower": np.nan,
                             "upper": np.nan, "p": np.nan, "estimable": False})
+        if p_value:
+            z, two_sided = _signed_statistic(pair, time=time, event=event, group=group, level=level, test=test,
+                                             test_strata=test_strata, cox=cox, term=term, conv=conv)
+            comparison_rows.append({"arm": level, "reference": ref, "z": z,
+                                    "p": float(ndtr(z)) if sided == 1 else two_sided})
 
     lr = logrank_test(data[time], data[event], data[group],
-                      strata=data[strata] if strata else None, convention=conv)
+                      strata=data[test_strata] if test_strata else None, convention=conv)
     fu = median_followup(data[time], data[event], conf_level=conf_level, convention=conv)
 
-    model = f"Cox model, {cox.ties.capitalize()} ties"
+    model = f"Cox model, {ties.capitalize()} ties"
     if adjust:
         model += ", adjusted for " + ", ".join(adjust)
     if strata:
         model += ", stratified by " + ", ".join(strata)
+    if test == "logrank":
+        test_method = "log-rank test" + (f" stratified by {', '.join(test_strata)}" if test_strata else "")
+    else:
+        test_method = "score test of the Cox model"
     return EfficacySummary(
         endpoint=endpoint or event,
         arms=pd.DataFrame(arm_rows),
         rates=pd.DataFrame(rate_rows, columns=["arm", "time", "rate", "lower", "upper"]),
         hazard_ratios=pd.DataFrame(hr_rows, columns=["arm", "reference", "hr", "lower", "upper", "p",
                                                      "estimable"]),
+        comparisons=pd.DataFrame(comparison_rows, columns=["arm", "reference", "z", "p"]),
         logrank_chisq=lr.chisq, logrank_df=lr.df, logrank_p=lr.p,
         followup_median=fu.median, followup_q1=fu.q1, followup_q3=fu.q3,
-        model=model, convention=conv.name, conf_level=conf_level, notes=tuple(dict.fromkeys(notes)),
+        model=model, test=test, test_method=test_method, sided=int(sided), p_value=bool(p_value),
+        convention=conv.name, conf_level=conf_level, notes=tuple(dict.fromkeys(notes)),
     )

@@ -57,8 +57,8 @@ from oncotrial.report.km_plot import (
 from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier
 from oncotrial.stats.conventions import Convention, resolve_convention
 
-__all__ = ["Subgroup", "SubgroupSpec", "forest_figure", "protocol_subgroups", "subgroup_hazard_ratios",
-           "subgroup_levels"]
+__all__ = ["Subgroup", "SubgroupSpec", "endpoint_subgroups", "forest_figure", "protocol_subgroups",
+           "subgroup_hazard_ratios", "subgroup_levels"]
 
 @dataclasses.dataclass(frozen=True)
 class Subgroup:
@@ -93,6 +93,28 @@ def protocol_subgroups(protocol: Protocol) -> dict[str, SubgroupSpec]:
     return {d.label or name: Subgroup(d.column, levels=d.levels, bins=None if d.bins is None else tuple(
         (low, high, label) for low, high, label in d.bins), cuts=None if d.cuts is None else tuple(d.cuts),
         where=d.where) for name, d in definitions.items()}
+
+
+def endpoint_subgroups(protocol: Protocol, names: Sequence[str]) -> tuple[dict[str, SubgroupSpec], list[str]]:
+    """The forest-plot subgroups an end point's analysis names (``analysis.subgroups``: keys
+    of ``reporting.subgroups``, or stratification factors when the protocol defines none,
+    or their printed labels), in that order; all of :func:`protocol_subgroups` when it names
+    none. Also the names that are no subgroup of the protocol."""
+    subgroups = protocol_subgroups(protocol)
+    if not names:
+        return subgroups, []
+    definitions = protocol.reporting.subgroups
+    printed = ({key: d.label or key for key, d in definitions.items()} if definitions is not None else
+               {f.name: f.label or f.name for f in protocol.stratification})
+    chosen: dict[str, SubgroupSpec] = {}
+    unknown: list[str] = []
+    for name in names:
+        label = printed.get(name, name)
+        if label in subgroups:
+            chosen[label] = subgroups[label]
+        else:
+            unknown.append(name)
+    return chosen, unknown
 
 
 def spec_column(spec: SubgroupSpec) -> str:
@@ -342,8 +364,9 @@ def subgroup_hazard_ratios(
         One row for all patients (``subgroup`` NaN) then one per subgroup level, with
         ``subgroup, level, n_control, events_control, median_control, n_experimental,
         events_experimental, median_experimental, hr, lower, upper, p_interaction, note,
-        interaction_note``; ``attrs`` holds ``control``, ``experimental``, ``conf_level``
-        and ``model`` (a sentence describing the models, for a footnote).
+        interaction_note``; ``attrs`` holds ``control``, ``experimental``, ``conf_level``,
+        ``model`` (a sentence describing the models, for a footnote) and ``interaction``
+        (one describing the interaction test).
     """
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
@@ -378,8 +401,9 @@ def subgroup_hazard_ratios(
     if strata:
         model += ", stratified by " + ", ".join(strata)
     table.attrs.update(control=control, experimental=experimental, conf_level=conf_level,
-                       model=f"Hazard ratios ({conf_level:.0%} CI) from {model}, fitted within each subgroup; "
-                             "P for interaction: likelihood-ratio test of the treatment-by-subgroup interaction.")
+                       model=f"Hazard ratios ({conf_level:.0%} CI) from {model}, fitted within each subgroup.",
+                       interaction="P for interaction: likelihood-ratio test of the treatment-by-subgroup "
+                                   "interaction.")
     return table
 
 
@@ -409,14 +433,15 @@ def _text_width(renderer: Any, text: str, size: float, weight: str = "normal") -
                for line in text.split("\n")) / renderer.dpi
 
 
-def _footnotes(table: pd.DataFrame) -> list[str]:
-    """The notes of the table, one line per subgroup variable and note, naming the levels."""
+def _footnotes(table: pd.DataFrame, interaction: bool) -> list[str]:
+    """The notes of the table, one line per subgroup variable and note, naming the levels
+    (those of the interaction test only when it is shown)."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for row in table.to_dict("records"):
         name = row["subgroup"] if isinstance(row["subgroup"], str) else ""
         for note in filter(None, str(row.get("note") or "").split("; ")):
             grouped.setdefault((name, note), []).append(str(row["level"]))
-        if row.get("interaction_note"):
+        if interaction and row.get("interaction_note"):
             grouped.setdefault((name, str(row["interaction_note"])), [])
     lines = []
     for (name, note), levels in grouped.items():
@@ -456,7 +481,8 @@ def forest_figure(
             analysis; default: the all-patients row of ``table``.
         control_label, experimental_label: arm names as printed (default: ``attrs``).
         xlim: hazard-ratio axis range (default: the estimates' range within [0.1, 10]).
-        show_interaction: print the P for interaction column.
+        show_interaction: print the P for interaction column (and its footnotes); off for
+            an end point reported with estimates and confidence intervals only.
         title: figure title.
         footnote: replaces the model description printed under the plot.
         path: also write the figure there (.png, .svg or .pdf).
@@ -486,7 +512,7 @@ def forest_figure(
     for name, block in table[table["subgroup"].notna()].groupby("subgroup", sort=False):
         lines.append({"kind": "heading", "level": name, "p_interaction": block["p_interaction"].iloc[0]})
         lines += [{"kind": "level", **r} for r in block.to_dict("records")]
-    notes = _footnotes(table)
+    notes = _footnotes(table, show_interaction)
 
     cells: list[dict[str, str]] = []
     for line in lines:
@@ -526,7 +552,9 @@ def forest_figure(
     n = len(lines)
     top = 0.55 + (0.3 if title else 0.0)
     width = left + plot_width + right
-    foot = [f for f in [footnote if footnote is not None else table.attrs.get("model")] if f]
+    default = " ".join(str(table.attrs[key]) for key in ("model", "interaction")[:2 if show_interaction else 1]
+                       if table.attrs.get(key))
+    foot = [f for f in [footnote if footnote is not None else default] if f]
     if any(not np.isfinite(line["hr"]) for line in lines if line["kind"] != "heading"):
         foot.append("NE: not estimable.")
     foot += notes

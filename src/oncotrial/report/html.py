@@ -27,9 +27,10 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import math
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -38,7 +39,7 @@ import pandas as pd
 
 from oncotrial import __version__
 from oncotrial.protocol import Protocol
-from oncotrial.report.analysis import TrialAnalysis
+from oncotrial.report.analysis import InterimLook, TrialAnalysis
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.figures import PNG_DPI
 from oncotrial.report.tables import format_number, format_p, n_percent
@@ -53,6 +54,8 @@ __all__ = [
     "Row",
     "efficacy_table",
     "format_interval",
+    "format_level",
+    "no_p_value_note",
     "render_html",
     "report_content",
     "write_html",
@@ -65,22 +68,6 @@ HR_DIGITS = 2
 DASH = "\u2013"
 #: CSS pixels per inch: an <img> drawn at this width shows the figure at its printed size
 CSS_PX_PER_INCH = 96
-
-#: CONSORT stages of :func:`oncotrial.report.tables.consort_flow`, as printed
-CONSORT_STAGES: Mapping[str, str] = {
-    "allocated": "Allocated",
-    "received_treatment": "Received treatment",
-    "completed_induction": "Completed induction",
-    "discontinued_induction": "Stopped induction",
-    "entered_maintenance": "Entered maintenance",
-    "completed_maintenance": "Completed maintenance",
-    "discontinued_maintenance": "Stopped maintenance",
-    "discontinued": "Stopped treatment",
-    "ongoing": "Still on treatment",
-    "analysed_itt": "Analysed for efficacy (intention to treat)",
-    "analysed_safety": "Analysed for safety (as treated)",
-}
-
 
 #: the fixed footnote of each table (what its cells are), before the ARD's methods
 _NOTES: Mapping[str, str] = {
@@ -222,10 +209,54 @@ def _methods(ard: pd.DataFrame, table: str, endpoint: str | None = None) -> tupl
     return tuple(dict.fromkeys(m for m in rows["method"] if isinstance(m, str) and m))
 
 
-def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame) -> ReportTable:
+def no_p_value_note(conf_level: float) -> str:
+    """What an end point without a P value reports, said once, in its table's footnotes."""
+    return f"Estimates with {100 * conf_level:g}% CI only (no P value, per the SAP)."
+
+
+def format_level(value: float) -> str:
+    """A significance level with two significant digits (0.025, 0.0038, 0.00012)."""
+    if value is None or not math.isfinite(value) or value <= 0:
+        return format_number(value, 3)
+    return format_number(value, max(3, 1 - math.floor(math.log10(value))))
+
+
+def _interim_rows(looks: Sequence[InterimLook], arms: Sequence[str]) -> list[Row]:
+    """The look, its nominal significance level and whether the boundary was crossed: one
+    value spanning the arms with one comparison, a cell per experimental arm otherwise."""
+    if not looks:
+        return []
+    first = looks[0]
+    side = "one-sided" if first.sided == 1 else "two-sided"
+    kind = "final analysis" if first.final else "interim analysis"
+    by_arm = {k.arm: k for k in looks}
+
+    def row(label: str, text: Callable[[InterimLook], str]) -> Row:
+        if len(looks) == 1:
+            return Row((label, text(first)), kind="span")
+        return Row((label, *["" if a not in by_arm else text(by_arm[a]) for a in arms]))
+
+    rows = [row(f"Analysis: look {first.look} of {first.looks} ({kind})",
+                lambda k: f"information fraction {format_number(k.observed_fraction, 2)} "
+                          f"({k.events} of {k.max_events} events)"),
+            row(f"Nominal significance level at this look, {side}", lambda k: format_level(k.nominal_level))]
+    if any(k.crossed is not None for k in looks):
+        rows.append(row("Efficacy boundary crossed",
+                        lambda k: "—" if k.crossed is None else
+                        f"{'Yes' if k.crossed else 'No'} (P {format_level(k.p or math.nan)} "
+                        f"{'≤' if k.crossed else '>'} {format_level(k.nominal_level)})"))
+    return rows
+
+
+def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame,
+                   interim: Sequence[InterimLook] = ()) -> ReportTable:
     """The efficacy table of one end point: per arm events, median (CI) and landmark rates
-    (CI); the hazard ratio (CI) of each arm against the reference; the (stratified)
-    log-rank P and the median follow-up (IQR) over all patients."""
+    (CI) at the end point's landmarks; the hazard ratio (CI) of each arm against the
+    reference; the P of the test the end point's analysis names, labelled with its
+    sidedness (left out, and said once in the footnotes, when the analysis reports no P);
+    for the design's end point of a group-sequential design the look, its nominal
+    significance level and whether the boundary was crossed (``interim``); and the median
+    follow-up (IQR) over all patients."""
     level = f"{100 * summary.conf_level:g}%"
     arms = list(summary.arms.itertuples(index=False))
     reference = arms[0].arm
@@ -250,16 +281,24 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame) 
         return format_interval(hrs.at[arm, "hr"], hrs.at[arm, "lower"], hrs.at[arm, "upper"], HR_DIGITS)
 
     rows.append(Row((f"Hazard ratio ({level} CI)", *[hazard_ratio(a.arm) for a in arms])))
-    stratified = "log-rank test stratified" in summary.model
-    rows.append(Row(("Stratified log-rank P" if stratified else "Log-rank P", format_p(summary.logrank_p)),
-                    kind="span"))
+    footnotes = list(_methods(ard, "efficacy", summary.endpoint))
+    if summary.p_value:
+        p = dict(zip(summary.comparisons["arm"], summary.comparisons["p"], strict=True))
+        label = f"{summary.test_name} P" + (", one-sided" if summary.sided == 1 else "")
+        if len(arms) == 2:
+            rows.append(Row((label, format_p(p[arms[1].arm])), kind="span"))
+        else:
+            rows.append(Row((f"{label} (vs {reference})",
+                             *["" if a.arm == reference else format_p(p[a.arm]) for a in arms])))
+    else:
+        footnotes.insert(0, no_p_value_note(summary.conf_level))
+    rows += _interim_rows(interim, [a.arm for a in arms])
     rows.append(Row((f"Median follow-up, {time_unit} (IQR)",
                      format_interval(summary.followup_median, summary.followup_q1, summary.followup_q3,
                                      TIME_DIGITS)), kind="span"))
     return ReportTable(key=f"efficacy-{summary.endpoint.lower()}", title=f"{summary.endpoint}: efficacy",
                        header=("", *[_arm_header(a.arm, int(a.n)) for a in arms]), rows=tuple(rows),
-                       footnotes=(*_methods(ard, "efficacy", summary.endpoint),
-                                  *[f"Hazard ratio NE, {note}." for note in summary.notes]))
+                       footnotes=(*footnotes, *[f"Hazard ratio NE, {note}." for note in summary.notes]))
 
 
 def _table1(analysis: TrialAnalysis) -> ReportTable:
@@ -283,7 +322,7 @@ def _consort(analysis: TrialAnalysis) -> tuple[ReportTable, tuple[tuple[ConsortB
     total = int(flow.loc[flow["stage"] == "randomised", "n"].sum())
     rows = [Row(("Randomised", str(total)), kind="span")]
     boxes: list[tuple[ConsortBox | None, ...]] = []
-    for stage, label in CONSORT_STAGES.items():
+    for stage, label in analysis.consort.labels.items():
         block = flow[flow["stage"] == stage]
         if block.empty:
             continue
@@ -378,13 +417,19 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
         sections.append(EndpointSection(
             endpoint=endpoint, title=f"{endpoint} ({role} end point)",
             definition=_endpoint_definition(protocol, endpoint),
-            table=None if summary is None else efficacy_table(summary, analysis.time_unit, analysis.ard),
+            table=None if summary is None else efficacy_table(
+                summary, analysis.time_unit, analysis.ard, [k for k in analysis.interim if k.endpoint == endpoint]),
             figures=tuple(f for f in figures if f.endpoint == endpoint), notes=notes))
     arms = " vs ".join(f"{arm} ({role})" for arm, role in analysis.arm_roles.items())
-    facts = (("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry or "not given"),
-             ("Sponsor", protocol.sponsor), ("Arms", arms),
-             ("Population", protocol.analysis.efficacy_population or "all randomised patients"),
-             ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"))
+    facts: tuple[tuple[str, str], ...] = (
+        ("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry or "not given"),
+        ("Sponsor", protocol.sponsor), ("Arms", arms),
+        ("Population", protocol.analysis.efficacy_population or "all randomised patients"),
+        ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"))
+    if analysis.looks > 1:
+        kind = "Final" if analysis.look == analysis.looks else "Interim"
+        facts += (("Analysis", f"{kind} analysis: look {analysis.look} of {analysis.looks} of the group-sequential "
+                               f"design ({protocol.design.endpoint})"),)
     when = generated or dt.datetime.now(dt.UTC)
     mark = None if analysis.simulated is None else analysis.simulated.note
     title = f"{protocol.id}: trial report" + ("" if mark is None else f". {mark}")

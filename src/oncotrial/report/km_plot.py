@@ -342,7 +342,8 @@ def _floats(estimate: tuple[float, float, float]) -> tuple[float, float, float]:
     return cast(tuple[float, float, float], tuple(map(float, estimate)))
 
 
-def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | None, p_label: str,
+def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | Mapping[Any, float] | None,
+                      p_label: str,
                       labels: Mapping[Any, str], reference: Any, conf_level: float,
                       model_note: str | None, events: Mapping[Any, int] | None = None) -> list[str]:
     """The comparison lines of the key. A hazard ratio that is not a finite positive number,
@@ -362,9 +363,11 @@ def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | 
                      f"{format_number(lo, 2)}{DASH}{format_number(hi, 2)})")
     if model_note:
         lines.append(model_note)
-    if p is not None:
-        text = format_p(p)
-        lines.append(f"{p_label} P{text}" if text.startswith("<") else f"{p_label} P = {text}")
+    for arm, value in (p.items() if isinstance(p, Mapping) else [(None, p)] if p is not None else []):
+        text = format_p(value)
+        versus = "" if arm is None else f" ({labels[arm]} vs {labels[reference]})"
+        lines.append(f"{p_label} P{versus}{' ' if versus else ''}{text}" if text.startswith("<")
+                     else f"{p_label} P{versus} = {text}")
     return [line.strip() for line in lines]
 
 
@@ -463,7 +466,7 @@ def km_figure(
     show_median: bool = True,
     median_digits: int | None = None,
     hazard_ratio: tuple[float, float, float] | Mapping[Any, tuple[float, float, float]] | None = None,
-    p: float | None = None,
+    p: float | Mapping[Any, float] | None = None,
     p_label: str | None = None,
     show_hr: bool = True,
     show_p: bool = True,
@@ -508,9 +511,10 @@ def km_figure(
         hazard_ratio: ``(hr, lower, upper)`` to print (two arms), or ``{arm: (hr, lower,
             upper)}``; default: computed by :func:`oncotrial.stats.coxph` with ``adjust``
             covariates and ``strata``, each arm against ``reference``.
-        p: the P value to print; default: the (stratified by ``strata``) log-rank test.
-        p_label: words before "P" (default: "Log-rank" / "Stratified log-rank" when
-            computed, nothing when ``p`` is given).
+        p: the P value to print, or ``{arm: P}`` for comparisons of several arms with
+            ``reference``; default: the (stratified by ``strata``) log-rank test of all arms.
+        p_label: words before "P", e.g. "Stratified log-rank (one-sided)" (default:
+            "Log-rank" / "Stratified log-rank" when computed, nothing when ``p`` is given).
         show_hr, show_p: print the hazard ratio and the P value.
         adjust, strata: covariate columns of the Cox model and strata of the Cox model
             and log-rank test (used only when the numbers are computed here).
@@ -627,13 +631,16 @@ def km_figure(
                                  f"{len(order)}: pass {{arm: (hr, lower, upper)}}", field="hazard_ratio")
             hrs = {order[1]: _floats(hazard_ratio)}
         hrs = {arm: hrs[arm] for arm in order if arm in hrs}
-    p_value = None
+    p_value: float | dict[Any, float] | None = None
     if show_p:
         if p is None:
             lr = logrank_test(data[time], data[event], data[group],
                               strata=data[strata] if strata else None, convention=conv)
             p_value = lr.p
             p_label = p_label if p_label is not None else ("Stratified log-rank" if strata else "Log-rank")
+        elif isinstance(p, Mapping):
+            p_value = {arm: float(p[arm]) for arm in order if arm in p}
+            p_label = p_label or ""
         else:
             p_value = float(p)
             p_label = p_label or ""

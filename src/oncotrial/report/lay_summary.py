@@ -15,6 +15,15 @@ patient would ask. The text aims at a reading age of about 12: short sentences, 
 words, the trial's arms called group A and group B after first naming their treatments,
 and a few medical words explained (:data:`GLOSSARY`, :data:`PLAIN_TERMS`).
 :func:`flesch_kincaid_grade` scores it.
+
+Whether a difference "is very unlikely to be due to chance" follows each end point's
+analysis: its P value, one- or two-sided as the ARD's method says, against the design's
+level; for the design's end point of a group-sequential design, whether the ARD says the
+efficacy boundary of the look was crossed (the look's nominal level, not the overall
+alpha), and the summary says that the results are those of an interim look. An end point
+reported without a P value gets no such judgement, only its results and a sentence saying
+that it was not tested, as planned. Drugs are named as the protocol prints them
+(:func:`drug_name`).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ __all__ = [
     "PlainEndpoint",
     "Section",
     "count_syllables",
+    "drug_name",
     "flesch_kincaid_grade",
     "lay_summary",
 ]
@@ -331,8 +341,28 @@ def _condition(protocol: Protocol) -> str:
     return title.rsplit(" for ", 1)[1].rstrip(".") if " for " in title else "cancer"
 
 
+def _plain_key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+def drug_name(protocol: Protocol, drug: str) -> str:
+    """A drug as the summary prints it. A name written as a code (``anti_pd1``: with an
+    underscore or a digit) is printed as an arm label of the protocol spells it when one
+    does, ignoring case and punctuation (``CAPOX + anti-PD-1`` gives ``anti-PD-1``), else
+    with spaces for underscores; a name in words (``capecitabine``) is printed as written."""
+    if not re.search(r"[_0-9]", drug):
+        return drug
+    key = _plain_key(drug)
+    for arm in protocol.arms:
+        for word in re.split(r"\s+|\s*[+/,]\s*", arm.label):
+            if word and _plain_key(word) == key:
+                return word
+    return drug.replace("_", " ")
+
+
 def _drugs(protocol: Protocol, code: str) -> list[str]:
-    return list(dict.fromkeys(d.drug for phase in protocol.regimens[code].phases for d in phase.drugs))
+    return list(dict.fromkeys(drug_name(protocol, d.drug) for phase in protocol.regimens[code].phases
+                              for d in phase.drugs))
 
 
 def _schedule(numbers: _Numbers, protocol: Protocol, code: str, group: str) -> list[str]:
@@ -341,7 +371,7 @@ def _schedule(numbers: _Numbers, protocol: Protocol, code: str, group: str) -> l
     out = []
     for i, phase in enumerate(protocol.regimens[code].phases):
         path = f"regimens.{code}.phases.{i}"
-        drugs = _join([d.drug for d in phase.drugs])
+        drugs = _join([drug_name(protocol, d.drug) for d in phase.drugs])
         route = _join(list(dict.fromkeys(_ROUTES.get(d.route, d.route) for d in phase.drugs)))
         every = (f"every {numbers.weeks(phase.cycle_length_days, path + '.cycle_length_days')} weeks"
                  if phase.cycle_length_days % 7 == 0 else
@@ -453,11 +483,46 @@ def _rates(n: _Numbers, plain: PlainEndpoint, endpoint: str, arms: Sequence[tupl
     return text, rows
 
 
+def _p_record(n: _Numbers, endpoint: str, experimental: str) -> dict[str, Any] | None:
+    """The P of an end point's comparison (the log-rank or the score test), or None."""
+    for statistic in ("logrank_p", "score_p"):
+        record = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic=statistic)
+        if record is not None:
+            return record
+    return None
+
+
+def _verdict(n: _Numbers, endpoint: str, experimental: str, test: tuple[int, float, int]) -> bool | None:
+    """Whether an end point's difference is beyond chance: the efficacy boundary of the look
+    when the ARD has one (a group-sequential design), else the P against the design's
+    level (:func:`_beyond_chance`); None when it cannot be judged."""
+    crossed = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="boundary_crossed")
+    if crossed is not None:
+        return bool(crossed["value"] >= 0.5)
+    p = _p_record(n, endpoint, experimental)
+    if p is None:
+        return None
+    hr = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="hazard_ratio")
+    return _beyond_chance(p, hr, *test)
+
+
+def _interim_sentence(n: _Numbers, endpoint: str, experimental: str, looks: int) -> str | None:
+    """That the results are those of an interim look of a group-sequential design with
+    ``looks`` analyses (the ARD's ``look`` record before the last)."""
+    look = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="look")
+    if look is None or look["value"] >= looks:
+        return None
+    return (f"These results come from an early look at the data (look {n.count(look)} of "
+            f"{n.protocol_count(looks, 'design.looks')}), planned before the trial began. The final results may "
+            f"be different.")
+
+
 def _endpoint_results(n: _Numbers, endpoint: str, primary: bool, control: str, experimental: str,
-                      groups: Mapping[str, str], unit: str, test: tuple[int, float, int],
-                      ) -> tuple[str, list[tuple[str, ...]]]:
+                      groups: Mapping[str, str], unit: str, test: tuple[int, float, int], p_value: bool,
+                      looks: int) -> tuple[str, list[tuple[str, ...]]]:
     """The paragraph and at-a-glance table rows of one end point (empty without its
-    records). ``test``: the end point's sidedness, the design's alpha and sidedness."""
+    records). ``test``: the end point's sidedness, the design's alpha and sidedness;
+    ``p_value``: whether its analysis reports a P value; ``looks``: the design's analyses."""
     plain = PLAIN_ENDPOINTS[endpoint]
     arms = [(control, groups[control]), (experimental, groups[experimental])]
     text = _medians(n, plain, endpoint, arms, unit)
@@ -465,16 +530,18 @@ def _endpoint_results(n: _Numbers, endpoint: str, primary: bool, control: str, e
     text += rates
     if not text:
         return "", rows
-    p = n.find(table="efficacy", endpoint=endpoint, arm=None, statistic="logrank_p")
-    if p is not None:
-        hr = n.find(table="efficacy", endpoint=endpoint, arm=experimental, statistic="hazard_ratio")
-        verdict = _beyond_chance(p, hr, *test)
+    interim = _interim_sentence(n, endpoint, experimental, looks)
+    if not p_value:
+        text.append("As planned before the trial, this difference was not tested to see if it could be due to "
+                    "chance.")
+    elif _p_record(n, endpoint, experimental) is not None:
+        verdict = _verdict(n, endpoint, experimental, test)
         text.append("This difference is very unlikely to be due to chance." if verdict else
                     "This difference could be due to chance." if verdict is not None else
                     "Whether this difference could be due to chance cannot be said without the size of the "
                     "difference.")
     lead = "The main question was" if primary else "The trial also looked at"
-    return f"{lead} {plain.question}. " + " ".join(text), rows
+    return f"{lead} {plain.question}. " + " ".join(text + ([interim] if interim else [])), rows
 
 
 def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
@@ -540,7 +607,9 @@ def lay_summary(ard: pd.DataFrame, protocol: Protocol) -> LaySummary:
         if endpoint.name.upper() in PLAIN_ENDPOINTS:
             test = (_sided(protocol, endpoint.name), protocol.design.alpha, protocol.design.sided)
             paragraph, rows = _endpoint_results(n, endpoint.name.upper(), endpoint.role == "primary", control,
-                                                experimental, groups, unit, test)
+                                                experimental, groups, unit, test,
+                                                protocol.endpoint_analysis(endpoint.name).p_value,
+                                                protocol.design.looks)
             results += [paragraph] if paragraph else []
             glance += rows
     orr_a = n.find(table="response", endpoint="ORR", arm=control, statistic="orr")
@@ -646,16 +715,27 @@ def _comment(n: _Numbers, protocol: Protocol, control: str, experimental: str, g
     """What the primary comparison and the severe side effects mean together, without numbers."""
     primary = protocol.design.endpoint.upper()
     hr = n.find(table="efficacy", endpoint=primary, arm=experimental, statistic="hazard_ratio")
-    p = n.find(table="efficacy", endpoint=primary, arm=None, statistic="logrank_p")
     b = groups[experimental]
-    if hr is None or p is None:
-        return "This summary has no result for the main question of the trial."
     name = next((e.name for e in protocol.endpoints if e.name.upper() == primary), protocol.design.endpoint)
-    if not _beyond_chance(p, hr, _sided(protocol, name), protocol.design.alpha, protocol.design.sided):
+    if hr is None:
+        return "This summary has no result for the main question of the trial."
+    if not protocol.endpoint_analysis(name).p_value:
+        return ("The trial reported how large the difference on its main question was, without testing it for "
+                "chance, as planned.")
+    verdict = _verdict(n, primary, experimental, (_sided(protocol, name), protocol.design.alpha,
+                                                   protocol.design.sided))
+    if verdict is None:
+        return "This summary has no result for the main question of the trial."
+    look = n.find(table="efficacy", endpoint=primary, arm=experimental, statistic="look")
+    early = look is not None and look["value"] < protocol.design.looks
+    if not verdict and early:
+        text = ("At this early look, the trial has not yet shown a clear difference between the groups on its "
+                "main question. The trial goes on.")
+    elif not verdict:
         text = "The trial did not show a clear difference between the groups on its main question."
     elif hr["value"] < 1 and primary in PLAIN_ENDPOINTS:
-        text = (f"People in group {b} {PLAIN_ENDPOINTS[primary].longer} for longer than people in group "
-                f"{groups[control]}.")
+        text = (f"{'At this early look, people' if early else 'People'} in group {b} "
+                f"{PLAIN_ENDPOINTS[primary].longer} for longer than people in group {groups[control]}.")
     elif hr["value"] < 1:
         text = f"People in group {b} did better on the main question of the trial."
     else:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from oncotrial.core.results import Result
 from oncotrial.report.adam import _blank, data_error
 
 if TYPE_CHECKING:
@@ -30,9 +31,10 @@ SEED_VARIABLE = "SIMSEED"
 _STRIP = 0.3
 
 
-@dataclasses.dataclass(frozen=True)
-class Simulated:
-    """Data of a simulated replica made with ``seed``."""
+@dataclasses.dataclass(frozen=True, repr=False)
+class Simulated(Result):
+    """Data of a simulated replica made with ``seed`` (a result, so that analyses holding it
+    serialise to JSON)."""
 
     seed: int
 

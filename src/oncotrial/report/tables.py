@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -41,13 +42,13 @@ from oncotrial.io import require_columns
 from oncotrial.protocol.base import level_key
 from oncotrial.report.adam import BOR_CODES, _blank, _not_numbers, data_error
 from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
-from oncotrial.stats import logrank_test
 from oncotrial.stats.conventions import resolve_convention
 
 __all__ = [
     "DAYS_PER_UNIT",
     "AE_OVERVIEW",
-    "DOSE_REDUCTIONS",
+    "CONSORT_LABELS",
+    "DOSE_REDUCTION_ANY",
     "RESPONDER_ONLY",
     "RESPONSE_CATEGORIES",
     "AdverseEventTable",
@@ -57,11 +58,14 @@ __all__ = [
     "Flags",
     "ResponseTable",
     "Table1",
+    "TreatmentPhase",
     "Variable",
     "adverse_event_table",
     "consort_flow",
     "efficacy_endpoints",
     "efficacy_tables",
+    "endpoint_analyses",
+    "model_terms",
     "fisher_p",
     "format_number",
     "format_p",
@@ -411,13 +415,49 @@ def table1(adsl: pd.DataFrame, *, variables: Sequence[Variable], arm: str = "ARM
 
 # ----------------------------------------------------------------------------- CONSORT
 
+#: the printed label of each CONSORT stage that is not a treatment phase's
+CONSORT_LABELS: Mapping[str, str] = {
+    "allocated": "Allocated",
+    "received_treatment": "Received treatment",
+    "discontinued": "Stopped treatment",
+    "ongoing": "Still on treatment",
+    "analysed_itt": "Analysed for efficacy (intention to treat)",
+    "analysed_safety": "Analysed for safety (as treated)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TreatmentPhase:
+    """A phase of an arm's treatment as the CONSORT flow counts it: the protocol's phase
+    ``name``, the ``suffix`` of its ADSL variables (``EOT<suffix>``, ``CYC<suffix>``; see
+    :func:`oncotrial.clinical.exposure.phase_suffixes`) and whether it is ``open_ended``
+    (given until progression: no one completes it, so it has no "completed" stage unless
+    someone's ``EOT<suffix>`` says ``COMPLETED``)."""
+
+    name: str
+    suffix: str
+    open_ended: bool = False
+
+    @property
+    def key(self) -> str:
+        """The phase in a stage name: ``completed_<key>``."""
+        return re.sub(r"[^0-9a-z]+", "_", self.name.casefold()).strip("_") or "phase"
+
+    @property
+    def label(self) -> str:
+        """The phase as printed: its name with spaces for underscores."""
+        return self.name.replace("_", " ")
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class ConsortFlow(Result):
     """Patient flow: ``table`` with ``stage, arm, n, reason`` (``arm`` None for the total);
-    ``omitted`` names the stages left out because ADSL lacks their variable."""
+    ``labels``: every stage of ``table`` in order → its printed label; ``omitted`` names the
+    stages left out because ADSL lacks their variable."""
 
     table: pd.DataFrame
     omitted: tuple[str, ...]
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """ARD records: ``arm, subgroup (stage or stage: reason), statistic n, value``."""
@@ -432,19 +472,20 @@ class ConsortFlow(Result):
 
 def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACTARM",
                  arms: Sequence[str] | None = None,
-                 maintenance_arms: Sequence[str] | None = None) -> ConsortFlow:
+                 phases: Mapping[str, Sequence[TreatmentPhase]] | None = None) -> ConsortFlow:
     """The CONSORT flow of the randomised patients (``ITTFL = "Y"``), per planned ``arm``.
 
     Stages, each counted from one ADSL variable (a stage whose variable is absent is
     listed in ``omitted``): ``randomised`` (total), ``allocated``; ``received_treatment``
-    (``SAFFL = "Y"``); ``completed_induction`` (``EOTINDUC = "COMPLETED"``) and
-    ``discontinued_induction`` per reason (the other ``EOTINDUC`` values); for
-    ``maintenance_arms`` (default: arms where someone had a maintenance cycle)
-    ``entered_maintenance`` (``CYCMAINT > 0``), ``completed_maintenance`` and
-    ``discontinued_maintenance`` per reason (``EOTMAINT``); ``discontinued`` (``EOTSTT =
-    "DISCONTINUED"``, in all and per ``DCTREAS``), ``ongoing`` (``EOTSTT = "ONGOING"``);
-    ``analysed_itt`` (every randomised patient) and ``analysed_safety`` (``SAFFL = "Y"``,
-    counted by ``actual_arm``: the safety tables analyse patients as treated).
+    (``SAFFL = "Y"``); then the treatment ``phases`` of each arm (arm → its phases in
+    order; default none), phase by phase in the order the arms list them, each among the
+    arms that have it: ``entered_<phase>`` (``CYC<suffix> > 0``) in the arms where it is
+    not the first phase, ``completed_<phase>`` (``EOT<suffix> = "COMPLETED"``, not for an
+    open-ended phase nobody completed) and ``discontinued_<phase>`` per reason (the other
+    ``EOT<suffix>`` values); ``discontinued`` (``EOTSTT = "DISCONTINUED"``, in all and per
+    ``DCTREAS``), ``ongoing`` (``EOTSTT = "ONGOING"``); ``analysed_itt`` (every randomised
+    patient) and ``analysed_safety`` (``SAFFL = "Y"``, counted by ``actual_arm``: the safety
+    tables analyse patients as treated).
     """
     require_columns(adsl, ["ITTFL", arm], source="ADSL")
     itt = adsl[adsl["ITTFL"] == "Y"].reset_index(drop=True)
@@ -452,13 +493,16 @@ def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACT
     has = set(itt.columns)
     rows: list[dict[str, Any]] = [{"stage": "randomised", "arm": None, "n": len(itt), "reason": None}]
     omitted: list[str] = []
+    labels: dict[str, str] = {}
 
     def per_arm(stage: str, mask: pd.Series, among: Sequence[str] = order, by: str = arm) -> None:
+        labels.setdefault(stage, CONSORT_LABELS.get(stage, stage))
         for a in among:
             rows.append({"stage": stage, "arm": a, "n": int((mask & (itt[by].astype(str) == a)).sum()),
                          "reason": None})
 
     def reasons(stage: str, values: pd.Series, among: Sequence[str] = order) -> None:
+        labels.setdefault(stage, CONSORT_LABELS.get(stage, stage))
         for a in among:
             counts = values[itt[arm].astype(str) == a].dropna().value_counts()
             rows.extend({"stage": stage, "arm": a, "n": int(n), "reason": str(r)}
@@ -469,21 +513,28 @@ def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACT
         per_arm("received_treatment", itt["SAFFL"] == "Y")
     else:
         omitted.append("received_treatment (no SAFFL)")
-    if "EOTINDUC" in has:
-        per_arm("completed_induction", itt["EOTINDUC"] == "COMPLETED")
-        reasons("discontinued_induction", itt["EOTINDUC"].where(itt["EOTINDUC"] != "COMPLETED"))
-    else:
-        omitted.append("completed_induction (no EOTINDUC)")
-    if "CYCMAINT" in has:
-        entered = pd.to_numeric(itt["CYCMAINT"], errors="coerce").fillna(0) > 0
-        among = (list(maintenance_arms) if maintenance_arms is not None
-                 else [a for a in order if (entered & (itt[arm].astype(str) == a)).any()])
-        per_arm("entered_maintenance", entered, among)
-        if "EOTMAINT" in has:
-            per_arm("completed_maintenance", itt["EOTMAINT"] == "COMPLETED", among)
-            reasons("discontinued_maintenance", itt["EOTMAINT"].where(itt["EOTMAINT"] != "COMPLETED"), among)
-    else:
-        omitted.append("entered_maintenance (no CYCMAINT)")
+    by_arm = {a: list((phases or {}).get(a, ())) for a in order}
+    distinct = list({p.name: p for a in order for p in by_arm[a]}.values())
+    for phase in distinct:
+        holders = [a for a in order if any(p.name == phase.name for p in by_arm[a])]
+        entering = [a for a in holders if by_arm[a][0].name != phase.name]
+        eot, cyc = f"EOT{phase.suffix}", f"CYC{phase.suffix}"
+        if entering:
+            stage = f"entered_{phase.key}"
+            if cyc in has:
+                labels[stage] = f"Entered {phase.label}"
+                per_arm(stage, pd.to_numeric(itt[cyc], errors="coerce").fillna(0) > 0, entering)
+            else:
+                omitted.append(f"{stage} (no {cyc})")
+        if eot not in has:
+            omitted.append(f"completed_{phase.key} (no {eot})")
+            continue
+        completed = itt[eot] == "COMPLETED"
+        if not phase.open_ended or completed.any():
+            labels[f"completed_{phase.key}"] = f"Completed {phase.label}"
+            per_arm(f"completed_{phase.key}", completed, holders)
+        labels[f"discontinued_{phase.key}"] = f"Stopped {phase.label}"
+        reasons(f"discontinued_{phase.key}", itt[eot].where(~completed), holders)
     if "EOTSTT" in has:
         stopped = itt["EOTSTT"] == "DISCONTINUED"
         per_arm("discontinued", stopped)
@@ -497,7 +548,7 @@ def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACT
         per_arm("analysed_safety", itt["SAFFL"] == "Y", by=actual_arm)
     else:
         omitted.append(f"analysed_safety (no SAFFL or {actual_arm})")
-    return ConsortFlow(pd.DataFrame(rows, columns=["stage", "arm", "n", "reason"]), tuple(omitted))
+    return ConsortFlow(pd.DataFrame(rows, columns=["stage", "arm", "n", "reason"]), tuple(omitted), labels)
 
 
 # ----------------------------------------------------------------------------- efficacy
@@ -519,49 +570,75 @@ def efficacy_endpoints(protocol: Any) -> list[str]:
     return [n for n in names if n not in RESPONDER_ONLY]
 
 
+def model_terms(analysis: Any) -> tuple[list[str], list[str]]:
+    """``(strata, covariates)`` of the Cox model an end point's analysis names
+    (:class:`oncotrial.protocol.endpoints.EndpointAnalysis` with defaults filled in):
+    ``stratified_cox``, separate baseline hazards per combination of its strata;
+    ``adjusted_cox``, the strata as covariates; ``cox``, the arm alone."""
+    factors = list(analysis.strata or [])
+    if analysis.model == "stratified_cox":
+        return factors, []
+    if analysis.model == "adjusted_cox":
+        return [], factors
+    return [], []
+
+
+def endpoint_analyses(protocol: Any, endpoints: Sequence[str]) -> dict[str, Any]:
+    """``PARAMCD`` → the end point's analysis with every default filled in
+    (:meth:`oncotrial.protocol.Protocol.endpoint_analysis`); PARAMCDs are upper-cased
+    end-point names."""
+    names = {e.name.upper(): e.name for e in protocol.endpoints}
+    return {paramcd: protocol.endpoint_analysis(names[paramcd]) for paramcd in endpoints if paramcd in names}
+
+
 def efficacy_tables(adsl: pd.DataFrame, adtte: pd.DataFrame, protocol: Any, *,
-                    endpoints: Sequence[str] | None = None,
-                    conf_level: float = 0.95) -> dict[str, EfficacySummary]:
-    """The efficacy table of each time-to-event end point present in ADTTE.
+                    endpoints: Sequence[str] | None = None) -> dict[str, EfficacySummary]:
+    """The efficacy table of each time-to-event end point present in ADTTE, analysed as
+    the protocol declares it.
 
     Per ``PARAMCD`` (default :func:`efficacy_endpoints`; absent ones are skipped — the
     caller reports them), on the randomised patients with a record, by planned arm
-    (``ARM``) against the protocol's control arm: :func:`~oncotrial.report.efficacy.efficacy_summary`
-    with time ``AVAL`` in the protocol's ``analysis.time_unit`` (:data:`DAYS_PER_UNIT`),
-    event ``CNSR == 0``, the Cox model adjusted for ``analysis.adjust_for`` (the
-    stratification factors, as SAPs usually prescribe), Kaplan–Meier rates at
-    ``analysis.landmarks`` and the protocol's R/SAS ``convention``. The log-rank test is
-    then stratified by the same factors (a factor cannot be both a Cox covariate and a Cox
-    stratum, so the stratified test is computed beside the adjusted model and replaces the
-    unstratified one; ``model`` says so).
+    (``ARM``) against the protocol's control arm, each other arm compared with it
+    pairwise: :func:`~oncotrial.report.efficacy.efficacy_summary` with time ``AVAL`` in the
+    protocol's ``analysis.time_unit`` (:data:`DAYS_PER_UNIT`), event ``CNSR == 0`` and the
+    protocol's R/SAS ``convention``, and from the end point's analysis
+    (:meth:`oncotrial.protocol.Protocol.endpoint_analysis`): the Cox model of
+    :func:`model_terms`, the test (``stratified_logrank``: the log-rank test stratified by
+    the end point's strata; ``logrank``: unstratified; ``model_score``: the score test of
+    that Cox model), its sidedness, whether a P value is reported, the confidence level and
+    the Kaplan–Meier landmarks.
     """
-    require_columns(adsl, ["USUBJID", "ARM", "ARMCD", "ITTFL", *protocol.analysis.adjust_for], source="ADSL")
+    wanted = list(endpoints) if endpoints is not None else efficacy_endpoints(protocol)
+    analyses = endpoint_analyses(protocol, wanted)
+    factors = list(dict.fromkeys(f for a in analyses.values() for f in a.strata or []))
+    require_columns(adsl, ["USUBJID", "ARM", "ARMCD", "ITTFL", *factors], source="ADSL")
     require_columns(adtte, ["USUBJID", "PARAMCD", "AVAL", "CNSR"], source="ADTTE")
-    analysis = protocol.analysis
-    factors = list(analysis.adjust_for)
     itt = adsl[adsl["ITTFL"] == "Y"]
     control = itt.loc[itt["ARMCD"] == protocol.control.code, "ARM"]
     if control.empty:
         raise data_error("ADSL", "ARMCD", f"no randomised patient in the control arm {protocol.control.code!r}")
     present = set(adtte["PARAMCD"].dropna())
     out: dict[str, EfficacySummary] = {}
-    for paramcd in endpoints if endpoints is not None else efficacy_endpoints(protocol):
-        if paramcd not in present:
+    for paramcd in wanted:
+        if paramcd not in present or paramcd not in analyses:
             continue
+        analysis = analyses[paramcd]
+        strata, covariates = model_terms(analysis)
+        if analysis.test == "model_score" and covariates:
+            raise InputError(f"{paramcd}: analysis test model_score with model adjusted_cox: the score test of a "
+                             f"Cox model adjusted for {', '.join(covariates)} tests those covariates with the arm, "
+                             f"not the arm alone; declare model stratified_cox or a log-rank test", field="test")
         records = adtte.loc[adtte["PARAMCD"] == paramcd, ["USUBJID", "AVAL", "CNSR"]]
         data = itt[["USUBJID", "ARM", *factors]].merge(records, on="USUBJID", how="inner")
-        data["TIME"] = data["AVAL"].astype(float) / DAYS_PER_UNIT[analysis.time_unit]
+        data["TIME"] = data["AVAL"].astype(float) / DAYS_PER_UNIT[protocol.analysis.time_unit]
         data["EVENT"] = (data["CNSR"] == 0).astype(int)
-        summary = efficacy_summary(data, time="TIME", event="EVENT", group="ARM", adjust=factors,
-                                   landmarks=list(analysis.landmarks), reference=control.iloc[0],
-                                   conf_level=conf_level, convention=analysis.convention, endpoint=paramcd)
-        if factors:
-            lr = logrank_test(data["TIME"], data["EVENT"], data["ARM"], strata=data[factors],
-                              convention=analysis.convention)
-            summary = dataclasses.replace(
-                summary, logrank_chisq=lr.chisq, logrank_df=lr.df, logrank_p=lr.p,
-                model=f"{summary.model}; log-rank test stratified by {', '.join(factors)}")
-        out[paramcd] = summary
+        out[paramcd] = efficacy_summary(
+            data, time="TIME", event="EVENT", group="ARM", strata=strata, adjust=covariates,
+            landmarks=list(analysis.landmarks), reference=control.iloc[0], conf_level=analysis.conf_level,
+            convention=protocol.analysis.convention, endpoint=paramcd,
+            test="model_score" if analysis.test == "model_score" else "logrank",
+            test_strata=list(analysis.strata or []) if analysis.test == "stratified_logrank" else [],
+            sided=int(analysis.sided or 2), p_value=analysis.p_value)
     return out
 
 
@@ -764,9 +841,9 @@ AE_OVERVIEW = {
     "serious_any": "Serious TEAE",
     "grade5_any": "Grade 5 (fatal) TEAE",
 }
-#: ADSL dose-reduction flags reported under the adverse events
-DOSE_REDUCTIONS = {"DOSREDFL": "Dose reduction, any phase", "REDINDUC": "Dose reduction, induction",
-                   "REDMAINT": "Dose reduction, maintenance"}
+#: the ADSL flag of a dose reduction in any phase and its printed label; the per-phase flags
+#: (``RED<suffix>``) are named by the caller, from the protocol's phases
+DOSE_REDUCTION_ANY = {"DOSREDFL": "Dose reduction, any phase"}
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -776,7 +853,7 @@ class AdverseEventTable(Result):
     ``overview``: ``row`` (:data:`AE_OVERVIEW` key), ``arm, n, N``; ``comparisons``: ``row,
     arm, reference, fisher_p``; ``by_term``: ``AEDECOD, arm, N, any_n, grade34_n, grade5_n``
     sorted by the number of patients with the term (all arms), then by term; ``dose_reductions``:
-    ``variable, arm, n, N``; ``messages``: rows left out and why (no grade, no AESER).
+    ``variable, label, arm, n, N``; ``messages``: rows left out and why (no grade, no AESER).
     """
 
     overview: pd.DataFrame
@@ -835,8 +912,8 @@ class AdverseEventTable(Result):
             add(str(term), sub, "any_n")
             if not sub["grade34_n"].isna().any():
                 add(f"{term}, grade 3–4", sub, "grade34_n")
-        for variable, sub in self.dose_reductions.groupby("variable", sort=False):
-            add(DOSE_REDUCTIONS[str(variable)], sub)
+        for label, sub in self.dose_reductions.groupby("label", sort=False):
+            add(str(label), sub)
         columns = ["row", *self.arm_n]
         columns += [c for row in rows for c in row if c not in columns]
         return pd.DataFrame(rows).reindex(columns=list(dict.fromkeys(columns)))
@@ -855,7 +932,8 @@ def _grades(teae: pd.DataFrame) -> pd.Series:
 
 
 def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "ACTARM",
-                        arms: Sequence[str] | None = None, reference: str | None = None) -> AdverseEventTable:
+                        arms: Sequence[str] | None = None, reference: str | None = None,
+                        reductions: Mapping[str, str] | None = None) -> AdverseEventTable:
     """Patients with treatment-emergent AEs (``TRTEMFL = "Y"``) in the safety population
     (``SAFFL = "Y"``) by actual ``arm``; percentages of the arm's safety patients.
 
@@ -864,10 +942,11 @@ def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "A
     ``reference`` (default: the first arm). Per preferred term (``AEDECOD``): any grade,
     grade 3–4 and grade 5, sorted by frequency. Without ``ATOXGR`` (or ``AESER``) the grade
     (serious) rows are left out and a message says so; AEs with a blank grade count in the
-    any-grade rows only (also reported). Dose reductions: the ADSL flags of
-    :data:`DOSE_REDUCTIONS` present, over the arm's safety patients (an arm where the flag is
-    blank for everyone, e.g. maintenance in an arm without maintenance, has no row). The
-    counts equal :func:`oncotrial.clinical.adae.adverse_event_summary`'s.
+    any-grade rows only (also reported). Dose reductions: the ADSL flags of ``reductions``
+    (flag → printed label, in order; default :data:`DOSE_REDUCTION_ANY`) present, over the
+    arm's safety patients (an arm where the flag is blank for everyone, e.g. a phase its
+    regimen does not have, has no row). The counts equal
+    :func:`oncotrial.clinical.adae.adverse_event_summary`'s.
     """
     require_columns(adsl, ["USUBJID", "SAFFL", arm], source="ADSL")
     require_columns(adae, ["USUBJID", "AEDECOD", "TRTEMFL"], source="ADAE")
@@ -919,17 +998,18 @@ def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "A
     totals = terms.groupby("AEDECOD")["any_n"].transform("sum")
     terms = (terms.assign(_total=-totals, _order=terms["arm"].map(order.index))
              .sort_values(["_total", "AEDECOD", "_order"]).drop(columns=["_total", "_order"]))
-    reductions = []
-    for variable in [v for v in DOSE_REDUCTIONS if v in safety.columns]:
+    dose_rows: list[dict[str, Any]] = []
+    flags_shown = DOSE_REDUCTION_ANY if reductions is None else reductions
+    for variable, label in [(v, text) for v, text in flags_shown.items() if v in safety.columns]:
         flags = safety[variable]
         for a in order:
             in_arm = safety[arm].astype(str) == a
             if (~_blank(flags[in_arm])).any():
-                reductions.append({"variable": variable, "arm": a, "n": int((flags[in_arm] == "Y").sum()),
-                                   "N": arm_n[a]})
+                dose_rows.append({"variable": variable, "label": label, "arm": a,
+                                  "n": int((flags[in_arm] == "Y").sum()), "N": arm_n[a]})
     return AdverseEventTable(
         overview=pd.DataFrame(overview, columns=["row", "arm", "n", "N"]),
         comparisons=pd.DataFrame(comparisons, columns=["row", "arm", "reference", "fisher_p"]),
         by_term=terms[["AEDECOD", "arm", "N", "any_n", "grade34_n", "grade5_n"]].reset_index(drop=True),
-        dose_reductions=pd.DataFrame(reductions, columns=["variable", "arm", "n", "N"]),
+        dose_reductions=pd.DataFrame(dose_rows, columns=["variable", "label", "arm", "n", "N"]),
         reference=ref, arm_n=arm_n, messages=tuple(messages))

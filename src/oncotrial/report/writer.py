@@ -37,11 +37,11 @@ from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse
 from oncotrial.report.ard import ard_to_csv, ard_to_json
 from oncotrial.report.docx import write_docx
-from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.efficacy import EfficacySummary, sided_text
 from oncotrial.report.forest import (
     SubgroupSpec,
+    endpoint_subgroups,
     forest_figure,
-    protocol_subgroups,
     spec_column,
     subgroup_hazard_ratios,
 )
@@ -50,7 +50,12 @@ from oncotrial.report.km_plot import km_figure, save_figure
 from oncotrial.report.lay_summary import lay_summary
 from oncotrial.report.ph_plot import loglog_figure
 from oncotrial.report.provenance import mark_figure
-from oncotrial.report.tables import DAYS_PER_UNIT, efficacy_endpoints
+from oncotrial.report.tables import (
+    DAYS_PER_UNIT,
+    efficacy_endpoints,
+    endpoint_analyses,
+    model_terms,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -96,11 +101,13 @@ def _endpoint_label(adtte: pd.DataFrame, paramcd: str) -> str:
     return label[:1].upper() + label[1:].lower() if label else paramcd
 
 
-def _subgroups(protocol: Protocol, adsl: pd.DataFrame) -> tuple[dict[str, SubgroupSpec], list[str]]:
-    """The protocol's forest-plot subgroups (:func:`~oncotrial.report.forest.protocol_subgroups`)
+def _subgroups(protocol: Protocol, names: Sequence[str], adsl: pd.DataFrame
+               ) -> tuple[dict[str, SubgroupSpec], list[str]]:
+    """The forest-plot subgroups of an end point (:func:`~oncotrial.report.forest.endpoint_subgroups`)
     whose column ADSL has, and what was left out."""
-    kept, absent = {}, []
-    for name, spec in protocol_subgroups(protocol).items():
+    chosen, unknown = endpoint_subgroups(protocol, names)
+    kept, absent = {}, [f"{name} (not a subgroup of the protocol)" for name in unknown]
+    for name, spec in chosen.items():
         column = spec_column(spec)
         if column in adsl.columns:
             kept[name] = spec
@@ -113,23 +120,25 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
                  progress: Progress | None = None, done: int = 0, total: int | None = None,
                  ) -> tuple[list[ReportFigure], list[str]]:
     """Draw the Kaplan–Meier figure, the proportional-hazards check and the subgroup forest
-    plot of each analysed end point into ``out_dir`` (:data:`FIGURE_FORMATS` each).
+    plot of each analysed end point into ``out_dir`` (:data:`FIGURE_FORMATS` each), each with
+    the end point's Cox model, confidence level and subgroups; a P value only when the
+    end point's analysis reports one.
 
     Returns the figures and the messages of those skipped. ``done``/``total`` place the
     figure steps within a larger ``progress`` count (default: the figures alone).
     """
     report = progress or _quiet
     folder = Path(out_dir)
-    valid = validate_adam(adam)
+    valid = validate_adam(adam, protocol)
     total = total if total is not None else 3 * len(analysis.efficacy)
-    adjust = list(protocol.analysis.adjust_for)
-    subgroups, absent = _subgroups(protocol, valid.adsl)
+    analyses = endpoint_analyses(protocol, list(analysis.efficacy))
     figures: list[ReportFigure] = []
     messages: list[str] = []
     for paramcd, summary in analysis.efficacy.items():
         data = endpoint_data(valid, protocol, paramcd)
         label = _endpoint_label(valid.adtte, paramcd)
         key = paramcd.lower()
+        strata, adjust = model_terms(analyses[paramcd])
 
         report(f"Kaplan–Meier figure, {paramcd}", done, total)
         figures.append(_km(summary, data, label, analysis, folder / f"km_{key}"))
@@ -138,7 +147,7 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
         report(f"Proportional-hazards check, {paramcd}", done, total)
         try:
             fig = loglog_figure(data, time="TIME", event="EVENT", group="ARM", reference=analysis.control,
-                                arm_order=list(summary.arms["arm"]), adjust=adjust,
+                                arm_order=list(summary.arms["arm"]), adjust=adjust, strata=strata,
                                 time_unit=analysis.time_unit, convention=analysis.convention)
         except ValueError as exc:
             messages.append(f"{paramcd}: proportional-hazards figure skipped ({exc})")
@@ -147,11 +156,13 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
                                   f"{label}: check of proportional hazards",
                                   "Left: log(−log) of the Kaplan–Meier estimate by arm against log time; parallel "
                                   "curves support proportional hazards. Right: scaled Schoenfeld residuals of the "
-                                  "treatment term with a spline smooth, and the cox.zph test of the primary model.",
+                                  f"treatment term with a spline smooth, and the cox.zph test of the end point's "
+                                  f"model ({summary.model}).",
                                   analysis))
         done += 1
 
         report(f"Forest plot, {paramcd}", done, total)
+        subgroups, absent = _subgroups(protocol, analyses[paramcd].subgroups, valid.adsl)
         if absent:
             messages.append(f"{paramcd}: forest plot without subgroups {', '.join(absent)}")
         if not subgroups:
@@ -159,32 +170,43 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
         else:
             try:
                 table = subgroup_hazard_ratios(data, time="TIME", event="EVENT", group="ARM",
-                                               subgroups=subgroups, adjust=adjust, reference=analysis.control,
-                                               conf_level=summary.conf_level, convention=analysis.convention)
-                fig = forest_figure(table, overall_hr=float(summary.hazard_ratios["hr"].iloc[0]))
+                                               subgroups=subgroups, adjust=adjust, strata=strata,
+                                               reference=analysis.control, conf_level=summary.conf_level,
+                                               convention=analysis.convention)
+                fig = forest_figure(table, overall_hr=float(summary.hazard_ratios["hr"].iloc[0]),
+                                    show_interaction=summary.p_value)
             except ValueError as exc:
                 messages.append(f"{paramcd}: forest plot skipped ({exc})")
             else:
+                caption = str(table.attrs.get("model", ""))
+                if summary.p_value:
+                    caption += " " + str(table.attrs.get("interaction", ""))
                 figures.append(_saved(fig, folder / f"forest_{key}", paramcd, "forest",
-                                      f"{label}: hazard ratio by subgroup", str(table.attrs.get("model", "")),
-                                      analysis))
+                                      f"{label}: hazard ratio by subgroup", caption.strip(), analysis))
         done += 1
     return figures, messages
 
 
 def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: TrialAnalysis,
         base: Path) -> ReportFigure:
-    """The Kaplan–Meier figure with the hazard ratio and P value of ``summary``."""
+    """The Kaplan–Meier figure with the hazard ratio and, when the end point reports one,
+    the P value of ``summary`` (one per comparison, labelled with its sidedness)."""
     arms = list(summary.arms["arm"])
-    stratified = "log-rank test stratified" in summary.model
+    p: float | dict[str, float] | None = None
+    if summary.p_value:
+        by_arm = dict(zip(summary.comparisons["arm"], summary.comparisons["p"], strict=True))
+        p = by_arm[arms[1]] if len(arms) == 2 else by_arm
     fig = km_figure(data, time="TIME", event="EVENT", group="ARM", reference=arms[0], arm_order=arms,
                     hazard_ratio={r.arm: (r.hr, r.lower, r.upper) for r in summary.hazard_ratios.itertuples()},
-                    p=summary.logrank_p, p_label="Stratified log-rank" if stratified else "Log-rank",
+                    p=p, p_label=summary.p_label, show_p=summary.p_value,
                     conf_level=summary.conf_level, time_unit=analysis.time_unit, ylabel=label,
                     convention=analysis.convention)
-    return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm",
-                  f"Censored patients marked +; numbers at risk below the time axis. Hazard ratio: "
-                  f"{summary.model}.", analysis)
+    caption = (f"Censored patients marked +; numbers at risk below the time axis. Hazard ratio "
+               f"({100 * summary.conf_level:g}% CI): {summary.model}")
+    if summary.p_value:
+        caption += f". P: {summary.test_method}, {sided_text(summary.sided)}"
+    return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm", caption + ".",
+                  analysis)
 
 
 def _saved(fig: Figure, base: Path, endpoint: str, kind: FigureKind, title: str, caption: str,
@@ -235,19 +257,20 @@ def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], proto
 
 
 def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str | Path, *,
-                 progress: Progress | None = None) -> dict[str, Path]:
+                 progress: Progress | None = None, look: int | None = None) -> dict[str, Path]:
     """Analyse ``adam`` against ``protocol``, draw the figures and write every output of the
     module docstring into ``out_dir``; returns the files by relative path (``"report.html"``,
-    ``"figures/km_pfs.png"``, ...). Invalid ADaM data raise the
-    :class:`~oncotrial.report.adam.AdamValidationError` (a ``DataError``) of
-    :func:`oncotrial.report.adam.validate_adam`."""
+    ``"figures/km_pfs.png"``, ...). ``look``: the analysis of a group-sequential design the
+    data are (default: the final one; see :func:`~oncotrial.report.analysis.analyse`).
+    Invalid ADaM data raise the :class:`~oncotrial.report.adam.AdamValidationError` (a
+    ``DataError``) of :func:`oncotrial.report.adam.validate_adam`."""
     report = progress or _quiet
     proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)
     folder = Path(out_dir)
     present = set(adam.adtte["PARAMCD"].dropna()) if "PARAMCD" in adam.adtte.columns else set()
     total = _FIXED_STEPS + 3 * len([p for p in efficacy_endpoints(proto) if p in present])
     report("Analysis", 0, total)
-    analysis = analyse(adam, proto)
+    analysis = analyse(adam, proto, look=look)
     total = _FIXED_STEPS + 3 * len(analysis.efficacy)
     figures, messages = draw_figures(adam, analysis, proto, folder / "figures", progress=report, done=1,
                                      total=total)

@@ -11,10 +11,13 @@ trial asks first.
 Seeds: replica ``i`` uses the ``i``-th child of ``numpy.random.SeedSequence(seed)`` (its
 first 63 bits as the replica's integer seed, recorded per replica), so the result is the
 same whatever the chunking or the number of workers, and any replica can be re-created with
-``oncotrial simulate trial --seed <that seed>``.
+``oncotrial simulate trial --scenario <scenario> --seed <that seed>``.
 
-Targets: the scenario's bundled ``<name>_targets.yaml`` (published values, each named as an
-estimate of :func:`~oncotrial.simulate.estimates.trial_estimates`), or ``targets=`` given.
+Targets: ``targets=`` given, else the bundled ``<id>_targets.yaml`` of the scenario's ``id``
+when oncotrial ships one (:func:`default_targets`; published values, each named as an estimate
+of :func:`~oncotrial.simulate.estimates.trial_estimates`). A scenario of a trial without
+published results has no targets: the result then holds the simulated distribution of every
+estimate, with nothing to compare it with.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ from oncotrial.simulate.estimates import trial_estimates
 from oncotrial.simulate.scenario import Scenario
 from oncotrial.simulate.trial import simulate_trial
 
-__all__ = ["CalibrationResult", "TargetsError", "bundled_targets", "calibrate", "load_targets",
-           "replica_seeds"]
+__all__ = ["CalibrationResult", "TargetsError", "bundled_targets", "calibrate", "default_targets",
+           "load_targets", "replica_seeds"]
 
 #: replicas per task sent to a worker (fixed, so chunking never changes the seeds)
 CHUNK = 10
@@ -53,7 +56,8 @@ class CalibrationResult(Result):
     """Published value vs Monte-Carlo mean and central 95% of each estimate.
 
     ``table``: one row per target (``estimate, published, mean, lower, upper, within,
-    available``; ``available`` = replicas in which the estimate exists, e.g. a median reached).
+    available``; ``available`` = replicas in which the estimate exists, e.g. a median reached);
+    without targets one row per estimate, ``published`` NaN and ``within`` None.
     ``replicas``: one row per replica (``replica, seed`` and every estimate).
     """
 
@@ -67,14 +71,28 @@ class CalibrationResult(Result):
         return self.table
 
     @property
-    def all_within(self) -> bool:
-        """Every published value lies within the central 95% of its simulated estimate."""
+    def has_targets(self) -> bool:
+        """The replicas were compared with published values."""
+        return bool(self.table["published"].notna().any())
+
+    @property
+    def all_within(self) -> bool | None:
+        """Every published value lies within the central 95% of its simulated estimate
+        (None without targets: nothing was compared)."""
+        if not self.has_targets:
+            return None
         return bool(self.table["within"].all())
 
+    @property
+    def outside(self) -> list[str]:
+        """Estimates whose published value lies outside the central 95%."""
+        return [str(e) for e, w in zip(self.table["estimate"], self.table["within"], strict=True)
+                if w is not None and not w]
+
     def __repr__(self) -> str:
-        outside = self.table.loc[~self.table["within"], "estimate"].tolist()
+        targets = int(self.table["published"].notna().sum())
         return (f"CalibrationResult(scenario={self.scenario!r}, trials={self.trials}, "
-                f"seed={self.seed}, targets={len(self.table)}, outside={outside})")
+                f"seed={self.seed}, targets={targets}, outside={self.outside})")
 
 
 class TargetsError(SpecError):
@@ -98,9 +116,15 @@ def bundled_targets() -> list[str]:
     return sorted(p.name[:-len(_SUFFIX)] for p in folder.iterdir() if p.name.endswith(_SUFFIX))
 
 
+def default_targets(scenario: Scenario) -> dict[str, float] | None:
+    """The bundled targets of ``scenario``'s ``id`` (a scenario file copied from a bundled
+    one and edited keeps its published targets), None when oncotrial ships none for it."""
+    return load_targets(scenario.id) if scenario.id in bundled_targets() else None
+
+
 def load_targets(name_or_path: str | Path) -> dict[str, float]:
-    """Published targets: a bundled scenario name (``"lms04"``) or a YAML file with a
-    ``targets`` mapping of estimate name to published value.
+    """Published targets: a bundled scenario name (one of :func:`bundled_targets`) or a YAML
+    file with a ``targets`` mapping of estimate name to published value.
 
     Read as strictly as a scenario: a duplicated key, a file that is not UTF-8, or a value
     that is not a number raises :class:`TargetsError` naming the file and the key.
@@ -152,11 +176,13 @@ def _replicas(scenario: str, seeds: list[int], first: int) -> list[dict[str, flo
     return rows
 
 
-def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int = 1,
+def calibrate(scenario: str | Path, *, trials: int = 2000, seed: int = 1,
               targets: Mapping[str, float] | None = None, scheduler: str | None = None,
               workers: int | None = None,
               progress: Callable[[int, int], None] | None = None) -> CalibrationResult:
-    """Simulate ``trials`` replicas of ``scenario`` and compare with the published targets.
+    """Simulate ``trials`` replicas of ``scenario`` (a bundled name or a YAML file) and
+    compare them with the published ``targets`` (default: :func:`default_targets`; none:
+    the table describes every estimate's simulated distribution).
 
     ``scheduler``: ``None`` (this process), ``"local"`` (a Dask ``LocalCluster`` of
     ``workers`` processes) or a ``dask.distributed`` scheduler address; the numbers do not
@@ -165,9 +191,10 @@ def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int =
     scheduler, workers = check_scheduler(scheduler, workers)
     seeds = replica_seeds(seed, trials)
     name = str(scenario)
-    Scenario.load(scenario)  # a bad scenario fails here, before any work is sent out
+    loaded = Scenario.load(scenario)  # a bad scenario fails here, before any work is sent out
+    wanted: dict[str, float] | None
     if targets is None:
-        wanted = load_targets(scenario)
+        wanted = default_targets(loaded)
     else:
         problems = _target_problems(targets)
         if problems:
@@ -189,6 +216,9 @@ def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int =
     else:
         chunks = dask_map(_replicas, tasks, scheduler=scheduler, workers=workers, done=tick)
     replicas = pd.DataFrame([row for chunk in chunks for row in chunk])
+    if wanted is None:
+        return CalibrationResult(name, int(trials), int(seed),
+                                 _distributions(replicas), replicas)
     unknown = sorted(set(wanted) - set(replicas.columns))
     if unknown:
         raise InputError(f"targets: no estimate named {', '.join(unknown)} "
@@ -196,13 +226,29 @@ def calibrate(scenario: str | Path = "lms04", *, trials: int = 2000, seed: int =
                          field="targets")
     rows = []
     for key, published in wanted.items():
-        values = replicas[key].to_numpy(float)
-        finite = values[np.isfinite(values)]
-        lower, upper = (np.percentile(finite, [2.5, 97.5]) if finite.size
-                        else (np.nan, np.nan))
-        rows.append({"estimate": key, "published": published,
-                     "mean": float(finite.mean()) if finite.size else np.nan,
-                     "lower": float(lower), "upper": float(upper),
-                     "within": bool(lower <= published <= upper),
-                     "available": int(finite.size)})
-    return CalibrationResult(name, int(trials), int(seed), pd.DataFrame(rows), replicas)
+        row = _spread(key, replicas[key])
+        row["published"] = published
+        row["within"] = bool(row["lower"] <= published <= row["upper"])
+        rows.append(row)
+    return CalibrationResult(name, int(trials), int(seed), pd.DataFrame(rows, columns=_COLUMNS),
+                             replicas)
+
+
+#: columns of :attr:`CalibrationResult.table`
+_COLUMNS = ["estimate", "published", "mean", "lower", "upper", "within", "available"]
+
+
+def _spread(key: str, column: pd.Series) -> dict[str, Any]:
+    """Mean, central 95% and count of the replicas in which estimate ``key`` exists."""
+    values = column.to_numpy(float)
+    finite = values[np.isfinite(values)]
+    lower, upper = (np.percentile(finite, [2.5, 97.5]) if finite.size else (np.nan, np.nan))
+    return {"estimate": key, "mean": float(finite.mean()) if finite.size else np.nan,
+            "lower": float(lower), "upper": float(upper), "available": int(finite.size)}
+
+
+def _distributions(replicas: pd.DataFrame) -> pd.DataFrame:
+    """Every estimate's simulated spread, nothing published to compare it with."""
+    rows = [{**_spread(key, replicas[key]), "published": np.nan, "within": None}
+            for key in replicas.columns[2:]]
+    return pd.DataFrame(rows, columns=_COLUMNS)

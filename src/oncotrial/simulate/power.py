@@ -10,11 +10,11 @@ and of the estimated hazard ratio. It is the simulation counterpart of
 alongside as ``analytic_power``, and of rpact's ``getSimulationSurvival`` (against which it
 is validated within Monte-Carlo error, ``tests/fixtures/r/simulate_power.R``).
 
-Why simulate when a formula exists: Schoenfeld's approximation is asymptotic (at LMS04's
-hazard ratio 0.62 it is about 0.6 points optimistic: 0.7998 vs 0.793 simulated), and the
-formula says nothing about *when* the analyses happen, how variable that is, how biased the
-hazard ratio of a trial stopped early is, or what dropout, non-proportional (piecewise)
-hazards and stratification do.
+Why simulate when a formula exists: Schoenfeld's approximation is asymptotic (at the hazard
+ratio 0.62 of the example below it is about 0.6 points optimistic: 0.7998 vs 0.793
+simulated), and the formula says nothing about *when* the analyses happen, how variable that
+is, how biased the hazard ratio of a trial stopped early is, or what dropout,
+non-proportional (piecewise) hazards and stratification do.
 
 Conventions are those of :mod:`oncotrial.design`: hazard ratio experimental / control,
 allocation ratio experimental : control, dropout as the fraction lost by ``dropout_time``
@@ -25,8 +25,8 @@ experimental arm has fewer events than expected (HR < 1). A one-sided test rejec
 (``"upper"``) reaches the bound; a two-sided test when ``|z|`` does (both tails, as rpact
 counts ``overallReject``).
 
-Example — LMS04 (median PFS 6 vs 9.7 months, 150 patients accrued over 24 months, final
-analysis at 136 events, two-sided 5 %)::
+Example — the bundled reference protocol's design (median PFS 6 vs 9.7 months, 150 patients
+accrued over 24 months, final analysis at 136 events, two-sided 5 %)::
 
     >>> res = simulate_power(median_control=6, median_experimental=9.7, subjects=150,
     ...                      events=136, accrual_time=24, trials=20_000, seed=1)
@@ -635,8 +635,8 @@ def simulate_power(
         ``progress(done, total)`` is called as trials complete. ``keep_trials=True`` keeps
         the per-trial statistics in ``trial_table``.
 
-    The run time is linear in ``trials x subjects x looks``: over 1e5 LMS04-sized trials
-    per second on one core (``benchmarks/bench_simulate.py``). Memory: the work arrays of
+    The run time is linear in ``trials x subjects x looks``: over 1e5 trials of 150
+    patients per second on one core (``benchmarks/bench_simulate.py``). Memory: the work arrays of
     one slice (~50 MB) plus 32 bytes per trial and look for the per-trial statistics.
 
     References: Schoenfeld DA (1981), Biometrika 68:316-319 (the normal approximation);

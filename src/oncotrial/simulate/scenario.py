@@ -508,12 +508,12 @@ class ArmTreatment(_Model):
     surgery: Probability = 0.0
 
     @property
-    def induction(self) -> PhaseDelivery:
+    def first_phase(self) -> PhaseDelivery:
         """Delivery of the first phase."""
         return next(iter(self.phases.values()))
 
     @property
-    def maintenance(self) -> PhaseDelivery | None:
+    def second_phase(self) -> PhaseDelivery | None:
         """Delivery of the second phase, if any."""
         later = list(self.phases.values())[1:]
         return later[0] if later else None
@@ -689,7 +689,7 @@ class Scenario(_Model):
 
     @classmethod
     def load(cls, name_or_path: str | Path, *, protocol: Protocol | None = None) -> Scenario:
-        """Load a bundled scenario by name (``"lms04"``) or a YAML file by path."""
+        """Load a bundled scenario by name (``"gastric_example"``) or a YAML file by path."""
         text, source = _read(name_or_path)
         data = load_yaml(text, source=source, kind="scenario", error=ScenarioError)
         return cls.from_dict(data if data is not None else {}, source=source, protocol=protocol)
@@ -765,6 +765,11 @@ class Scenario(_Model):
                 issues.append((("treatment", "arms", code, "phases"),
                                f"expected the protocol's phases in order ({', '.join(names)}), "
                                f"got {', '.join(arm.phases)}"))
+            first = protocol.regimen(code).phases[0]
+            if arm.surgery > 0 and first.max_cycles is None:
+                issues.append((("treatment", "arms", code, "surgery"),
+                               f"surgery follows the first phase, but {first.name!r} has no "
+                               f"max_cycles (given until progression): set surgery to 0"))
         issues += self._check_strata(protocol)
         if isinstance(self.cutoff, date) and self.cutoff <= self.accrual.start:
             issues.append((("cutoff",), f"must be after the accrual start {self.accrual.start}"))

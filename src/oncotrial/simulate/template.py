@@ -2,8 +2,9 @@
 
 Writing a scenario from scratch means knowing every section the simulator needs. The
 template fills each with a neutral value taken from the protocol where it can: the arms,
-phases and stratification factors (uniform shares per level), the design's sample size,
-accrual (with its ramp-up), dropout, event-driven looks and medians (exponential overall
+phases and stratification factors (the protocol's prevalences, else uniform shares per
+level), the design's sample size, accrual (with its ramp-up), dropout, event-driven looks
+and medians (exponential overall
 survival and progression-free time: the design's end point gets the design's medians, the
 other one a plausible multiple), and says in a comment what each parameter means. The text
 is valid as it stands (``Scenario.load`` accepts it and ``simulate_trial`` runs it); every
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from oncotrial.protocol import Protocol
+from oncotrial.protocol import Protocol, level_key
 from oncotrial.simulate.visits import add_months
 
 __all__ = ["scenario_template"]
@@ -33,6 +34,18 @@ DEFAULT_MEDIANS = (12.0, 6.0)
 def _flow(value: Any) -> str:
     """A value in YAML flow style (JSON is YAML; keys stay quoted where needed)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def _shares(factor: Any) -> dict[str, float]:
+    """Share per level: the factor's declared ``prevalence``, else equal shares (the last
+    level takes the rounding remainder, so that the shares sum to 1)."""
+    if factor.prevalence is not None:
+        given = {level_key(k): float(v) for k, v in factor.prevalence.items()}
+        return {str(lv): given[level_key(lv)] for lv in factor.levels}
+    k = len(factor.levels)
+    shares = [round(1 / k, 6) for _ in factor.levels]
+    shares[-1] = round(1 - sum(shares[:-1]), 6)
+    return {str(lv): s for lv, s in zip(factor.levels, shares, strict=True)}
 
 
 def _design(protocol: Protocol) -> dict[str, Any]:
@@ -149,14 +162,10 @@ def scenario_template(protocol: Protocol, *, protocol_ref: str | None = None) ->
         "  age: {quantiles: [[0.0, 18], [0.25, 52], [0.5, 62], [0.75, 70], [1.0, 85]]}  "
         "# [probability, age] pairs",
         "  strata:                     # share per level of each stratification factor "
-        "(uniform here)",
+        "(the protocol's prevalence, else uniform)",
     ]
     for factor in protocol.stratification:
-        k = len(factor.levels)
-        shares = [round(1 / k, 6) for _ in factor.levels]
-        shares[-1] = round(1 - sum(shares[:-1]), 6)
-        lines.append(f"    {factor.name}: " + _flow({str(lv): s for lv, s in
-                                                      zip(factor.levels, shares, strict=True)}))
+        lines.append(f"    {factor.name}: " + _flow(_shares(factor)))
     if not names:
         lines[-1] = "  strata: {}                  # the protocol has no stratification factor"
     lines += [

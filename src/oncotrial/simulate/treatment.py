@@ -1,29 +1,33 @@
 """Treatment delivery: cycles per phase, delays, dose reductions, discontinuations, surgery,
 and the disposition (DS) records of each phase.
 
-The protocol gives the regimen (drugs, doses, cycle length, induction and maintenance
-maxima, reduction levels); the scenario gives how it is delivered. Per patient, cycle ``j``
-(counted over the whole treatment, induction first) is planned one cycle length after the
-previous one plus an occasional delay, and is given unless, by its planned day:
+The protocol gives the regimen: one phase, or a first phase with ``max_cycles`` followed by a
+second (each phase's drugs, doses, cycle length, reduction levels, and its maximum number of
+cycles or none: given until progression); the scenario gives how it is delivered. Per
+patient, cycle ``j`` (counted over the whole treatment, the first phase first) is planned
+one cycle length after the previous one plus an occasional delay, and is given unless, by
+its planned day:
 
 * progression was observed (no cycle on or after the first PD scan, as in
   :func:`oncotrial.protocol.schedule.plan`), the patient died, or the data cut-off passed;
 * the patient stopped for toxicity (a per-cycle probability, only for patients with a grade
   3-4 adverse event), for another reason (physician decision), or declined to start the
-  maintenance phase;
-* the phase's maximum was reached (the treatment is then completed).
+  second phase;
+* the phase's maximum was reached (the treatment is then completed); a phase without a
+  maximum runs until one of the above.
 
 Dose reductions happen only in patients with a grade 3-4 adverse event (the event is placed
 in the cycle before the reduction, :mod:`.adverse_events`): from a random cycle of the phase
 the dose falls to the protocol's level -1, possibly later to level -2; a new phase starts at
-the full dose. Surgery of residual disease may follow six induction cycles without
-progression; maintenance then restarts four weeks after the operation.
+the full dose. Surgery of residual disease may follow the last cycle of a first phase with
+``max_cycles`` (all of them given, no progression); a second phase then starts four weeks
+after the operation.
 
 Disposition per phase started: ``COMPLETED`` (phase maximum reached; dated one cycle after the
 last cycle), or the discontinuation decode (``PROGRESSIVE DISEASE`` on the PD scan date;
 ``ADVERSE EVENT``, ``PHYSICIAN DECISION``, ``WITHDRAWAL BY SUBJECT`` on the day the cycle
-was due). A patient eligible for maintenance who does not start it gets a maintenance record
-with the reason. Death during treatment has no phase record: the DEATH record says it.
+was due). A patient eligible for the second phase who does not start it gets a record of
+that phase with the reason. Death during treatment has no phase record: the DEATH record says it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reason", "TreatmentCourse", "simulate_treatment"]
 
-#: days from the end of induction to surgery, and from surgery to the next cycle
+#: days from the end of the first phase to surgery, and from surgery to the next cycle
 SURGERY_AFTER_DAYS = (14, 42)
 SURGERY_RECOVERY_DAYS = 28
 
@@ -71,8 +75,9 @@ class TreatmentCourse(Result):
     """Treatment of every patient (days counted from randomisation).
 
     ``cycle_day`` and ``given`` are ``(n, J)`` (J = most cycles of any arm); ``dose_level``
-    is 0 for the full dose, 1 or 2 for reduction levels -1 / -2; ``induction_cycles`` is the
-    number of induction cycles of the patient's arm. ``stop_reason`` (:class:`Reason`)
+    is 0 for the full dose, 1 or 2 for reduction levels -1 / -2; ``first_phase_cycles`` is the
+    number of cycles of the first phase of the patient's arm (for a phase given until
+    progression, more than the cut-off allows). ``stop_reason`` (:class:`Reason`)
     and ``stop_cycle`` (index of the first cycle not given). ``forced_event_cycle``: a cycle
     that must hold a grade 3-4 adverse event (before a reduction or a toxicity stop), -1 if
     none. ``dispositions``: phase records (``patient, DSDECOD, day, EPOCH``).
@@ -83,7 +88,7 @@ class TreatmentCourse(Result):
     cycle_day: np.ndarray
     given: np.ndarray
     dose_level: np.ndarray
-    induction_cycles: np.ndarray
+    first_phase_cycles: np.ndarray
     stop_reason: np.ndarray
     stop_cycle: np.ndarray
     forced_event_cycle: np.ndarray
@@ -137,7 +142,7 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
     n_ind = np.array([_cycles(structure[a][0][1], cap) for a in arms], dtype=np.int64)
     width = int(n_total.max())
     j = np.arange(width)
-    maintenance = j[None, :] >= n_ind[:, None]
+    second = j[None, :] >= n_ind[:, None]
     length = np.empty((n, width))
     p_delay = np.empty(n)
     delay_days = np.empty(n)
@@ -156,10 +161,10 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
         p_delay[on] = arm_spec.delay.probability
         delay_days[on] = arm_spec.delay.days
         treated[on] = u[0, on] >= arm_spec.not_treated
-        delivery = [arm_spec.induction, arm_spec.maintenance or arm_spec.induction]
-        tox[on] = np.where(maintenance[on], delivery[1].toxicity_stop, delivery[0].toxicity_stop)
-        other[on] = np.where(maintenance[on], delivery[1].other_stop, delivery[0].other_stop)
-        declined[on] = delivery[1].declined if arm_spec.maintenance is not None else 0.0
+        delivery = [arm_spec.first_phase, arm_spec.second_phase or arm_spec.first_phase]
+        tox[on] = np.where(second[on], delivery[1].toxicity_stop, delivery[0].toxicity_stop)
+        other[on] = np.where(second[on], delivery[1].other_stop, delivery[0].other_stop)
+        declined[on] = delivery[1].declined if arm_spec.second_phase is not None else 0.0
         reduce_p[on] = [delivery[0].reduction, delivery[1].reduction]
 
     delays = np.where(u_cycle[0] < p_delay[:, None], delay_days[:, None], 0.0)
@@ -197,19 +202,19 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
         return first, reason
 
     first, _ = first_failure(day)
-    completed_induction = treated & (first >= n_ind)
+    completed_first = treated & (first >= n_ind)
     rows = np.arange(n)
-    end_induction = day[rows, n_ind - 1] + length[rows, n_ind - 1]
+    end_first = day[rows, n_ind - 1] + length[rows, n_ind - 1]
     surgery_day = np.full(n, np.nan)
     p_surgery = np.array([spec.arms[a].surgery for a in arms])
     p_surgery = p_surgery * surgery_relative  # <= 1, validated
-    planned = end_induction + rng.integers(SURGERY_AFTER_DAYS[0], SURGERY_AFTER_DAYS[1] + 1, n)
-    operate = (completed_induction & (u[2] < p_surgery) & (planned < progression_day)
+    planned = end_first + rng.integers(SURGERY_AFTER_DAYS[0], SURGERY_AFTER_DAYS[1] + 1, n)
+    operate = (completed_first & (u[2] < p_surgery) & (planned < progression_day)
                & (planned < death_day) & (planned <= cutoff_day))
     surgery_day[operate] = planned[operate]
     surgery_primary = operate & (u[3] < spec.surgery_primary)
-    shift = np.where(operate, planned + SURGERY_RECOVERY_DAYS - end_induction, 0.0)
-    day = day + np.where(maintenance, shift[:, None], 0.0)
+    shift = np.where(operate, planned + SURGERY_RECOVERY_DAYS - end_first, 0.0)
+    day = day + np.where(second, shift[:, None], 0.0)
     first, reason = first_failure(day)
     first = np.where(treated, first, 0)
     reason = np.where(treated, reason, Reason.NOT_TREATED)
@@ -219,9 +224,9 @@ def simulate_treatment(scenario: Scenario, protocol: Protocol, arms: np.ndarray,
     level = np.zeros((n, width), dtype=np.int64)
     forced = np.full(n, -1)
     u_red = rng.random((2, 4, n))
-    for phase in (1, 0):  # induction last, so its reduction wins the forced event
+    for phase in (1, 0):  # the first phase last, so its reduction wins the forced event
         pick, position, twice, position2 = u_red[phase]
-        in_phase = given & (maintenance if phase else ~maintenance)
+        in_phase = given & (second if phase else ~second)
         count = in_phase.sum(axis=1)
         start = np.where(phase, n_ind, 0)
         eligible = severe & (count >= 2) & (pick < reduce_p[:, phase])
@@ -246,7 +251,7 @@ def _dispositions(arms: np.ndarray, n_ind: np.ndarray, first: np.ndarray,
     """One record per phase started (or refused), see the module docstring."""
     n = len(arms)
     rows = np.arange(n)
-    has_maintenance = np.array([len(structure[a]) > 1 for a in arms])
+    has_second = np.array([len(structure[a]) > 1 for a in arms])
     last = np.clip(first - 1, 0, None)
     due = np.where(first < day.shape[1], day[rows, np.minimum(first, day.shape[1] - 1)],
                    day[rows, last] + length[rows, last])
@@ -258,17 +263,17 @@ def _dispositions(arms: np.ndarray, n_ind: np.ndarray, first: np.ndarray,
                          default=due)
     recorded = np.isin(reason, list(Reason.DECODE))
     decode = np.array([Reason.DECODE.get(int(r), "") for r in reason], dtype=object)
-    in_maintenance = has_maintenance & (first >= n_ind)
+    in_second = has_second & (first >= n_ind)
     records = []
-    # the phase in which treatment stopped (or maintenance refused / completed): EPOCH is
+    # the phase in which treatment stopped (or the second phase refused / completed): EPOCH is
     # the protocol's phase name in upper case
     first_name = np.array([structure[a][0][0].upper() for a in arms], dtype=object)
     second_name = np.array([structure[a][-1][0].upper() for a in arms], dtype=object)
-    epoch = np.where(in_maintenance, second_name, first_name)
+    epoch = np.where(in_second, second_name, first_name)
     records.append(pd.DataFrame({"patient": rows[recorded], "DSDECOD": decode[recorded],
                                  "day": stop_day[recorded], "EPOCH": epoch[recorded]}))
-    # induction completed before a maintenance phase
-    done = in_maintenance & (reason != Reason.NOT_TREATED)
+    # the first phase completed before a second phase
+    done = in_second & (reason != Reason.NOT_TREATED)
     ind_end = np.minimum(day[rows, n_ind - 1] + length[rows, n_ind - 1], limit)
     records.append(pd.DataFrame({"patient": rows[done], "DSDECOD": "COMPLETED",
                                  "day": ind_end[done], "EPOCH": first_name[done]}))

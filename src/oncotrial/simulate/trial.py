@@ -51,6 +51,7 @@ from oncotrial.randomise.strata import stratum_label
 from oncotrial.simulate.adverse_events import adverse_event_records, draw_grades
 from oncotrial.simulate.baseline import Patients, accrual_dates, draw_baseline
 from oncotrial.simulate.disease import DiseaseCourse, simulate_disease
+from oncotrial.simulate.estimates import phase_label
 from oncotrial.simulate.scenario import EventCutoff, Scenario
 from oncotrial.simulate.subsequent import Subsequent, simulate_subsequent
 from oncotrial.simulate.treatment import Reason, TreatmentCourse, simulate_treatment
@@ -177,8 +178,8 @@ def _sequence(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
                    protocol: Protocol | None = None, look: int | None = None) -> SimulatedTrial:
     """Simulate one replica of ``scenario`` (a :class:`Scenario`, a bundled name such as
-    ``"lms04"`` or a YAML path) with ``seed``; ``protocol`` replaces the scenario's protocol
-    (e.g. other block sizes), the scenario being re-validated against it. With an
+    ``"gastric_example"`` or a YAML path) with ``seed``; ``protocol`` replaces the scenario's
+    protocol (e.g. other block sizes), the scenario being re-validated against it. With an
     event-driven cut-off, ``look`` (1-based, default the last) chooses the analysis.
 
     ``truth`` columns: ``USUBJID``, ``RANDSEQ`` (order of randomisation), ``ARMCD, ARM``,
@@ -188,7 +189,8 @@ def simulate_trial(scenario: Scenario | str | Path, *, seed: int,
     ``LSTALVDT``; the expected PFS/OS/PFS2 analysis (``*_ADT`` date, ``*_CNSR`` 0 event,
     1 no post-baseline assessment, 2 censored at the last assessment, 5 alive, ``*_MONTHS``
     = (ADT - RANDDT + 1 day) / 30.4375 as ADTTE's ``AVALM``); ``SCANS_MISSED`` before the
-    PFS date; ``RESPONDER``, ``BOR``; treatment (``TREATED``, cycles per phase, reductions,
+    PFS date; ``RESPONDER``, ``BOR``; treatment (``TREATED``, ``CYCLES_<PHASE>`` and
+    ``REDUCED_<PHASE>`` per phase named as the protocol's, e.g. ``CYCLES_INDUCTION``,
     ``STOP_REASON``, ``SURGERY``) and subsequent therapy (``SECOND_LINE``, ``THIRD_LINE``);
     ``DEATH_CAUSE``; ``DROPOUT_DT`` (lost to follow-up, NaT if not).
     """
@@ -387,8 +389,8 @@ def _replica(scenario: Scenario, seed: int, cutoff: np.datetime64,
 
     dm = _dm(usubjid, site, seq, arms, labels, randdt, base, strata, treatment, died,
              death_record, last_contact, ids, scenario, seed)
-    truth = _truth(usubjid, arms, labels, strata, randdt, course, pd_day, died, death_record,
-                   later, last_contact, scan_day, missed, tumours, treatment, cause)
+    truth = _truth(protocol, usubjid, arms, labels, strata, randdt, course, pd_day, died,
+                   death_record, later, last_contact, scan_day, missed, tumours, treatment, cause)
     truth["DROPOUT_DT"] = _dates(randdt, np.where(lost, cutoff_day, np.nan))
     # a cut-off during accrual: patients randomised later are not in the data yet
     enrolled = set(usubjid[randdt <= cutoff])
@@ -511,7 +513,7 @@ def _ex(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.nd
         treatment: TreatmentCourse, ids: dict[str, str]) -> pd.DataFrame:
     patient, cycle = np.nonzero(treatment.given)
     level = treatment.dose_level[patient, cycle]
-    maintenance = cycle >= treatment.induction_cycles[patient]
+    maintenance = cycle >= treatment.first_phase_cycles[patient]
     parts = []
     for code in np.unique(arms):
         phases = protocol.regimen(code).phases
@@ -555,7 +557,7 @@ def _ds(protocol: Protocol, arms: np.ndarray, usubjid: np.ndarray, randdt: np.nd
     during = treatment.treated & (death_record <= last_cycle + ON_TREATMENT_DAYS)
     names = [[p.name.upper() for p in protocol.regimen(a).phases] for a in arms]
     phase_epoch = np.array([phases[-1] if last >= first else phases[0] for phases, last, first
-                            in zip(names, last_index, treatment.induction_cycles, strict=True)],
+                            in zip(names, last_index, treatment.first_phase_cycles, strict=True)],
                            dtype=object)
     epoch = np.where(during, phase_epoch, "FOLLOW-UP")
     frame = pd.concat([
@@ -644,7 +646,28 @@ def _dm(usubjid: np.ndarray, site: np.ndarray, seq: np.ndarray,
         "SIMFL": "Y", "SIMSEED": seed})
 
 
-def _truth(usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
+def _phase_columns(protocol: Protocol, arms: np.ndarray,
+                   treatment: TreatmentCourse) -> dict[str, np.ndarray]:
+    """``CYCLES_<PHASE>`` (cycles given) and ``REDUCED_<PHASE>`` (a reduced dose in the phase)
+    per phase of any arm (:func:`~oncotrial.simulate.estimates.phase_label`, upper case);
+    0 and False for the arms without the phase."""
+    n, width = treatment.given.shape
+    first = treatment.given & (np.arange(width)[None, :] < treatment.first_phase_cycles[:, None])
+    masks = (first, treatment.given & ~first)  # the delivery model's first and second phase
+    reduced = treatment.dose_level > 0
+    cycles: dict[str, np.ndarray] = {}
+    reductions: dict[str, np.ndarray] = {}
+    for code in [a.code for a in protocol.arms]:
+        on = arms == code
+        for phase, mask in zip(protocol.regimen(code).phases, masks, strict=False):
+            key = phase_label(phase.name).upper()
+            cycles.setdefault(key, np.zeros(n, dtype=np.int64))[on] = mask[on].sum(axis=1)
+            reductions.setdefault(key, np.zeros(n, dtype=bool))[on] = (reduced & mask)[on].any(axis=1)
+    return {**{f"CYCLES_{k}": v for k, v in cycles.items()},
+            **{f"REDUCED_{k}": v for k, v in reductions.items()}}
+
+
+def _truth(protocol: Protocol, usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
            strata: dict[str, np.ndarray], randdt: np.ndarray, course: DiseaseCourse,
            pd_day: np.ndarray, died: np.ndarray, death_record: np.ndarray, later: Subsequent,
            last_contact: np.ndarray, scan_day: np.ndarray, missed: np.ndarray, tumours: Tumours,
@@ -658,9 +681,6 @@ def _truth(usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
     pfs2_event = np.minimum(pd2, death)
     pfs2_adt = np.where(np.isfinite(pfs2_event), pfs2_event, last_contact)
     os_adt = np.where(died, death_record, last_contact)
-    in_ind = treatment.given & (np.arange(treatment.given.shape[1])[None, :]
-                                < treatment.induction_cycles[:, None])
-    in_maint = treatment.given & ~in_ind
     reasons = {v: k for k, v in vars(Reason).items() if isinstance(v, int)}
 
     def month(day: np.ndarray) -> np.ndarray:  # as ADTTE's AVALM: (ADT - STARTDT + 1) / 30.4375
@@ -678,10 +698,7 @@ def _truth(usubjid: np.ndarray, arms: np.ndarray, labels: dict[str, str],
         "PFS2_ADT": _dates(randdt, pfs2_adt), "PFS2_CNSR": np.where(np.isfinite(pfs2_event), 0, 5),
         "PFS2_MONTHS": month(pfs2_adt), "SCANS_MISSED": missed,
         "RESPONDER": tumours.responder, "BOR": tumours.bor, "PROGRESSION_BY": tumours.progression_by,
-        "TREATED": treatment.treated, "CYCLES_INDUCTION": in_ind.sum(axis=1),
-        "CYCLES_MAINTENANCE": in_maint.sum(axis=1),
-        "REDUCED_INDUCTION": ((treatment.dose_level > 0) & in_ind).any(axis=1),
-        "REDUCED_MAINTENANCE": ((treatment.dose_level > 0) & in_maint).any(axis=1),
+        "TREATED": treatment.treated, **_phase_columns(protocol, arms, treatment),
         "STOP_REASON": [reasons[int(r)] for r in treatment.stop_reason],
         "SURGERY": ~np.isnan(treatment.surgery_day),
         "SECOND_LINE": later.second_line, "THIRD_LINE": later.third_line,

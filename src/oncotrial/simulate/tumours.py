@@ -14,7 +14,9 @@ Measurements are built backwards from the disease course, so that
 * Before progression, every ratio is capped at 1.12 times the lowest earlier ratio, which
   (rounding included) stays below the PD threshold of +20 % *and* +5 mm over the nadir.
 * At the first scan on or after the latent progression time, progression shows as target
-  growth (ratio at least 1.3 times the nadir and 8 mm over it), a new lesion, or
+  growth (ratio at least 1.3 times the nadir and 8 mm over it; when every target is a lymph
+  node, also the smallest node at 13 mm or more, since nodes under 10 mm are normal), a new
+  lesion, or
   unequivocal progression of a non-target lesion (:class:`ProgressionBy` shares).
 * Responders (probability ``expit(alpha + link * z)``, ``z`` the latent indolence, ``alpha``
   solved so that the expected objective response rate is the target, see
@@ -193,6 +195,13 @@ def simulate_tumours(scenario: Scenario, base: Patients, arms: np.ndarray, indol
     at = pd_index[rows]
     m = nadir[rows, at]
     growth = np.maximum(1.3 * m, m + 8.0 / base_sum[rows]) * (1.0 + 0.25 * rng.random(len(rows)))
+    # RECIST 1.1: lymph nodes below 10 mm are normal, so targets that are all nodes progress
+    # only when a node is pathological again; the smallest grows to at least 13 mm (a margin
+    # over 10 mm that the lesions' 5 % measurement noise cannot undo)
+    smallest = np.full(n, np.inf)
+    np.minimum.at(smallest, targets["patient"].to_numpy(), targets["size"].to_numpy())
+    all_nodes = np.bincount(targets["patient"], weights=~targets["node"].to_numpy(), minlength=n) == 0
+    growth = np.where(all_nodes[rows], np.maximum(growth, 13.0 / smallest[rows]), growth)
     ratio[rows, at] = np.where(mechanism[rows] == 0, growth, ratio[rows, at])
 
     tu, tr, complete_seen = _records(les, ratio, scan_day, performed, complete, k_resp,
