@@ -4,14 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check chromium bench bench-design bench-randomise bench-simulate install clean
+.PHONY: demo test check chromium postgres bench bench-design bench-randomise bench-simulate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,server]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,13 +24,19 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# the server tests start a throw-away PostgreSQL 15 cluster themselves (tests/server/conftest.py);
+# they need its binaries (initdb, pg_ctl, pg_dump, pg_restore), not a running server
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+
 # lint, architecture contracts (pyproject.toml [tool.importlinter]) and types; `make test` runs it first
 check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy src
 
-test: $(STAMP) chromium check
+test: $(STAMP) chromium postgres check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -4,8 +4,8 @@ Thin by design: it reads files, calls the library and renders the result; every 
 comes from the library. One module per command group (:mod:`~oncotrial.cli.survival`,
 :mod:`~oncotrial.cli.design`, :mod:`~oncotrial.cli.protocol`,
 :mod:`~oncotrial.cli.randomise`, :mod:`~oncotrial.cli.clinical`,
-:mod:`~oncotrial.cli.report`, :mod:`~oncotrial.cli.simulate`); this module only
-assembles them into :data:`app`. Errors print as one line on stderr and exit with status 2
+:mod:`~oncotrial.cli.report`, :mod:`~oncotrial.cli.simulate`, :mod:`~oncotrial.cli.server`);
+this module only assembles them into :data:`app`. Errors print as one line on stderr and exit with status 2
 for bad input, 1 for a run that failed (:mod:`~oncotrial.cli._output`).
 
 Importing the command line imports no statistics, plotting or simulation code: each
@@ -26,6 +26,7 @@ from oncotrial.cli.design import design_app
 from oncotrial.cli.protocol import dose, protocol_app
 from oncotrial.cli.randomise import randomise_app
 from oncotrial.cli.report import analyze, demo
+from oncotrial.cli.server import audit_app, db_app, serve, trial_app, users_app
 from oncotrial.cli.simulate import simulate_app
 from oncotrial.cli.survival import datasets_app, survival
 
@@ -43,6 +44,11 @@ app.command()(derive)
 app.add_typer(simulate_app, name="simulate")
 app.command()(analyze)
 app.command()(demo)
+app.command()(serve)
+app.add_typer(db_app, name="db")
+app.add_typer(trial_app, name="trial")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:

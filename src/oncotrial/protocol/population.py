@@ -7,7 +7,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, StrictBool, field_validator, model_validator
 
 from oncotrial.core.specfile import Issues
 from oncotrial.protocol.base import (
@@ -21,8 +21,8 @@ from oncotrial.protocol.base import (
     level_key,
 )
 
-__all__ = ["OPS", "Arm", "Criterion", "FieldSpec", "Minimisation", "Randomisation", "Rule",
-           "StratificationFactor"]
+__all__ = ["OPS", "Arm", "Blinding", "Criterion", "FieldSpec", "Minimisation", "Randomisation",
+           "Rule", "StratificationFactor"]
 
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not_in", "is_true", "is_false")
 
@@ -174,6 +174,26 @@ class Minimisation(SchemaModel):
         return p
 
 
+class Blinding(SchemaModel):
+    """Who may see the allocated arm. In a masked (double-blind) trial every user but the
+    unblinded statistician sees a code instead of the arm, until an emergency unblinding
+    reveals one subject's arm to the investigator who asks.
+
+    ``codes: kit`` gives every allocation its own kit number, drawn from a cryptographic
+    random source and unrelated to the arm (the pharmacy dispenses the kit; two kit numbers
+    say nothing about whether two patients share an arm). ``codes: arm_letter`` shows one
+    letter per arm (``A``, ``B``, ...), the letters assigned to the arms by a permutation
+    drawn from the sealed list seed; it reveals which patients share an arm, so prefer
+    ``kit`` unless the protocol calls for coded treatment groups.
+    """
+
+    masked: StrictBool = Field(description="Arms are hidden from every role but the unblinded "
+                                     "statistician (open label when false).")
+    codes: Literal["kit", "arm_letter"] = Field(
+        default="kit", description="What masked users see instead of the arm: a kit number per "
+                                   "allocation or a letter per arm.")
+
+
 class Randomisation(SchemaModel):
     """How arms are allocated; the strata are the stratification factors."""
 
@@ -184,6 +204,14 @@ class Randomisation(SchemaModel):
         default=None, description="Block sizes (method ``blocks``), multiples of the ratio sum.")
     minimisation: Minimisation | None = Field(default=None, description="Settings of method "
                                                                 "``minimisation``.")
+    blinding: Blinding = Field(default=Blinding(masked=False), description="Masking of the "
+                                                                           "allocated arm (open "
+                                                                           "label by default).")
+
+    @property
+    def blinded(self) -> bool:
+        """True when the allocated arm is masked."""
+        return self.blinding.masked
 
     @model_validator(mode="after")
     def _settings_match_method(self) -> Randomisation:

@@ -1,0 +1,325 @@
+"""Throughput and latency of randomisation through the web service, on SQLite and PostgreSQL.
+
+    python benchmarks/bench_server.py [--db sqlite|postgres|both] [--clients 50]
+                                      [--per-client 10] [--workers 1] [--argon2 low|default]
+                                      [--postgres-url URL]
+
+For each database: a fresh trial of the bundled block-randomised protocol with 20 sites
+(one investigator each) goes live; subjects are registered through the services (not
+timed); ``uvicorn`` serves ``oncotrial.server.app:create_app`` in a subprocess; ``--clients``
+concurrent HTTP clients (asyncio + httpx) each randomise ``--per-client`` subjects, every
+request with its password and idempotency key. Printed: allocations per second, p50 and
+p99 latency, and the check that the allocations have no duplicate or gap (sequence
+1..N; in every stratum, slots 1..n used once). The peer figure is the same number of
+randomisations through the service function directly (``--clients`` threads, no HTTP),
+measured in the same run on a second trial; the ratio HTTP/direct is printed.
+
+``--argon2 low`` (the default here) hashes passwords at the lowest argon2 cost, because
+every randomisation re-checks the password and the production cost (RFC 9106 low-memory
+profile, ~50 ms of CPU) would measure argon2, not the allocation path; ``--argon2 default``
+measures the production cost. Without ``--postgres-url`` a throw-away PostgreSQL cluster
+is started (initdb/pg_ctl, as user ``postgres`` when run as root) and removed.
+
+Not part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PROTOCOL = "lms04"
+PASSWORD = "Bench-Randomise-2026"
+STRATA = [{"origin": o, "stage": s} for o in ("uterine", "soft_tissue")
+          for s in ("locally_advanced", "metastatic")]
+ELIGIBLE = {"age": 60, "histology": "leiomyosarcoma", "expert_pathology_review": True,
+            "unresectable": True, "prior_chemotherapy": False, "measurable_lesions": 2, "ecog": 1,
+            "adequate_organ_function": True, "other_cancer_in_remission_lt_3y": False,
+            "cns_metastases": False}
+LOW_ARGON2 = {"ONCOTRIAL_ARGON2_TIME_COST": "1", "ONCOTRIAL_ARGON2_MEMORY_KIB": "8",
+              "ONCOTRIAL_ARGON2_PARALLELISM": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster; yields a superuser URL of database ``bench``."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    bin_dir = Path(found[-1]).parent if found else Path(shutil.which("initdb") or "initdb").parent
+    root = Path(tempfile.mkdtemp(prefix="oncotrial-bench-pg-"))
+    user = "postgres" if os.geteuid() == 0 else None
+    prefix = ["runuser", "-u", user, "--"] if user else []
+    port = _free_port()
+    if user:
+        shutil.chown(root, user)
+    data = root / "data"
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                    "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"], check=True,
+                   capture_output=True)
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=200"
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                    "-o", opts, "-w", "start"], check=True, capture_output=True)
+    try:
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+            conn.execute("CREATE DATABASE bench_direct")
+        yield f"postgresql://postgres@127.0.0.1:{port}/bench"
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
+    """A live trial at ``url`` with 20 sites; returns (subject code, site) to randomise."""
+    from sqlalchemy import select
+
+    from oncotrial.server.db.models import User
+    from oncotrial.server.db.session import make_engine, make_session_factory, write_transaction
+    from oncotrial.server.db.upgrade import upgrade
+    from oncotrial.server.services import accounts, randomisation, subjects
+    from oncotrial.server.settings import Settings
+
+    upgrade(url)
+    settings = Settings.from_env(database_url=url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    sites = [f"S{i:02d}" for i in range(1, 21)]
+    with write_transaction(factory) as session:
+        trial = accounts.init_trial(session, PROTOCOL, sites=[(s, f"Site {s}", "FR") for s in sites],
+                                    admin_username="admin", admin_password=PASSWORD, settings=settings)
+        for site in sites:
+            accounts.add_user(session, None, f"inv-{site}", PASSWORD, "investigator", site,
+                              trial_code=trial.code, settings=settings)
+        admin = accounts.principal(session, session.scalars(
+            select(User).where(User.username == "admin")).one())
+        randomisation.go_live(session, admin, per_stratum=n_subjects)
+    jobs = []
+    with write_transaction(factory) as session:
+        principals = {s: accounts.principal(session, session.scalars(
+            select(User).where(User.username == f"inv-{s}")).one()) for s in sites}
+        for i in range(n_subjects):
+            site = sites[i % 20]
+            stratum = STRATA[i % 4]
+            view = subjects.register(session, principals[site], subject_code=None, site_code=site,
+                                     eligibility={**ELIGIBLE, **stratum}, factors=stratum)
+            jobs.append((view.code, site))
+    engine.dispose()
+    return jobs
+
+
+def check(url: str, expected: int) -> str:
+    """'ok' when there are ``expected`` allocations without duplicate or gap."""
+    from sqlalchemy import func, select
+
+    from oncotrial.server.db.models import Allocation, ListSlot
+    from oncotrial.server.db.session import make_engine, make_session_factory
+    from oncotrial.server.services import audit
+
+    engine = make_engine(url)
+    problems = []
+    with make_session_factory(engine)() as session:
+        seqs = session.scalars(select(Allocation.sequence).order_by(Allocation.sequence)).all()
+        if seqs != list(range(1, expected + 1)):
+            problems.append(f"sequence is not 1..{expected} ({len(seqs)} allocations)")
+        if session.scalar(select(func.count(func.distinct(Allocation.subject_id)))) != len(seqs):
+            problems.append("a subject has two allocations")
+        for (label,) in session.execute(select(ListSlot.stratum).distinct()):
+            used = session.scalars(select(ListSlot.position).where(
+                ListSlot.stratum == label, ListSlot.allocation_id.is_not(None)).order_by(
+                ListSlot.position)).all()
+            if used != list(range(1, len(used) + 1)):
+                problems.append(f"stratum {label}: slots used {used[:5]}... have a gap")
+        if not audit.verify(session).ok:
+            problems.append("the audit chain does not verify")
+    engine.dispose()
+    return "ok" if not problems else "; ".join(problems)
+
+
+def _summary(latencies: list[float], elapsed: float) -> tuple[float, float, float]:
+    qs = statistics.quantiles(latencies, n=100, method="inclusive")
+    return len(latencies) / elapsed, qs[49] * 1000, qs[98] * 1000
+
+
+async def _http_clients(base: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[list[float], float, int]:
+    import httpx
+
+    sites = sorted({site for _, site in jobs})
+    limits = httpx.Limits(max_connections=n_clients + 10, max_keepalive_connections=n_clients + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        tokens = {}
+        for site in sites:
+            r = await client.post("/api/auth/login", json={"username": f"inv-{site}", "password": PASSWORD})
+            r.raise_for_status()
+            tokens[site] = r.json()["token"]
+        latencies: list[float] = []
+        errors = 0
+        shares = [jobs[i::n_clients] for i in range(n_clients)]
+
+        async def one_client(share: list[tuple[str, str]]) -> None:
+            nonlocal errors
+            for code, site in share:
+                key = str(uuid.uuid4())
+                for _ in range(50):  # 409 + Retry-After from a busy database: retry same key
+                    t0 = time.perf_counter()
+                    r = await client.post(f"/api/subjects/{code}/randomise", json={"password": PASSWORD},
+                                          headers={"Authorization": f"Bearer {tokens[site]}",
+                                                   "Idempotency-Key": key})
+                    if r.status_code == 409 and "retry-after" in r.headers:
+                        await asyncio.sleep(0.01)
+                        continue
+                    latencies.append(time.perf_counter() - t0)
+                    if r.status_code != 200:
+                        errors += 1
+                        print(f"  {code}: HTTP {r.status_code} {r.text[:200]}", file=sys.stderr)
+                    break
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one_client(s) for s in shares))
+        return latencies, time.perf_counter() - t0, errors
+
+
+def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int, workers: int) -> tuple[float, float, float, int]:
+    port = _free_port()
+    env = {**os.environ, "ONCOTRIAL_DATABASE_URL": url}
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "oncotrial.server.app:create_app",
+           "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+           "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start")
+        latencies, elapsed, errors = asyncio.run(_http_clients(f"http://127.0.0.1:{port}", jobs, n_clients))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    rate, p50, p99 = _summary(latencies, elapsed)
+    return rate, p50, p99, errors
+
+
+def run_direct(url: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[float, float, float, int]:
+    """The same randomisations through the service function, ``n_clients`` threads."""
+    from sqlalchemy import select
+
+    from oncotrial.core.errors import ConcurrencyConflict
+    from oncotrial.server.db.models import User
+    from oncotrial.server.db.session import make_engine, make_session_factory, write_transaction
+    from oncotrial.server.services import accounts, randomisation
+
+    engine = make_engine(url, pool_size=n_clients, max_overflow=10) if url.startswith("postgres") \
+        else make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        principals = {site: accounts.principal(session, session.scalars(
+            select(User).where(User.username == f"inv-{site}")).one()) for _, site in jobs}
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def client(share: list[tuple[str, str]]) -> None:
+        nonlocal errors
+        for code, site in share:
+            key = str(uuid.uuid4())
+            for _ in range(50):
+                t0 = time.perf_counter()
+                try:
+                    with write_transaction(factory) as session:
+                        randomisation.randomise(session, principals[site], code, password=PASSWORD,
+                                                idempotency_key=key)
+                except ConcurrencyConflict:
+                    time.sleep(0.01)
+                    continue
+                except Exception as exc:
+                    with lock:
+                        errors += 1
+                    print(f"  {code}: {exc}", file=sys.stderr)
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+                break
+
+    threads = [threading.Thread(target=client, args=(jobs[i::n_clients],)) for i in range(n_clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    rate, p50, p99 = _summary(latencies, elapsed)
+    return rate, p50, p99, errors
+
+
+def bench(label: str, http_url: str, direct_url: str, args: argparse.Namespace) -> None:
+    n = args.clients * args.per_client
+    jobs = setup_trial(http_url, n)
+    rate, p50, p99, errors = run_http(http_url, jobs, args.clients, args.workers)
+    verdict = check(http_url, n)
+    print(f"{label:10s} HTTP   {n} allocations, {args.clients} clients: {rate:7.1f} alloc/s, "
+          f"p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, errors {errors}, duplicates/gaps: {verdict}")
+    jobs = setup_trial(direct_url, n)
+    drate, dp50, dp99, derrors = run_direct(direct_url, jobs, args.clients)
+    dverdict = check(direct_url, n)
+    print(f"{label:10s} direct {n} allocations, {args.clients} threads: {drate:7.1f} alloc/s, "
+          f"p50 {dp50:6.1f} ms, p99 {dp99:6.1f} ms, errors {derrors}, duplicates/gaps: {dverdict}")
+    print(f"{label:10s} HTTP/direct throughput ratio {rate / drate:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--per-client", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--argon2", choices=["low", "default"], default="low")
+    parser.add_argument("--postgres-url", help="an empty PostgreSQL database (superuser or owner); "
+                                               "default: a throw-away cluster")
+    args = parser.parse_args()
+    if args.argon2 == "low":
+        os.environ.update(LOW_ARGON2)
+    print(f"argon2 cost: {args.argon2}; uvicorn workers: {args.workers}; {os.cpu_count()} CPUs")
+    if args.db in ("sqlite", "both"):
+        folder = Path(tempfile.mkdtemp(prefix="oncotrial-bench-"))
+        try:
+            bench("SQLite", f"sqlite:///{folder / 'http.db'}", f"sqlite:///{folder / 'direct.db'}", args)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    if args.db in ("postgres", "both"):
+        if args.postgres_url:
+            bench("PostgreSQL", args.postgres_url, args.postgres_url + "_direct", args)
+        else:
+            with postgres_cluster() as url:
+                bench("PostgreSQL", url, url + "_direct", args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The HTTP API: dependencies (:mod:`.deps`) and one router per resource (:mod:`.routes`)."""

@@ -1,0 +1,1 @@
+"""The database: SQLAlchemy 2 models, engines and transactions, Alembic migrations."""
