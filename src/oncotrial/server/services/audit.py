@@ -26,9 +26,9 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from oncotrial.core.errors import InputError
@@ -50,6 +50,13 @@ EXPORT_COLUMNS = ("seq", "at", "trial_id", "user_id", "username", "role", "site_
 
 #: a change: (field, old value, new value)
 Change = tuple[str, Any, Any]
+
+_RECORDS = cast(Table, AuditRecord.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
+# the statements of an append, built once (every allocation appends while holding its lock)
+_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+_INSERT_RECORD = insert(_RECORDS)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
 def _iso(at: dt.datetime) -> str:
@@ -130,8 +137,7 @@ def append(session: Session, *, action: str, entity: str, entity_id: str | int |
     for name, value in (("action", action), ("entity", entity)):
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{name}: an audit record needs a non-empty {name}", field=name)
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)
-                           .with_for_update()).scalar_one()
+    head = session.execute(_LOCK_HEAD).one()
     now = at if at is not None else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise TypeError("at must be timezone-aware")
@@ -149,9 +155,11 @@ def append(session: Session, *, action: str, entity: str, entity_id: str | int |
         changes_json=_dumps(_changes(changes)), reason=reason,
         request_id=request_id, client=client, prev_hash=head.hash, hash="")
     record.hash = _hash(head.hash, record)
-    session.add(record)
-    head.seq, head.hash = record.seq, record.hash
-    session.flush()
+    # one INSERT and one UPDATE, without the unit of work: every allocation appends a record
+    # while it holds the trial's lock; the returned record is not attached to the session
+    session.execute(_INSERT_RECORD, {column.key: getattr(record, column.key)
+                                     for column in _RECORDS.columns})
+    session.execute(_MOVE_HEAD, {"b_seq": record.seq, "b_hash": record.hash})
     return record
 
 
@@ -187,7 +195,8 @@ def verify(session: Session, *, max_problems: int = 50) -> AuditVerification:
             problems.append(f"record {record.seq}: content does not match its hash (edited)")
         prev_hash, expected_seq = record.hash, record.seq + 1
         session.expunge(record)
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).execution_options(
+        populate_existing=True)).scalar_one_or_none()
     if head is None:
         problems.append("the audit head row is missing")
         head_seq, head_hash = 0, ""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from oncotrial.core.errors import InputError, PermissionDenied
@@ -58,8 +58,9 @@ def protocol_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def trial_protocol(trial: Trial) -> Protocol:
-    """The validated protocol of ``trial``, parsed once per protocol text."""
+def trial_protocol(trial: Trial | Row[*tuple[Any, ...]]) -> Protocol:
+    """The validated protocol of ``trial`` (a row, or its columns), parsed once per protocol
+    text: the text is hashed on every call, so a changed text is parsed again."""
     digest = protocol_sha256(trial.protocol_yaml)
     with _PROTOCOLS_LOCK:
         cached = _PROTOCOLS.get(digest)
