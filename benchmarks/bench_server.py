@@ -99,7 +99,7 @@ def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
     from oncotrial.server.db.models import User
     from oncotrial.server.db.session import make_engine, make_session_factory, write_transaction
     from oncotrial.server.db.upgrade import upgrade
-    from oncotrial.server.services import accounts, randomisation, subjects
+    from oncotrial.server.services import accounts, sealing, subjects
     from oncotrial.server.settings import Settings
 
     upgrade(url)
@@ -115,7 +115,7 @@ def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
                               trial_code=trial.code, settings=settings)
         admin = accounts.principal(session, session.scalars(
             select(User).where(User.username == "admin")).one())
-        randomisation.go_live(session, admin, per_stratum=n_subjects)
+        sealing.go_live(session, admin, per_stratum=n_subjects)
     jobs = []
     with write_transaction(factory) as session:
         principals = {s: accounts.principal(session, session.scalars(
@@ -158,6 +158,16 @@ def check(url: str, expected: int) -> str:
     return "ok" if not problems else "; ".join(problems)
 
 
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of process ``pid``, or of the whole machine (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        return (sum(int(f) for f in fields) - int(fields[3]) - int(fields[4])) / ticks
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def _summary(latencies: list[float], elapsed: float) -> tuple[float, float, float]:
     qs = statistics.quantiles(latencies, n=100, method="inclusive")
     return len(latencies) / elapsed, qs[49] * 1000, qs[98] * 1000
@@ -175,19 +185,20 @@ async def _http_clients(base: str, jobs: list[tuple[str, str]], n_clients: int) 
             r.raise_for_status()
             tokens[site] = r.json()["token"]
         latencies: list[float] = []
-        errors = 0
+        errors = retries = 0
         shares = [jobs[i::n_clients] for i in range(n_clients)]
 
         async def one_client(share: list[tuple[str, str]]) -> None:
-            nonlocal errors
+            nonlocal errors, retries
             for code, site in share:
                 key = str(uuid.uuid4())
+                t0 = time.perf_counter()  # the latency includes the retries
                 for _ in range(50):  # 409 + Retry-After from a busy database: retry same key
-                    t0 = time.perf_counter()
                     r = await client.post(f"/api/subjects/{code}/randomise", json={"password": PASSWORD},
                                           headers={"Authorization": f"Bearer {tokens[site]}",
                                                    "Idempotency-Key": key})
                     if r.status_code == 409 and "retry-after" in r.headers:
+                        retries += 1
                         await asyncio.sleep(0.01)
                         continue
                     latencies.append(time.perf_counter() - t0)
@@ -198,10 +209,13 @@ async def _http_clients(base: str, jobs: list[tuple[str, str]], n_clients: int) 
 
         t0 = time.perf_counter()
         await asyncio.gather(*(one_client(s) for s in shares))
+        if retries:
+            print(f"  {retries} requests answered 409 busy and retried", file=sys.stderr)
         return latencies, time.perf_counter() - t0, errors
 
 
-def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int, workers: int) -> tuple[float, float, float, int]:
+def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int,
+             workers: int) -> tuple[float, float, float, int, str]:
     port = _free_port()
     env = {**os.environ, "ONCOTRIAL_DATABASE_URL": url}
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "oncotrial.server.app:create_app",
@@ -219,12 +233,34 @@ def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int, workers: int
                 time.sleep(0.1)
         else:
             raise RuntimeError("the server did not start")
+        servers = [proc.pid, *_children(proc.pid)]
+        before = ([_cpu_seconds(p) for p in servers], time.process_time(), _cpu_seconds())
         latencies, elapsed, errors = asyncio.run(_http_clients(f"http://127.0.0.1:{port}", jobs, n_clients))
+        server_cpu = sum(_cpu_seconds(p) for p in servers) - sum(before[0])
+        client_cpu = time.process_time() - before[1]
+        machine_cpu = _cpu_seconds() - before[2]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     rate, p50, p99 = _summary(latencies, elapsed)
-    return rate, p50, p99, errors
+    n = len(latencies)
+    cpu = (f"CPU per allocation: server {server_cpu / n * 1000:.1f} ms, clients "
+           f"{client_cpu / n * 1000:.1f} ms, database and the rest "
+           f"{(machine_cpu - server_cpu - client_cpu) / n * 1000:.1f} ms; machine busy "
+           f"{machine_cpu / elapsed / (os.cpu_count() or 1):.0%}")
+    return rate, p50, p99, errors, cpu
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of a uvicorn started with ``--workers`` > 1."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
 
 
 def run_direct(url: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[float, float, float, int]:
@@ -250,8 +286,8 @@ def run_direct(url: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[f
         nonlocal errors
         for code, site in share:
             key = str(uuid.uuid4())
+            t0 = time.perf_counter()
             for _ in range(50):
-                t0 = time.perf_counter()
                 try:
                     with write_transaction(factory) as session:
                         randomisation.randomise(session, principals[site], code, password=PASSWORD,
@@ -282,10 +318,11 @@ def run_direct(url: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[f
 def bench(label: str, http_url: str, direct_url: str, args: argparse.Namespace) -> None:
     n = args.clients * args.per_client
     jobs = setup_trial(http_url, n)
-    rate, p50, p99, errors = run_http(http_url, jobs, args.clients, args.workers)
+    rate, p50, p99, errors, cpu = run_http(http_url, jobs, args.clients, args.workers)
     verdict = check(http_url, n)
     print(f"{label:10s} HTTP   {n} allocations, {args.clients} clients: {rate:7.1f} alloc/s, "
           f"p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, errors {errors}, duplicates/gaps: {verdict}")
+    print(f"{label:10s}        {cpu}")
     jobs = setup_trial(direct_url, n)
     drate, dp50, dp99, derrors = run_direct(direct_url, jobs, args.clients)
     dverdict = check(direct_url, n)

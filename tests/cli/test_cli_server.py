@@ -266,12 +266,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_migrates_an_empty_database_and_answers(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_migrates_an_empty_database_and_answers(tmp_path, workers):
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ONCOTRIAL_")}
     environment.update(FAST)
     proc = subprocess.Popen([str(ONCOTRIAL), "serve", "--protocol", "gastric_example",
-                             "--port", str(port)], cwd=tmp_path, env=environment,
+                             "--port", str(port), "--workers", str(workers)], cwd=tmp_path,
+                            env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -291,6 +293,10 @@ def test_serve_migrates_an_empty_database_and_answers(tmp_path):
         assert {"alembic_version", "audit_records", "trials"} <= tables
     finally:
         proc.terminate()
+        if workers > 1:  # the supervisor names its worker processes
+            out, err = proc.communicate(timeout=15)
+            assert f"{workers} processes" in out
+            assert err.count("Started server process") == workers, err
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:

@@ -23,7 +23,7 @@ from oncotrial.server.db.models import User
 from oncotrial.server.db.session import make_engine, make_session_factory, write_transaction
 from oncotrial.server.db.upgrade import upgrade
 from oncotrial.server.security import Principal
-from oncotrial.server.services import accounts, randomisation, subjects
+from oncotrial.server.services import accounts, randomisation, sealing, subjects
 from oncotrial.server.settings import Settings
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -83,7 +83,7 @@ class TrialDB:
 
     def go_live(self, *, per_stratum: int | None = None, seed: int = 20261203) -> randomisation.GoLive:
         with self.write() as session:
-            return randomisation.go_live(session, self.principal("admin"), per_stratum=per_stratum,
+            return sealing.go_live(session, self.principal("admin"), per_stratum=per_stratum,
                                          seed=seed)
 
     def register(self, site: str, factors: dict[str, Any], code: str | None = None,

@@ -23,7 +23,7 @@ from oncotrial.server.db.models import (
 )
 from oncotrial.server.db.session import write_transaction
 from oncotrial.server.security import token_digest
-from oncotrial.server.services import accounts, audit
+from oncotrial.server.services import accounts, audit, authentication
 
 
 @pytest.fixture
@@ -220,10 +220,10 @@ def test_disable_user_revokes_sessions_and_tokens(trial, factory):
     settings = trial.settings
     creds = trial.users["investigator_b"]
     with write_transaction(factory) as s:
-        login = accounts.login(s, username=creds.username, password=creds.password,
+        login = authentication.login(s, username=creds.username, password=creds.password,
                                settings=settings)
-        inv_b = accounts.principal(s, accounts.user_for_token(s, login.token, settings))
-        api = accounts.create_api_token(s, inv_b, "script")
+        inv_b = accounts.principal(s, authentication.user_for_token(s, login.token, settings))
+        api = authentication.create_api_token(s, inv_b, "script")
     admin = trial.principal("admin", factory)
     with write_transaction(factory) as s:
         view = accounts.disable_user(s, admin, creds.username, request_id="r3")
@@ -231,10 +231,10 @@ def test_disable_user_revokes_sessions_and_tokens(trial, factory):
     with factory() as s:
         for token in (login.token, api.token):
             with pytest.raises(PermissionDenied):
-                accounts.user_for_token(s, token, settings)
+                authentication.user_for_token(s, token, settings)
     with pytest.raises(PermissionDenied, match="invalid username or password"), \
             write_transaction(factory) as s:
-        accounts.authenticate(s, creds.username, creds.password, settings)
+        authentication.authenticate(s, creds.username, creds.password, settings)
     with pytest.raises(InputError, match="already disabled"), write_transaction(factory) as s:
         accounts.disable_user(s, admin, creds.username)
     with pytest.raises(InputError, match="your own account"), write_transaction(factory) as s:
@@ -249,7 +249,7 @@ def test_disable_user_revokes_sessions_and_tokens(trial, factory):
 def test_login_success_is_audited_and_gives_an_expiring_session(trial, factory):
     creds = trial.users["investigator_a"]
     with write_transaction(factory) as s:
-        login = accounts.login(s, username=creds.username, password=creds.password,
+        login = authentication.login(s, username=creds.username, password=creds.password,
                                settings=trial.settings, client="10.0.0.1", request_id="r4")
     assert (login.username, login.role, login.site, login.trial) == \
         ("inv-a", "investigator", "A", trial.trial_code)
@@ -263,9 +263,9 @@ def test_login_success_is_audited_and_gives_an_expiring_session(trial, factory):
         for table in ("sessions", "api_tokens", "audit_records"):
             dump = str(s.execute(text(f"SELECT * FROM {table}")).all())
             assert login.token not in dump
-        user = accounts.user_for_token(s, login.token, trial.settings)
+        user = authentication.user_for_token(s, login.token, trial.settings)
         assert user.username == "inv-a" and user.last_login is not None
-        p = accounts.token_principal(s, login.token, trial.settings)
+        p = authentication.token_principal(s, login.token, trial.settings)
         assert (p.role, p.site_code) == ("investigator", "A")
         last = audit.list_records(s)[-1]
     assert (last["action"], last["username"], last["client"], last["request_id"]) == \
@@ -275,27 +275,27 @@ def test_login_success_is_audited_and_gives_an_expiring_session(trial, factory):
 def test_a_session_expires_and_logout_revokes_it(trial, factory):
     creds = trial.users["monitor"]
     with write_transaction(factory) as s:
-        login = accounts.login(s, username=creds.username, password=creds.password,
+        login = authentication.login(s, username=creds.username, password=creds.password,
                                settings=trial.settings)
-        second = accounts.login(s, username=creds.username, password=creds.password,
+        second = authentication.login(s, username=creds.username, password=creds.password,
                                 settings=trial.settings)
     with write_transaction(factory) as s:
         s.execute(update(UserSession).where(UserSession.token_sha256 == token_digest(
             login.token)).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     with factory() as s, pytest.raises(PermissionDenied, match="expired"):
-        accounts.user_for_token(s, login.token, trial.settings)
+        authentication.user_for_token(s, login.token, trial.settings)
     monitor = trial.principal("monitor", factory)
     with write_transaction(factory) as s:
-        accounts.logout(s, monitor, second.token, request_id="r5")
-        accounts.logout(s, monitor, second.token)  # twice: no error
-        accounts.logout(s, monitor, "unknown")
+        authentication.logout(s, monitor, second.token, request_id="r5")
+        authentication.logout(s, monitor, second.token)  # twice: no error
+        authentication.logout(s, monitor, "unknown")
     with factory() as s, pytest.raises(PermissionDenied, match="closed"):
-        accounts.user_for_token(s, second.token, trial.settings)
+        authentication.user_for_token(s, second.token, trial.settings)
     assert _actions(factory)[-1] == ("logout", "monitor", None)
     with factory() as s:
         for bad in ("", "nonsense"):
             with pytest.raises(PermissionDenied):
-                accounts.user_for_token(s, bad, trial.settings)
+                authentication.user_for_token(s, bad, trial.settings)
 
 
 def test_failed_logins_are_audited_with_one_message(trial, factory):
@@ -303,7 +303,7 @@ def test_failed_logins_are_audited_with_one_message(trial, factory):
     head = _head(factory)
     for username, password in ((creds.username, "wrong-password"), ("ghost", creds.password)):
         with pytest.raises(PermissionDenied) as info, write_transaction(factory) as s:
-            accounts.login(s, username=username, password=password, settings=trial.settings,
+            authentication.login(s, username=username, password=password, settings=trial.settings,
                            client="10.0.0.2")
         assert str(info.value) == "invalid username or password"
     assert _actions(factory, head) == [("login.failure", "inv-a", "wrong password"),
@@ -322,9 +322,9 @@ def test_lockout_after_repeated_failures(make_trial, database):
     try:
         for _ in range(3):
             with pytest.raises(PermissionDenied), write_transaction(f) as s:
-                accounts.authenticate(s, creds.username, "not-the-password", settings)
+                authentication.authenticate(s, creds.username, "not-the-password", settings)
         with pytest.raises(PermissionDenied, match="locked"), write_transaction(f) as s:
-            accounts.authenticate(s, creds.username, creds.password, settings)
+            authentication.authenticate(s, creds.username, creds.password, settings)
         with f() as s:
             user = s.execute(select(User).where(User.username == creds.username)).scalar_one()
             assert user.locked_until is not None
@@ -339,7 +339,7 @@ def test_lockout_after_repeated_failures(make_trial, database):
             s.execute(update(User).where(User.username == creds.username).values(
                 locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
         with write_transaction(f) as s:
-            assert accounts.authenticate(s, creds.username, creds.password, settings).username \
+            assert authentication.authenticate(s, creds.username, creds.password, settings).username \
                 == creds.username
     finally:
         f.kw["bind"].dispose()
@@ -348,12 +348,12 @@ def test_lockout_after_repeated_failures(make_trial, database):
 def test_a_locked_account_cannot_use_its_session(trial, factory):
     creds = trial.users["data_manager"]
     with write_transaction(factory) as s:
-        login = accounts.login(s, username=creds.username, password=creds.password,
+        login = authentication.login(s, username=creds.username, password=creds.password,
                                settings=trial.settings)
         s.execute(update(User).where(User.username == creds.username).values(
             locked_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)))
     with factory() as s, pytest.raises(PermissionDenied, match="locked"):
-        accounts.user_for_token(s, login.token, trial.settings)
+        authentication.user_for_token(s, login.token, trial.settings)
 
 
 def test_reauthentication(make_trial, database):
@@ -364,21 +364,21 @@ def test_reauthentication(make_trial, database):
     try:
         inv = setup.principal("investigator_a", f)
         with write_transaction(f) as s:
-            assert accounts.reauthenticate(s, inv.user_id, creds.password, settings).id == \
+            assert authentication.reauthenticate(s, inv.user_id, creds.password, settings).id == \
                 inv.user_id
         with pytest.raises(PermissionDenied, match="password is not correct"), \
                 write_transaction(f) as s:
-            accounts.reauthenticate(s, inv.user_id, "wrong", settings, request_id="r6")
+            authentication.reauthenticate(s, inv.user_id, "wrong", settings, request_id="r6")
         with f() as s:
             last = audit.list_records(s)[-1]
             assert (last["action"], last["request_id"]) == ("reauthentication.failure", "r6")
         with pytest.raises(PermissionDenied), write_transaction(f) as s:
-            accounts.reauthenticate(s, inv.user_id, "wrong again", settings)
+            authentication.reauthenticate(s, inv.user_id, "wrong again", settings)
         # two failures lock the account: even the right password is refused now
         with pytest.raises(PermissionDenied, match="locked"), write_transaction(f) as s:
-            accounts.reauthenticate(s, inv.user_id, creds.password, settings)
+            authentication.reauthenticate(s, inv.user_id, creds.password, settings)
         with pytest.raises(PermissionDenied, match="disabled"), write_transaction(f) as s:
-            accounts.reauthenticate(s, 9999, creds.password, settings)
+            authentication.reauthenticate(s, 9999, creds.password, settings)
     finally:
         f.kw["bind"].dispose()
 
@@ -395,7 +395,7 @@ def test_weak_hash_parameters_are_upgraded_at_login(trial, factory, database):
     creds = trial.users["monitor"]
     stronger = database.settings(argon2_time_cost=2)
     with write_transaction(factory) as s:
-        accounts.authenticate(s, creds.username, creds.password, stronger)
+        authentication.authenticate(s, creds.username, creds.password, stronger)
     with factory() as s:
         stored = s.execute(select(User.password_hash).where(User.username == "monitor")
                            ).scalar_one()
@@ -407,41 +407,41 @@ def test_weak_hash_parameters_are_upgraded_at_login(trial, factory, database):
 def test_api_tokens_are_hashed_listed_and_revocable(trial, factory):
     stat = trial.principal("unblinded_statistician", factory)
     with write_transaction(factory) as s:
-        issued = accounts.create_api_token(s, stat, " nightly export ", request_id="r7")
+        issued = authentication.create_api_token(s, stat, " nightly export ", request_id="r7")
     assert issued.to_dict()["name"] == "nightly export" and issued.token not in repr(issued)
     with factory() as s:
         row = s.execute(select(ApiToken)).scalar_one()
         assert row.token_sha256 == token_digest(issued.token)
-        assert accounts.user_for_token(s, issued.token, trial.settings).username == "stat"
-        assert accounts.list_api_tokens(s, stat) == [
+        assert authentication.user_for_token(s, issued.token, trial.settings).username == "stat"
+        assert authentication.list_api_tokens(s, stat) == [
             {"id": issued.id, "name": "nightly export", "created_at": row.created_at.isoformat(),
              "revoked_at": None}]
     other = trial.principal("monitor", factory)
     with pytest.raises(PermissionDenied, match=f"no token {issued.id} of yours"), \
             write_transaction(factory) as s:
-        accounts.revoke_api_token(s, other, issued.id)
+        authentication.revoke_api_token(s, other, issued.id)
     with pytest.raises(PermissionDenied, match="no token 999 of yours"), \
             write_transaction(factory) as s:
-        accounts.revoke_api_token(s, stat, 999)
+        authentication.revoke_api_token(s, stat, 999)
     with write_transaction(factory) as s:
-        accounts.revoke_api_token(s, stat, issued.id)
+        authentication.revoke_api_token(s, stat, issued.id)
     with factory() as s, pytest.raises(PermissionDenied, match="revoked"):
-        accounts.user_for_token(s, issued.token, trial.settings)
+        authentication.user_for_token(s, issued.token, trial.settings)
     with pytest.raises(InputError, match="already revoked"), write_transaction(factory) as s:
-        accounts.revoke_api_token(s, stat, issued.id)
+        authentication.revoke_api_token(s, stat, issued.id)
     assert [a for a, _, _ in _actions(factory)][-2:] == ["token.create", "token.revoke"]
 
 
 def test_an_admin_may_revoke_anyones_token(trial, factory):
     inv = trial.principal("investigator_b", factory)
     with write_transaction(factory) as s:
-        issued = accounts.create_api_token(s, inv, "lab")
+        issued = authentication.create_api_token(s, inv, "lab")
     with write_transaction(factory) as s:
-        accounts.revoke_api_token(s, trial.principal("admin", factory), issued.id)
+        authentication.revoke_api_token(s, trial.principal("admin", factory), issued.id)
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 65])
 def test_api_token_names(trial, factory, name):
     with pytest.raises(InputError, match="name: a token needs a name"), \
             write_transaction(factory) as s:
-        accounts.create_api_token(s, trial.principal("monitor", factory), name)
+        authentication.create_api_token(s, trial.principal("monitor", factory), name)

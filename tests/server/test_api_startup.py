@@ -32,6 +32,9 @@ def test_the_trial_of_the_protocol_is_served(sqlite_database):
     world.close()
     app = create_app(Settings(database_url=sqlite_database.url, **FAST), protocol=BLINDED)
     assert app.state.trial_code == "GASTRIC-EXAMPLE"
+    # a worker process of `serve --workers` names it in its settings
+    app = create_app(Settings(database_url=sqlite_database.url, protocol=str(BLINDED), **FAST))
+    assert app.state.trial_code == "GASTRIC-EXAMPLE"
 
 
 def test_a_tampered_list_is_reported_at_start_and_refuses_randomisation(sqlite_database,

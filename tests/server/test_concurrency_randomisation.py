@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from oncotrial.protocol import Protocol
 from oncotrial.randomise import AllocationState, generate_list, replay_state
 from oncotrial.server.db.models import Allocation, AuditRecord, ListSlot, SealedSeed, Subject
-from oncotrial.server.services import audit, randomisation
+from oncotrial.server.services import audit, sealing
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_fifty_simultaneous_randomisations_in_one_stratum(database_url) -> None:
             AuditRecord.action == "randomise")) == 50
         assert set(session.scalars(select(Subject.status))) == {"randomised"}
         assert audit.verify(session).ok
-        randomisation.verify(session, db.trial_id)
+        sealing.verify(session, db.trial_id)
     db.dispose()
 
 
@@ -144,7 +144,7 @@ def test_minimisation_under_contention_replays(database_url) -> None:
         allocations = session.execute(select(Subject.code, Allocation.arm, Allocation.sequence).join(
             Subject, Allocation.subject_id == Subject.id).order_by(Allocation.sequence)).all()
     with db.write() as session:
-        view = randomisation.state(session, db.principal("stat"))
+        view = sealing.state(session, db.principal("stat"))
     state = AllocationState.from_dict(view.state)
     assert replay_state(state, Protocol.load("gastric_example"), seed).ok
     assert [(s, a) for s, a, _ in allocations] == [(r["subject"], r["arm"]) for r in view.state["allocations"]]

@@ -5,7 +5,6 @@ the audit chain and the sealed list verify, and randomisation carries on after t
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing as mp
 import os
 import signal
@@ -16,9 +15,9 @@ from randomisation_fixtures import build_trial, worker_loop
 from sqlalchemy import func, select
 
 from oncotrial.protocol import Protocol
-from oncotrial.randomise import AllocationState, replay_state
-from oncotrial.server.db.models import Allocation, AllocationStateRow, ListSlot, SealedSeed, Subject
-from oncotrial.server.services import audit, randomisation
+from oncotrial.randomise import replay_state
+from oncotrial.server.db.models import Allocation, ListSlot, SealedSeed, Subject
+from oncotrial.server.services import allocation_store, audit, sealing
 
 pytestmark = pytest.mark.slow
 
@@ -59,13 +58,12 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(database_url, kill_after: 
         count = session.scalar(select(func.count()).select_from(Allocation))
         assert session.scalars(select(Allocation.sequence).order_by(Allocation.sequence)).all() == \
             list(range(1, count + 1))
-        row = session.get(AllocationStateRow, db.trial_id)
-        state = AllocationState.from_dict(json.loads(row.state_json))
-        assert state.counter == count
+        state = allocation_store.stored_state(session, db.trial_id)
+        assert state.counter == count == len(state.allocations)
         seed = session.get(SealedSeed, db.trial_id).seed
         assert replay_state(state, Protocol.load("lms04"), seed, per_stratum=80).ok
         assert audit.verify(session).ok
-        randomisation.verify(session, db.trial_id)
+        sealing.verify(session, db.trial_id)
     # the service carries on where it stopped
     remaining = [(s, site) for s, site in jobs if s not in randomised]
     view = db.randomise(*remaining[0])

@@ -19,7 +19,7 @@ from randomisation_fixtures import PASSWORD, build_trial
 from sqlalchemy import func, select
 
 from oncotrial.server.db.models import Allocation, ListSlot
-from oncotrial.server.services import audit, randomisation
+from oncotrial.server.services import audit, sealing
 
 pytestmark = pytest.mark.slow
 
@@ -94,7 +94,7 @@ def test_kill_server_mid_burst_and_restart(database_url) -> None:
                 ListSlot.stratum == label, ListSlot.allocation_id.is_not(None)).order_by(ListSlot.position)).all()
             assert used == list(range(1, len(used) + 1))
         assert audit.verify(session).ok
-        randomisation.verify(session, db.trial_id)
+        sealing.verify(session, db.trial_id)
     server = _serve(database_url, port)  # restart: verifies the list at start
     try:
         with httpx.Client(base_url=base, timeout=30) as http:

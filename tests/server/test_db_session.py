@@ -73,6 +73,10 @@ def test_settings_from_env_and_validation():
         Settings(database_url="oncotrial.db")
     with pytest.raises(InputError, match="argon2_memory_kib"):
         Settings(argon2_memory_kib=8, argon2_parallelism=4)
+    s = Settings.from_env({"ONCOTRIAL_THREADS": "4", "ONCOTRIAL_PROTOCOL": "gastric_example"})
+    assert (s.threads, s.protocol) == (4, "gastric_example")
+    with pytest.raises(InputError, match="threads: expected a positive"):
+        Settings(threads=0)
 
 
 # ----------------------------------------------------------------------------- engines

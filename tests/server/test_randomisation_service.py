@@ -21,7 +21,7 @@ from oncotrial.server.db.models import (
     Subject,
     Trial,
 )
-from oncotrial.server.services import audit, randomisation
+from oncotrial.server.services import audit, corrections, randomisation, sealing
 
 UT_MET = {"origin": "uterine", "stage": "metastatic"}
 SEED = 20261203
@@ -56,7 +56,7 @@ def test_go_live_seals_list_seed_and_state(lms) -> None:
     with lms.read() as session:
         assert session.get(SealedSeed, lms.trial_id).seed == SEED
         assert session.scalar(select(Trial.status)) == "live"
-        randomisation.verify(session, lms.trial_id)
+        sealing.verify(session, lms.trial_id)
         go = session.scalars(select(AuditRecord).where(AuditRecord.action == "trial.go_live")).one()
         assert {c["field"] for c in json.loads(go.changes_json)} >= {"list_sha256", "slots_sha256",
                                                                       "protocol_sha256"}
@@ -65,7 +65,7 @@ def test_go_live_seals_list_seed_and_state(lms) -> None:
 def test_go_live_seed_comes_from_the_csprng(database_url) -> None:
     db = build_trial(database_url, "lms04")
     with db.write() as session:
-        randomisation.go_live(session, db.principal("admin"), per_stratum=4)
+        sealing.go_live(session, db.principal("admin"), per_stratum=4)
     with db.read() as session:
         seed = session.get(SealedSeed, db.trial_id).seed
     db.dispose()
@@ -81,22 +81,22 @@ def test_go_live_default_list_length_is_the_design_sample_size(lms) -> None:
 
 def test_go_live_twice_and_by_non_admin_refused(lms) -> None:
     with pytest.raises(PermissionDenied), lms.write() as session:
-        randomisation.go_live(session, lms.investigator("S01"), per_stratum=4)
+        sealing.go_live(session, lms.investigator("S01"), per_stratum=4)
     lms.go_live(per_stratum=4)
     with pytest.raises(AllocationError, match="already live"), lms.write() as session:
-        randomisation.go_live(session, lms.principal("admin"), per_stratum=4)
+        sealing.go_live(session, lms.principal("admin"), per_stratum=4)
 
 
 def test_go_live_bad_per_stratum(lms) -> None:
     with pytest.raises(InputError) as info, lms.write() as session:
-        randomisation.go_live(session, lms.principal("admin"), per_stratum=0)
+        sealing.go_live(session, lms.principal("admin"), per_stratum=0)
     assert info.value.field == "per_stratum"
 
 
 def test_minimisation_has_no_list_and_per_stratum_is_refused(database_url) -> None:
     db = build_trial(database_url, "gastric_example")
     with pytest.raises(InputError) as info, db.write() as session:
-        randomisation.go_live(session, db.principal("admin"), per_stratum=5, seed=SEED)
+        sealing.go_live(session, db.principal("admin"), per_stratum=5, seed=SEED)
     assert info.value.field == "per_stratum"
     live = db.go_live()
     assert live.method == "minimisation" and live.slots == 0 and live.per_stratum is None
@@ -217,7 +217,7 @@ def test_edited_next_slot_refuses_to_randomise(lms) -> None:
         assert [n.kind for n in session.scalars(select(Notification))] == ["integrity"]
         assert session.scalar(select(text("count(*)")).select_from(Allocation)) == 0
     with lms.read() as session, pytest.raises(AllocationError, match="position 1"):
-        randomisation.verify(session, lms.trial_id)
+        sealing.verify(session, lms.trial_id)
 
 
 def test_verify_detects_an_edit_anywhere_in_the_list(lms) -> None:
@@ -226,7 +226,7 @@ def test_verify_detects_an_edit_anywhere_in_the_list(lms) -> None:
         session.execute(update(ListSlot).where(ListSlot.stratum == "origin=soft_tissue|stage=metastatic",
                                                ListSlot.position == 5).values(block_size=6))
     with lms.read() as session, pytest.raises(AllocationError, match="differs from the sealed"):
-        randomisation.verify(session, lms.trial_id)
+        sealing.verify(session, lms.trial_id)
 
 
 def test_rehashed_list_and_seed_edits_are_caught(lms) -> None:
@@ -234,7 +234,7 @@ def test_rehashed_list_and_seed_edits_are_caught(lms) -> None:
     with lms.write() as session:
         session.execute(update(SealedSeed).values(seed=SEED + 1))
     with lms.read() as session, pytest.raises(AllocationError, match="seed"):
-        randomisation.verify(session, lms.trial_id)
+        sealing.verify(session, lms.trial_id)
 
 
 @pytest.mark.parametrize("rehash", [False, True])
@@ -254,7 +254,7 @@ def test_edited_protocol_refuses_to_randomise(lms, rehash: bool) -> None:
     with pytest.raises(AllocationError, match="protocol"):
         lms.randomise(subject.code, "S01")
     with lms.read() as session, pytest.raises(AllocationError, match="protocol"):
-        randomisation.verify(session, lms.trial_id)
+        sealing.verify(session, lms.trial_id)
 
 
 # ----------------------------------------------------------------------------- replay
@@ -270,7 +270,7 @@ def test_stored_state_replays_every_allocation(database_url) -> None:
         subject = db.register(db.sites[i % 2], factors)
         views.append(db.randomise(subject.code, db.sites[i % 2]))
     with db.write() as session:
-        view = randomisation.state(session, db.principal("stat"))
+        view = sealing.state(session, db.principal("stat"))
     assert view.replay_ok and view.replay_problems == ()
     state = AllocationState.from_dict(view.state)
     replay = replay_state(state, Protocol.load("gastric_example"), SEED)
@@ -321,9 +321,9 @@ def test_sealed_reads_are_for_the_unblinded_statistician_only(blinded, reader: s
     blinded.go_live(per_stratum=9)
     for who in ("admin", "monitor", "dm", "inv-S01"):
         with pytest.raises(PermissionDenied), blinded.write() as session:
-            getattr(randomisation, reader)(session, blinded.principal(who))
+            getattr(sealing, reader)(session, blinded.principal(who))
     with blinded.write() as session:
-        result = getattr(randomisation, reader)(session, blinded.principal("stat"))
+        result = getattr(sealing, reader)(session, blinded.principal("stat"))
     assert result.to_dict()
     with blinded.read() as session:
         reads = session.scalars(select(AuditRecord).where(AuditRecord.action.like("%.read"))).all()
@@ -335,7 +335,7 @@ def test_sealed_list_rows(blinded) -> None:
     subject = blinded.register("S01", {"region": "asia", "ecog": 1, "pd_l1_cps_class": 3})
     blinded.randomise(subject.code, "S01")
     with blinded.write() as session:
-        listed = randomisation.sealed_list(session, blinded.principal("stat"))
+        listed = sealing.sealed_list(session, blinded.principal("stat"))
     assert len(listed.rows) == 12 * 9 and listed.block_sizes == (3, 6)
     used = [r for r in listed.rows if r["subject"]]
     assert len(used) == 1 and used[0]["position"] == 1
@@ -351,7 +351,7 @@ def test_open_label_shows_the_arm_but_never_the_list(lms) -> None:
         rows = randomisation.list_allocations(session, lms.investigator("S01"))
     assert rows[0].arm in ("DOX", "DOXTRAB") and rows[0].code is None
     with pytest.raises(PermissionDenied), lms.write() as session:
-        randomisation.sealed_list(session, lms.principal("admin"))
+        sealing.sealed_list(session, lms.principal("admin"))
 
 
 # ----------------------------------------------------------------------------- corrections
@@ -361,14 +361,14 @@ def test_randomised_in_error_never_reuses_the_slot(lms) -> None:
     first = lms.register("S01", UT_MET)
     lms.randomise(first.code, "S01")
     with pytest.raises(InputError) as info, lms.write() as session:
-        randomisation.correct(session, lms.principal("admin"), first.code, kind="randomised_in_error",
+        corrections.correct(session, lms.principal("admin"), first.code, kind="randomised_in_error",
                               reason="  ", password=PASSWORD)
     assert info.value.field == "reason"
     with pytest.raises(PermissionDenied), lms.write() as session:
-        randomisation.correct(session, lms.investigator("S01"), first.code,
+        corrections.correct(session, lms.investigator("S01"), first.code,
                               kind="randomised_in_error", reason="consent withdrawn", password=PASSWORD)
     with lms.write() as session:
-        view = randomisation.correct(session, lms.principal("admin"), first.code,
+        view = corrections.correct(session, lms.principal("admin"), first.code,
                                      kind="randomised_in_error", reason="randomised twice by mistake",
                                      password=PASSWORD)
     assert view.status == "in_error"
@@ -382,7 +382,7 @@ def test_randomised_in_error_never_reuses_the_slot(lms) -> None:
             AuditRecord.action == "correct.randomised_in_error")).one()
         assert record.reason == "randomised twice by mistake"
     with pytest.raises(AllocationError), lms.write() as session:
-        randomisation.correct(session, lms.principal("admin"), first.code, kind="randomised_in_error",
+        corrections.correct(session, lms.principal("admin"), first.code, kind="randomised_in_error",
                               reason="again", password=PASSWORD)
 
 
@@ -391,7 +391,7 @@ def test_wrong_stratum_is_recorded_and_the_allocation_kept(lms) -> None:
     subject = lms.register("S01", UT_MET)
     before = lms.randomise(subject.code, "S01")
     with lms.write() as session:
-        view = randomisation.correct(session, lms.principal("admin"), subject.code, kind="wrong_stratum",
+        view = corrections.correct(session, lms.principal("admin"), subject.code, kind="wrong_stratum",
                                      reason="stage misread at entry", password=PASSWORD,
                                      factors={"stage": "locally_advanced"})
     assert view.stratum == UT_MET and view.arm == before.arm
@@ -402,11 +402,11 @@ def test_wrong_stratum_is_recorded_and_the_allocation_kept(lms) -> None:
     assert changes["factor.stage"] == ("metastatic", "locally_advanced")
     for bad in ({"stage": "locally_advanced"}, {"stage": "stage IV"}, None):
         with pytest.raises(InputError) as info, lms.write() as session:
-            randomisation.correct(session, lms.principal("admin"), subject.code, kind="wrong_stratum",
+            corrections.correct(session, lms.principal("admin"), subject.code, kind="wrong_stratum",
                                   reason="x", password=PASSWORD, factors=bad)
         assert info.value.field == "factors"
     with pytest.raises(InputError) as info, lms.write() as session:
-        randomisation.correct(session, lms.principal("admin"), subject.code, kind="typo",
+        corrections.correct(session, lms.principal("admin"), subject.code, kind="typo",
                               reason="x", password=PASSWORD)
     assert info.value.field == "kind"
 

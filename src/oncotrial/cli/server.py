@@ -18,6 +18,7 @@ The server modules (SQLAlchemy, FastAPI) are imported inside the commands, so th
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +142,9 @@ def serve(
     migration_url: MigrationUrl = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help=(
+        "Server processes sharing the database (allocations stay serialised by the "
+        "database's locks)."))] = 1,
 ) -> None:
     """Run the randomisation web service (API at /api, schema at /openapi.json)."""
     from oncotrial.protocol import Protocol
@@ -154,10 +158,22 @@ def serve(
     except ImportError as exc:  # pragma: no cover - depends on the installation
         fail(f"the web service needs the server extra: pip install 'oncotrial[server]' "
              f"({exc.name} is missing)", EXIT_FAILED)
-    app = create_app(settings, protocol=protocol)
-    console.print(f"oncotrial serving {protocol} on http://{host}:{port} "
-                  f"(database {_shown(settings.database_url)})", highlight=False, markup=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    shown = (f"oncotrial serving {protocol} on http://{host}:{port} (database "
+             f"{_shown(settings.database_url)}{f', {workers} processes' if workers > 1 else ''})")
+    if workers == 1:
+        app = create_app(settings, protocol=protocol)
+        console.print(shown, highlight=False, markup=False, soft_wrap=True)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # each worker process builds the app from the environment
+    create_app(settings, protocol=protocol)  # migrate and verify once, errors before forking
+    os.environ.update({"ONCOTRIAL_DATABASE_URL": settings.database_url,
+                       "ONCOTRIAL_PROTOCOL": str(protocol)})
+    if settings.migration_url:
+        os.environ["ONCOTRIAL_MIGRATION_URL"] = settings.migration_url
+    console.print(shown, highlight=False, markup=False, soft_wrap=True)
+    uvicorn.run("oncotrial.server.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
 
 
 # ----------------------------------------------------------------------------- db

@@ -141,7 +141,7 @@ def _prepare_database(settings: Settings, factory: Any, trial_code: str | None) 
     SHA-256 and log a failure as critical (the service keeps answering reads and refuses
     every randomisation, with the same message)."""
     from oncotrial.server.db import upgrade
-    from oncotrial.server.services import accounts, randomisation
+    from oncotrial.server.services import accounts, sealing
 
     upgrade.ensure_schema(settings.owner_url)
     with factory() as session:
@@ -150,7 +150,7 @@ def _prepare_database(settings: Settings, factory: Any, trial_code: str | None) 
         except InputError:
             return  # no trial yet (before `oncotrial trial init`)
         try:
-            randomisation.verify(session, trial.id)
+            sealing.verify(session, trial.id)
         except AllocationError as exc:
             log.critical("trial %s: randomisation refused: %s", trial.code, exc)
 
@@ -158,10 +158,14 @@ def _prepare_database(settings: Settings, factory: Any, trial_code: str | None) 
 def create_app(settings: Settings | None = None,
                protocol: str | Path | None = None) -> FastAPI:
     """The service for one trial: the trial of ``protocol`` (a protocol file or bundled
-    name; its ``id`` is the trial code), or the only trial of the database."""
+    name; its ``id`` is the trial code; default ``settings.protocol``), or the only trial of
+    the database."""
+    import anyio.to_thread
+
     from oncotrial.server.db.session import make_engine, make_session_factory
 
     settings = settings or Settings.from_env()
+    protocol = protocol if protocol is not None else settings.protocol
     trial_code = None
     if protocol is not None:
         from oncotrial.protocol import Protocol
@@ -173,6 +177,8 @@ def create_app(settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the routes are plain functions, run in the thread pool of the event loop
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         engine.dispose()
 

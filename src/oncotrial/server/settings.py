@@ -28,10 +28,19 @@ class Settings:
     ``argon2_*`` are the password-hashing costs (argon2id); the defaults are those of
     argon2-cffi's RFC 9106 low-memory profile. Tests lower them to keep the suite fast; a
     hash records its own parameters, so passwords hashed with other costs still verify.
+
+    ``protocol`` (a protocol file or bundled name) names the trial a server process runs
+    when the command line cannot pass it (``oncotrial serve --workers`` starts each worker
+    from the environment). ``threads`` is the number of requests a server process works on
+    at once; the others wait in its event loop. Allocations are serialised per trial, so
+    more threads only make the lock's holder share the interpreter with more waiters: 16
+    gave the best 99th-percentile latency with 50 clients on two cores.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
     migration_url: str | None = None
+    protocol: str | None = None
+    threads: int = 16
     session_minutes: int = 30
     lockout_failures: int = 5
     lockout_minutes: int = 15
@@ -44,7 +53,7 @@ class Settings:
             raise InputError(f"database_url: expected a URL such as {DEFAULT_DATABASE_URL} or "
                              f"postgresql://user@host/db, got {self.database_url!r}",
                              field="database_url")
-        for name in ("session_minutes", "lockout_failures", "lockout_minutes",
+        for name in ("threads", "session_minutes", "lockout_failures", "lockout_minutes",
                      "argon2_time_cost", "argon2_memory_kib", "argon2_parallelism"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

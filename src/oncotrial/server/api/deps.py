@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from oncotrial.errors import PermissionDenied
 from oncotrial.server.db.session import write_transaction
 from oncotrial.server.security import Principal
-from oncotrial.server.services import accounts
+from oncotrial.server.services import authentication
 from oncotrial.server.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,8 +73,11 @@ class Db:
             return fn(session, *args, **kwargs)
 
 
-def get_db(request: Request) -> Db:
-    """The service caller of this request (with its id, set by the app's middleware)."""
+async def get_db(request: Request) -> Db:
+    """The service caller of this request (with its id, set by the app's middleware).
+
+    This and :func:`_token` are ``async`` because they do no I/O: FastAPI runs a plain
+    ``def`` dependency in its thread pool, and the hop costs more than the work."""
     state = request.app.state
     rid = str(getattr(request.state, "request_id", None) or new_request_id(None))
     return Db(factory=state.session_factory, settings=state.settings,
@@ -85,7 +88,7 @@ def get_db(request: Request) -> Db:
 Database = Annotated[Db, Depends(get_db)]
 
 
-def _token(credentials: Annotated[HTTPAuthorizationCredentials | None,
+async def _token(credentials: Annotated[HTTPAuthorizationCredentials | None,
                                   Depends(bearer)]) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise _unauthenticated()
@@ -99,7 +102,7 @@ def current_principal(token: Token, db: Database) -> Principal:
     """The authenticated caller; 401 for a token that is unknown, expired or revoked, or a
     user with no role in the server's trial (the same answer, so that nothing leaks)."""
     try:
-        return db.read(accounts.token_principal, token, db.settings, db.trial_code)
+        return db.read(authentication.token_principal, token, db.settings, db.trial_code)
     except PermissionDenied:
         raise _unauthenticated("invalid, expired or revoked token") from None
 

@@ -8,7 +8,10 @@ processes can share one database:
   can fail midway when another writer got there first). Readers are not blocked (WAL
   mode). A writer that cannot get the lock within ``busy_timeout`` gets
   :class:`~oncotrial.errors.ConcurrencyConflict`, which the API answers with 409 and
-  ``Retry-After``.
+  ``Retry-After``. Within one process the writers of an engine first queue on a lock of
+  their own: SQLite's busy handler polls with growing sleeps, so under contention a
+  writer could wait a second while others came and went; the queue makes the wait
+  proportional to the writers ahead of it.
 * PostgreSQL: READ COMMITTED; the services lock the rows they change
   (``SELECT ... FOR UPDATE`` on the allocation state, the audit head). A deadlock or a
   serialisation failure is a :class:`~oncotrial.errors.ConcurrencyConflict` too.
@@ -16,6 +19,9 @@ processes can share one database:
 
 from __future__ import annotations
 
+import collections
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +39,43 @@ __all__ = ["BUSY_TIMEOUT_MS", "is_postgres", "make_engine", "make_session_factor
 
 #: how long a SQLite writer waits for the write lock before giving up
 BUSY_TIMEOUT_MS = 30_000
+
+
+
+class _WriterQueue:
+    """A lock granted in the order it was asked for (``threading.Lock`` is not: a thread
+    that just released it often takes it again before the waiters wake)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._held = False
+        self._waiting: collections.deque[threading.Event] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiting:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiting:  # gave up before its turn came
+                self._waiting.remove(turn)
+                return False
+        return True  # its turn came while it gave up
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().set()  # the lock passes to the next in line
+            else:
+                self._held = False
+
+
+#: per SQLite engine, the queue its writers in this process wait in (see the module text)
+_WRITE_QUEUES: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
 
 #: PostgreSQL SQLSTATEs that a retry may resolve: serialisation failure, deadlock,
 #: lock not available
@@ -66,6 +109,10 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwa
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
+        # the API serves from a thread pool of 40: each busy thread may hold a connection,
+        # ten stay open between bursts
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 30)
         return create_engine(parsed, isolation_level="READ COMMITTED", **kwargs)
     if parsed.database in (None, "", ":memory:"):
         raise InputError("database_url: an in-memory SQLite database cannot be shared between "
@@ -98,6 +145,7 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwa
         mode = "IMMEDIATE" if connection.get_execution_options().get("oncotrial_write") else ""
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
+    _WRITE_QUEUES[engine] = _WriterQueue()
     return engine
 
 
@@ -129,6 +177,11 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     a lock that cannot be had, a deadlock or a serialisation failure raises
     :class:`~oncotrial.errors.ConcurrencyConflict` (retry-able)."""
     session = factory()
+    bind = session.get_bind()
+    queue = _WRITE_QUEUES.get(bind) if isinstance(bind, Engine) else None
+    if queue is not None and not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        session.close()
+        raise ConcurrencyConflict("the database is busy with another change; retry the request")
     try:
         session.connection(execution_options={"oncotrial_write": True})
         yield session
@@ -144,3 +197,5 @@ def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if queue is not None:
+            queue.release()

@@ -1,14 +1,8 @@
-"""Trials, sites, users, roles, logins, sessions and API tokens.
+"""Trials, sites, users and roles (logins, sessions and tokens:
+:mod:`~oncotrial.server.services.authentication`).
 
-Logins are audited whether they succeed or fail. After ``lockout_failures`` wrong
-passwords in a row (at login or when re-entering the password to randomise or unblind) the
-account is locked for ``lockout_minutes``, the lock is audited and the trial's admins get a
-notification. A failed attempt is committed before the error is raised, so that the count
-and its audit record survive the caller's rollback; call these functions first in their
-transaction. Wrong username, wrong password and disabled account get the same message, so
-a login form does not tell which usernames exist.
-
-Each user has one role per trial; an investigator's role names one site.
+Each user has one role per trial; an investigator's role names one site. Disabling a user
+revokes their sessions and API tokens at once.
 """
 
 from __future__ import annotations
@@ -30,7 +24,6 @@ from oncotrial.protocol import Protocol, ProtocolError, bundled_protocols
 from oncotrial.server.db.models import (
     ROLES,
     ApiToken,
-    Notification,
     RoleAssignment,
     Site,
     Trial,
@@ -40,21 +33,15 @@ from oncotrial.server.db.models import (
 from oncotrial.server.security import (
     Principal,
     hash_password,
-    needs_rehash,
-    new_token,
     require,
-    token_digest,
-    verify_password,
 )
 from oncotrial.server.services import audit
 from oncotrial.server.settings import Settings
 
-__all__ = ["MIN_PASSWORD_LENGTH", "IssuedToken", "LoginView", "SiteSpec", "SiteView",
-           "TrialView", "UserView", "add_site", "add_user", "authenticate",
-           "check_password_policy", "create_api_token", "disable_user", "find_trial",
-           "init_trial", "list_api_tokens", "list_sites", "list_users", "login", "logout",
-           "open_session", "parse_site", "principal", "reauthenticate", "revoke_api_token",
-           "token_principal", "trial_view", "user_for_token"]
+__all__ = ["MIN_PASSWORD_LENGTH", "SiteSpec", "SiteView", "TrialView", "UserView", "add_site",
+           "add_user", "check_password_policy", "disable_user", "find_trial", "init_trial",
+           "list_sites", "list_users", "parse_site", "principal", "settings_or_env", "trial_view",
+           "utc_now"]
 
 #: the shortest password accepted
 MIN_PASSWORD_LENGTH = 10
@@ -63,39 +50,9 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$")
 _SITE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _COUNTRY = re.compile(r"^[A-Z]{2,3}$")
 
-_BAD_LOGIN = "invalid username or password"
 
 #: a (site code, name, country or None) triple
 SiteSpec = tuple[str, str, str | None]
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class IssuedToken(Result):
-    """A token as handed to its user, once: the plaintext is stored nowhere."""
-
-    id: int
-    name: str
-    token: str
-    expires_at: dt.datetime | None
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"IssuedToken(id={self.id}, name={self.name!r}, expires_at={self.expires_at!r})"
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class LoginView(Result):
-    """A successful login: the session token (shown once), its expiry, who and in which role."""
-
-    token: str
-    expires_at: dt.datetime
-    username: str
-    role: str
-    site: str | None
-    trial: str
-
-    def __repr__(self) -> str:
-        return (f"LoginView(username={self.username!r}, role={self.role!r}, site={self.site!r}, "
-                f"expires_at={self.expires_at!r})")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -142,11 +99,13 @@ class TrialView(Result):
     sites: list[dict[str, object]]
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """Now, in UTC (what every stored time is)."""
     return dt.datetime.now(dt.UTC)
 
 
-def _settings(settings: Settings | None) -> Settings:
+def settings_or_env(settings: Settings | None) -> Settings:
+    """``settings``, else those of the ``ONCOTRIAL_*`` environment."""
     return settings if settings is not None else Settings.from_env()
 
 
@@ -241,7 +200,7 @@ def init_trial(session: Session, protocol: str | Path, *, sites: Sequence[SiteSp
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     trial = Trial(code=parsed.id, title=parsed.title, protocol_yaml=text,
                   protocol_sha256=digest, blinded=parsed.randomisation.blinded, status="setup",
-                  created_at=_now())
+                  created_at=utc_now())
     session.add(trial)
     session.flush()
     audit.append(session, action="trial.create", entity="trial", entity_id=trial.code,
@@ -348,7 +307,7 @@ def add_user(session: Session, principal: Principal | None, username: str, passw
     if session.execute(select(User).where(User.username == username)).first() is not None:
         raise InputError(f"username: user {username!r} already exists", field="username")
     user = User(username=username, full_name=full_name, password_hash=hash_password(
-        password, settings), active=True, failed_logins=0, created_at=_now())
+        password, settings), active=True, failed_logins=0, created_at=utc_now())
     session.add(user)
     session.flush()
     session.add(RoleAssignment(user_id=user.id, trial_id=trial.id, role=role,
@@ -400,7 +359,7 @@ def disable_user(session: Session, principal: Principal | None, username: str, *
     if not user.active:
         raise InputError(f"username: user {username!r} is already disabled", field="username")
     user.active = False
-    now = _now()
+    now = utc_now()
     revoked = 0
     for row in session.execute(select(UserSession).where(
             UserSession.user_id == user.id, UserSession.revoked_at.is_(None))).scalars():
@@ -426,115 +385,6 @@ def list_users(session: Session, principal: Principal) -> list[UserView]:
         .where(RoleAssignment.trial_id == principal.trial_id).order_by(User.username)).scalars()
     return [_user_view(session, u, principal.trial_id) for u in users]
 
-
-# ----------------------------------------------------------------------------- logins
-
-def _trial_ids(session: Session, user: User) -> list[int]:
-    return list(session.execute(select(RoleAssignment.trial_id).where(
-        RoleAssignment.user_id == user.id)).scalars())
-
-
-def _failure(session: Session, user: User | None, username: str, why: str, settings: Settings,
-             *, action: str, client: str | None, request_id: str | None) -> None:
-    """Record a failed attempt, lock the account at the threshold, commit."""
-    trial_ids = _trial_ids(session, user) if user is not None else []
-    trial_id = trial_ids[0] if len(trial_ids) == 1 else None
-    audit.append(session, action=action, entity="user", entity_id=username, actor=username,
-                 trial_id=trial_id, reason=why, client=client, request_id=request_id)
-    if user is not None and why == "wrong password":
-        user.failed_logins += 1
-        if user.failed_logins >= settings.lockout_failures:
-            until = _now() + dt.timedelta(minutes=settings.lockout_minutes)
-            audit.append(session, action="user.lock", entity="user", entity_id=username,
-                         actor=username, trial_id=trial_id, client=client, request_id=request_id,
-                         reason=f"{user.failed_logins} wrong passwords in a row",
-                         changes=[("locked_until", None, until)])
-            user.locked_until, user.failed_logins = until, 0
-            for tid in trial_ids:
-                session.add(Notification(
-                    trial_id=tid, kind="lockout", created_at=_now(),
-                    message=f"account {username} locked until {until:%Y-%m-%d %H:%M} UTC after "
-                            f"{settings.lockout_failures} wrong passwords"))
-    session.commit()
-
-
-def _locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > _now()
-
-
-def authenticate(session: Session, username: str, password: str,
-                 settings: Settings | None = None, *, client: str | None = None,
-                 request_id: str | None = None) -> User:
-    """The user whose password this is, or :class:`~oncotrial.errors.PermissionDenied`
-    (audited; see the module docstring for lockout and the committed failure)."""
-    cfg = _settings(settings)
-    user = session.execute(select(User).where(User.username == username)
-                           .with_for_update()).scalar_one_or_none() \
-        if isinstance(username, str) else None
-    if user is None:
-        # spend the time a real check takes, so timing does not reveal unknown usernames
-        verify_password(_dummy_hash(cfg), password if isinstance(password, str) else "")
-        _failure(session, None, str(username)[:64], "unknown user", cfg, action="login.failure",
-                 client=client, request_id=request_id)
-        raise PermissionDenied(_BAD_LOGIN)
-    if not user.active:
-        verify_password(user.password_hash, password)
-        _failure(session, user, username, "account disabled", cfg, action="login.failure",
-                 client=client, request_id=request_id)
-        raise PermissionDenied(_BAD_LOGIN)
-    if _locked(user):
-        _failure(session, user, username, "account locked", cfg, action="login.failure",
-                 client=client, request_id=request_id)
-        raise PermissionDenied("account locked after repeated wrong passwords; try again later "
-                               "or ask an admin")
-    if not isinstance(password, str) or not verify_password(user.password_hash, password):
-        _failure(session, user, username, "wrong password", cfg, action="login.failure",
-                 client=client, request_id=request_id)
-        raise PermissionDenied(_BAD_LOGIN)
-    user.failed_logins, user.locked_until, user.last_login = 0, None, _now()
-    if needs_rehash(user.password_hash, cfg):
-        user.password_hash = hash_password(password, cfg)
-    trial_ids = _trial_ids(session, user)
-    audit.append(session, action="login.success", entity="user", entity_id=username,
-                 actor=username, trial_id=trial_ids[0] if len(trial_ids) == 1 else None,
-                 client=client, request_id=request_id)
-    return user
-
-
-_DUMMY: dict[tuple[int, int, int], str] = {}
-
-
-def _dummy_hash(settings: Settings) -> str:
-    key = (settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
-    if key not in _DUMMY:
-        _DUMMY[key] = hash_password("not a password of anyone", settings)
-    return _DUMMY[key]
-
-
-def reauthenticate(session: Session, user_id: int, password: str,
-                   settings: Settings | None = None, *, client: str | None = None,
-                   request_id: str | None = None) -> User:
-    """Check the password of a logged-in user again (before randomising or unblinding): a
-    stolen session token alone cannot do either. A wrong password counts towards lockout
-    and raises :class:`~oncotrial.errors.PermissionDenied`."""
-    cfg = _settings(settings)
-    user = session.execute(select(User).where(User.id == user_id)
-                           .with_for_update()).scalar_one_or_none()
-    if user is None or not user.active:
-        raise PermissionDenied("the account is disabled")
-    if _locked(user):
-        _failure(session, user, user.username, "account locked", cfg,
-                 action="reauthentication.failure", client=client, request_id=request_id)
-        raise PermissionDenied("account locked after repeated wrong passwords")
-    if not isinstance(password, str) or not verify_password(user.password_hash, password):
-        _failure(session, user, user.username, "wrong password", cfg,
-                 action="reauthentication.failure", client=client, request_id=request_id)
-        raise PermissionDenied("the password is not correct")
-    if user.failed_logins:
-        user.failed_logins = 0
-    return user
-
-
 def principal(session: Session, user: User, trial_code: str | None = None) -> Principal:
     """``user`` acting in their role of the trial (default: the database's only trial)."""
     trial = find_trial(session, trial_code)
@@ -548,132 +398,3 @@ def principal(session: Session, user: User, trial_code: str | None = None) -> Pr
     return Principal(user_id=user.id, username=user.username, role=assignment.role,
                      site_id=assignment.site_id, trial_id=trial.id,
                      site_code=site.code if site is not None else None)
-
-
-# ----------------------------------------------------------------------------- tokens
-
-def open_session(session: Session, user: User, settings: Settings | None = None, *,
-                 client: str | None = None, request_id: str | None = None) -> IssuedToken:
-    """A session token for a user who just authenticated, valid ``session_minutes``."""
-    cfg = _settings(settings)
-    token, digest = new_token()
-    now = _now()
-    row = UserSession(user_id=user.id, token_sha256=digest, created_at=now,
-                      expires_at=now + dt.timedelta(minutes=cfg.session_minutes))
-    session.add(row)
-    session.flush()
-    return IssuedToken(id=row.id, name="session", token=token, expires_at=row.expires_at)
-
-
-def login(session: Session, *, username: str, password: str, trial_code: str | None = None,
-          settings: Settings | None = None, client: str | None = None,
-          request_id: str | None = None) -> LoginView:
-    """:func:`authenticate`, then a session in the user's role of the trial."""
-    cfg = _settings(settings)
-    user = authenticate(session, username, password, cfg, client=client, request_id=request_id)
-    who = principal(session, user, trial_code)
-    issued = open_session(session, user, cfg)
-    assert issued.expires_at is not None
-    trial = session.get(Trial, who.trial_id)
-    assert trial is not None
-    return LoginView(token=issued.token, expires_at=issued.expires_at, username=user.username,
-                     role=who.role, site=who.site_code, trial=trial.code)
-
-
-def logout(session: Session, principal: Principal | None, token: str, *,
-           request_id: str | None = None) -> None:
-    """Revoke a session token (an unknown or already revoked one is no error; an API token
-    is revoked with :func:`revoke_api_token`)."""
-    row = session.execute(select(UserSession).where(
-        UserSession.token_sha256 == token_digest(token))).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        return
-    if principal is not None and row.user_id != principal.user_id:
-        raise PermissionDenied("not your session")
-    row.revoked_at = _now()
-    user = session.get(User, row.user_id)
-    trial_ids = _trial_ids(session, user) if user is not None else []
-    audit.append(session, action="logout", entity="user",
-                 entity_id=user.username if user else None, principal=principal,
-                 actor=None if principal is not None else (user.username if user else None),
-                 trial_id=trial_ids[0] if len(trial_ids) == 1 else None, request_id=request_id)
-
-
-def user_for_token(session: Session, token: str, settings: Settings | None = None) -> User:
-    """The active user a session or API token belongs to; an unknown, expired or revoked
-    token, or a disabled or locked account, raises
-    :class:`~oncotrial.errors.PermissionDenied` (the API answers 401)."""
-    if not isinstance(token, str) or not token:
-        raise PermissionDenied("not authenticated")
-    digest = token_digest(token)
-    now = _now()
-    user_id: int | None = None
-    row = session.execute(select(UserSession).where(UserSession.token_sha256 == digest)
-                          ).scalar_one_or_none()
-    if row is not None:
-        if row.revoked_at is not None or row.expires_at <= now:
-            raise PermissionDenied("the session has expired or was closed; log in again")
-        user_id = row.user_id
-    else:
-        api = session.execute(select(ApiToken).where(ApiToken.token_sha256 == digest)
-                              ).scalar_one_or_none()
-        if api is None or api.revoked_at is not None:
-            raise PermissionDenied("unknown or revoked token")
-        user_id = api.user_id
-    user = session.get(User, user_id)
-    if user is None or not user.active:
-        raise PermissionDenied("the account is disabled")
-    if _locked(user):
-        raise PermissionDenied("account locked after repeated wrong passwords")
-    return user
-
-
-def token_principal(session: Session, token: str, settings: Settings | None = None,
-                    trial_code: str | None = None) -> Principal:
-    """The :class:`~oncotrial.server.security.Principal` of a token's user."""
-    return principal(session, user_for_token(session, token, settings), trial_code)
-
-
-def create_api_token(session: Session, principal: Principal, name: str, *,
-                     request_id: str | None = None) -> IssuedToken:
-    """A long-lived token for scripts, acting as ``principal``'s user; shown once, stored
-    as SHA-256, revocable. It does not replace the password to randomise or unblind."""
-    require(principal, "token.manage")
-    if not isinstance(name, str) or not name.strip() or len(name) > 64:
-        raise InputError("name: a token needs a name of 1-64 characters", field="name")
-    token, digest = new_token()
-    row = ApiToken(user_id=principal.user_id, name=name.strip(), token_sha256=digest,
-                   created_at=_now())
-    session.add(row)
-    session.flush()
-    audit.append(session, action="token.create", entity="api_token", entity_id=row.id,
-                 principal=principal, request_id=request_id, changes=[("name", None, row.name)])
-    return IssuedToken(id=row.id, name=row.name, token=token, expires_at=None)
-
-
-def list_api_tokens(session: Session, principal: Principal) -> list[dict[str, object]]:
-    """The principal's own tokens (never their secrets)."""
-    require(principal, "token.manage")
-    rows = session.execute(select(ApiToken).where(ApiToken.user_id == principal.user_id)
-                           .order_by(ApiToken.id)).scalars()
-    return [{"id": t.id, "name": t.name, "created_at": t.created_at.isoformat(),
-             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in rows]
-
-
-def revoke_api_token(session: Session, principal: Principal, token_id: int, *,
-                     request_id: str | None = None) -> None:
-    """Revoke one of one's own tokens (an admin may revoke anyone's in the trial)."""
-    require(principal, "token.manage")
-    row = session.get(ApiToken, token_id)
-    owner = session.get(User, row.user_id) if row is not None else None
-    admin_of_owner = principal.role == "admin" and owner is not None \
-        and principal.trial_id in _trial_ids(session, owner)
-    if row is None or (row.user_id != principal.user_id and not admin_of_owner):
-        # the same answer for a token that does not exist and one of somebody else
-        raise PermissionDenied(f"no token {token_id} of yours")
-    if row.revoked_at is not None:
-        raise InputError(f"token: token {token_id} is already revoked", field="token")
-    row.revoked_at = _now()
-    audit.append(session, action="token.revoke", entity="api_token", entity_id=token_id,
-                 principal=principal, request_id=request_id,
-                 changes=[("revoked_at", None, row.revoked_at)])

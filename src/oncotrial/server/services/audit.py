@@ -36,9 +36,9 @@ from oncotrial.core.results import Result
 from oncotrial.server.db.models import AuditHead, AuditRecord
 from oncotrial.server.security import Principal, require
 
-__all__ = ["EXPORT_COLUMNS", "GENESIS", "AuditVerification", "AuditView", "Change", "append",
-           "canonical", "export", "export_text", "list_records", "record_dict", "records",
-           "render", "verify", "verify_for"]
+__all__ = ["EXPORT_COLUMNS", "GENESIS", "INSERT_RECORD", "LOCK_HEAD", "MOVE_HEAD", "AuditVerification",
+           "AuditView", "Change", "append", "canonical", "chained", "export", "export_text", "list_records",
+           "record_dict", "records", "render", "verify", "verify_for"]
 
 #: the hash the first record chains from
 GENESIS = "0" * 64
@@ -54,9 +54,12 @@ Change = tuple[str, Any, Any]
 _RECORDS = cast(Table, AuditRecord.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 # the statements of an append, built once (every allocation appends while holding its lock)
-_LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-_INSERT_RECORD = insert(_RECORDS)
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+#: lock the audit head and read the last sequence number and hash
+LOCK_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+#: insert the values of :func:`chained`
+INSERT_RECORD = insert(_RECORDS)
+#: move the head to the record just inserted (parameters ``b_seq``, ``b_hash``)
+MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
 def _iso(at: dt.datetime) -> str:
@@ -122,29 +125,28 @@ def _hash(prev_hash: str, record: AuditRecord) -> str:
     return hashlib.sha256((prev_hash + canonical(record)).encode("utf-8")).hexdigest()
 
 
-def append(session: Session, *, action: str, entity: str, entity_id: str | int | None = None,
-           changes: Sequence[Change] = (), principal: Principal | None = None,
-           trial_id: int | None = None, reason: str | None = None, request_id: str | None = None,
-           client: str | None = None, actor: str | None = None,
-           at: dt.datetime | None = None) -> AuditRecord:
-    """Append a record to the chain, in the caller's (write) transaction.
+def chained(head_seq: int, head_hash: str, *, action: str, entity: str,
+            entity_id: str | int | None = None, changes: Sequence[Change] = (),
+            principal: Principal | None = None, trial_id: int | None = None,
+            reason: str | None = None, request_id: str | None = None, client: str | None = None,
+            actor: str | None = None, at: dt.datetime | None = None) -> dict[str, Any]:
+    """The column values of the record that follows the head ``(head_seq, head_hash)``,
+    its hash computed (the arguments are those of :func:`append`).
 
-    ``principal`` is who acted; without one (the command line, a failed login) ``actor``
-    names who did (a username or ``"cli"``) and ``trial_id`` the trial. The audit head row is
-    locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transaction
-    holds the database lock already), so records are numbered without gaps in commit order.
+    For a caller that writes the record in a statement of its own while it holds the audit
+    head (see :func:`append` for the locking it needs): the allocation writes its record,
+    the head and its own rows in one statement.
     """
     for name, value in (("action", action), ("entity", entity)):
         if not isinstance(value, str) or not value.strip():
             raise InputError(f"{name}: an audit record needs a non-empty {name}", field=name)
-    head = session.execute(_LOCK_HEAD).one()
     now = at if at is not None else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise TypeError("at must be timezone-aware")
     # PostgreSQL keeps microseconds: the hash must cover what is stored
     now = now.astimezone(dt.UTC)
     record = AuditRecord(
-        seq=head.seq + 1, at=now,
+        seq=head_seq + 1, at=now,
         trial_id=principal.trial_id if principal is not None else trial_id,
         user_id=principal.user_id if principal is not None else None,
         username=principal.username if principal is not None else actor,
@@ -153,14 +155,32 @@ def append(session: Session, *, action: str, entity: str, entity_id: str | int |
         action=action, entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
         changes_json=_dumps(_changes(changes)), reason=reason,
-        request_id=request_id, client=client, prev_hash=head.hash, hash="")
-    record.hash = _hash(head.hash, record)
-    # one INSERT and one UPDATE, without the unit of work: every allocation appends a record
-    # while it holds the trial's lock; the returned record is not attached to the session
-    session.execute(_INSERT_RECORD, {column.key: getattr(record, column.key)
-                                     for column in _RECORDS.columns})
-    session.execute(_MOVE_HEAD, {"b_seq": record.seq, "b_hash": record.hash})
-    return record
+        request_id=request_id, client=client, prev_hash=head_hash, hash="")
+    record.hash = _hash(head_hash, record)
+    return {column.key: getattr(record, column.key) for column in _RECORDS.columns}
+
+
+def append(session: Session, *, action: str, entity: str, entity_id: str | int | None = None,
+           changes: Sequence[Change] = (), principal: Principal | None = None,
+           trial_id: int | None = None, reason: str | None = None, request_id: str | None = None,
+           client: str | None = None, actor: str | None = None,
+           at: dt.datetime | None = None) -> AuditRecord:
+    """Append a record to the chain, in the caller's (write) transaction; return it (not
+    attached to the session).
+
+    ``principal`` is who acted; without one (the command line, a failed login) ``actor``
+    names who did (a username or ``"cli"``) and ``trial_id`` the trial. The audit head row is
+    locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transaction
+    holds the database lock already), so records are numbered without gaps in commit order.
+    """
+    head = session.execute(LOCK_HEAD).one()
+    values = chained(head.seq, head.hash, action=action, entity=entity, entity_id=entity_id,
+                     changes=changes, principal=principal, trial_id=trial_id, reason=reason,
+                     request_id=request_id, client=client, actor=actor, at=at)
+    # one INSERT and one UPDATE, without the unit of work
+    session.execute(INSERT_RECORD, values)
+    session.execute(MOVE_HEAD, {"b_seq": values["seq"], "b_hash": values["hash"]})
+    return AuditRecord(**values)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

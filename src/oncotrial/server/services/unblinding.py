@@ -20,7 +20,7 @@ from oncotrial.core.errors import AllocationError, InputError
 from oncotrial.core.results import Result
 from oncotrial.server.db.models import Allocation, Site, Subject, Trial, Unblinding, User
 from oncotrial.server.security import Principal, require
-from oncotrial.server.services import accounts, audit, notifications
+from oncotrial.server.services import audit, authentication, notifications
 from oncotrial.server.services.subjects import subject_row, trial_protocol
 
 __all__ = ["UnblindingRecord", "UnblindingView", "list_unblindings", "unblind", "unblinding_report"]
@@ -59,7 +59,7 @@ def unblind(session: Session, principal: Principal, subject_code: str, *, reason
     if not isinstance(reason, str) or not reason.strip():
         raise InputError("reason: an emergency unblinding needs a reason", field="reason")
     subject, site = subject_row(session, principal, subject_code)
-    accounts.reauthenticate(session, principal.user_id, password, request_id=request_id)
+    authentication.reauthenticate(session, principal.user_id, password, request_id=request_id)
     trial = session.get(Trial, principal.trial_id)
     assert trial is not None
     if not trial_protocol(trial).randomisation.blinded:

@@ -20,7 +20,7 @@ from oncotrial.server.schemas import (
     UnblindingRecordOut,
     UnblindRequest,
 )
-from oncotrial.server.services import randomisation, unblinding
+from oncotrial.server.services import corrections, randomisation, sealing, unblinding
 
 router = APIRouter(tags=["randomisation"])
 
@@ -57,7 +57,7 @@ def correct(code: SubjectCode, body: CorrectionRequest, principal: CurrentPrinci
             db: Database) -> AllocationOut:
     """Admin: mark an allocation randomised in error, or record the right stratum; the slot
     is never reused and the allocation itself never changes."""
-    result = db.write(randomisation.correct, principal, code, kind=body.kind,
+    result = db.write(corrections.correct, principal, code, kind=body.kind,
                       reason=body.reason, password=body.password,
                       factors=dict(body.factors) if body.factors is not None else None,
                       request_id=db.request_id)
@@ -82,14 +82,14 @@ def list_unblindings(principal: CurrentPrincipal, db: Database) -> list[Unblindi
 def sealed_list(principal: CurrentPrincipal, db: Database) -> ListOut:
     """Unblinded statistician: the randomisation list (every download is audited)."""
     return ListOut.model_validate(
-        db.write(randomisation.sealed_list, principal, request_id=db.request_id).to_dict())
+        db.write(sealing.sealed_list, principal, request_id=db.request_id).to_dict())
 
 
 @router.get("/seed", response_model=SeedOut)
 def sealed_seed(principal: CurrentPrincipal, db: Database) -> SeedOut:
     """Unblinded statistician: the list's seed (audited)."""
     return SeedOut.model_validate(
-        db.write(randomisation.sealed_seed, principal, request_id=db.request_id).to_dict())
+        db.write(sealing.sealed_seed, principal, request_id=db.request_id).to_dict())
 
 
 @router.get("/state", response_model=StateOut)
@@ -97,4 +97,4 @@ def allocation_state(principal: CurrentPrincipal, db: Database) -> StateOut:
     """Unblinded statistician: the allocation state (block positions, minimisation totals)
     and whether a replay of the stored inputs reproduces it (audited)."""
     return StateOut.model_validate(
-        db.write(randomisation.state, principal, request_id=db.request_id).to_dict())
+        db.write(sealing.state, principal, request_id=db.request_id).to_dict())

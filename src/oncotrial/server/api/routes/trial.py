@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from oncotrial.server.api.deps import CurrentPrincipal, Database
 from oncotrial.server.schemas import GoLiveOut, GoLiveRequest, TrialOut
-from oncotrial.server.services import accounts, randomisation
+from oncotrial.server.services import accounts, sealing
 
 router = APIRouter(tags=["trial"])
 
@@ -21,6 +21,6 @@ def get_trial(principal: CurrentPrincipal, db: Database) -> TrialOut:
 def go_live(body: GoLiveRequest, principal: CurrentPrincipal, db: Database) -> GoLiveOut:
     """Admin: seal a fresh seed, generate the list in the platform and record its SHA-256;
     the trial starts randomising."""
-    result = db.write(randomisation.go_live, principal, per_stratum=body.per_stratum,
+    result = db.write(sealing.go_live, principal, per_stratum=body.per_stratum,
                       request_id=db.request_id)
     return GoLiveOut.model_validate(result.to_dict())
