@@ -4,7 +4,8 @@ Thin by design: it reads files, calls the library and renders the result; every 
 comes from the library. One module per command group (:mod:`~oncotrial.cli.survival`,
 :mod:`~oncotrial.cli.design`, :mod:`~oncotrial.cli.protocol`,
 :mod:`~oncotrial.cli.randomise`, :mod:`~oncotrial.cli.clinical`,
-:mod:`~oncotrial.cli.report`, :mod:`~oncotrial.cli.simulate`, :mod:`~oncotrial.cli.server`);
+:mod:`~oncotrial.cli.report`, :mod:`~oncotrial.cli.simulate`, :mod:`~oncotrial.cli.server`,
+:mod:`~oncotrial.cli.capture`);
 this module only assembles them into :data:`app`. Errors print as one line on stderr and exit with status 2
 for bad input, 1 for a run that failed (:mod:`~oncotrial.cli._output`).
 
@@ -21,6 +22,7 @@ import typer
 
 from oncotrial import __version__
 from oncotrial.cli._output import console
+from oncotrial.cli.capture import db_lock, db_unlock, export_app
 from oncotrial.cli.clinical import derive
 from oncotrial.cli.design import design_app
 from oncotrial.cli.protocol import dose, protocol_app
@@ -49,6 +51,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(trial_app, name="trial")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(export_app, name="export")
+db_app.command("lock")(db_lock)
+db_app.command("unlock")(db_unlock)
 
 
 def _version(value: bool) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,6 +40,7 @@ from oncotrial.errors import (
     OncotrialError,
     PermissionDenied,
 )
+from oncotrial.server import web
 from oncotrial.server.api.deps import new_request_id
 from oncotrial.server.api.routes import ROUTERS
 from oncotrial.server.settings import Settings
@@ -58,6 +60,10 @@ def _loc(field: str | None) -> list[str]:
 def error_response(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, headers) of an error, the one mapping of the whole service."""
     if isinstance(exc, InputError):
+        issues = getattr(exc, "issues", None)
+        if issues:  # a form: one entry per field
+            return 422, {"detail": [{"loc": _loc(f"data.{i.field}"), "msg": f"{i.field}: {i.message}",
+                                     "type": "input_error"} for i in issues]}, {}
         return 422, {"detail": [{"loc": _loc(exc.field), "msg": str(exc),
                                  "type": "input_error"}]}, {}
     if isinstance(exc, ConcurrencyConflict):
@@ -191,6 +197,9 @@ def create_app(settings: Settings | None = None,
     app.state.trial_code = trial_code
     for router in ROUTERS:
         app.include_router(router, prefix="/api")
+    # the browser pages: the same services and permissions as the API, not in its schema
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     app.add_exception_handler(OncotrialError, _oncotrial_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

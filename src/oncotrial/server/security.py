@@ -51,6 +51,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"admin", "monitor", "data_manager", "unblinded_statistician"}),
     "audit.export": frozenset({"admin", "monitor"}),
     "notifications.read": frozenset({"admin"}),
+    "form.read": _ALL,
+    "form.write": frozenset({"investigator"}),
+    "casebook.sign": frozenset({"investigator"}),
+    "query.read": _ALL,
+    "query.raise": frozenset({"data_manager", "monitor"}),
+    "query.answer": frozenset({"investigator"}),
+    "query.close": frozenset({"data_manager"}),
+    "sdv.flag": frozenset({"monitor"}),
+    "database.lock": frozenset({"admin", "data_manager"}),
+    "database.unlock": frozenset({"admin"}),
+    "export.sdtm": frozenset({"admin", "data_manager", "monitor", "unblinded_statistician"}),
 }
 
 

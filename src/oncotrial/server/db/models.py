@@ -12,13 +12,14 @@ and INSERT on it (:func:`oncotrial.server.db.upgrade.grant_app_role`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -51,6 +52,12 @@ __all__ = [
     "User",
     "UserSession",
     "ListSlot",
+    "DatabaseLock",
+    "FormRecord",
+    "DataQuery",
+    "QueryMessage",
+    "Signature",
+    "SdvFlag",
 ]
 
 #: the roles, scoped per trial (and per site for investigators)
@@ -307,3 +314,115 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ----------------------------------------------------------------------------- data capture
+
+class DatabaseLock(Base):
+    """A database lock at a data cut-off: the records dated up to ``cutoff`` are frozen
+    while ``status`` is ``locked``; the SHA-256 of the export written at the lock is kept
+    here and in the audit trail. An unlock (admin, with a reason) keeps the row."""
+
+    __tablename__ = "database_locks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    cutoff: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # locked | unlocked
+    export_sha256: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str] = mapped_column(String(64))
+    unlocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unlocked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    unlock_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FormRecord(Base):
+    """One filled form of one subject: ``form`` is the kind (a form spec of the protocol),
+    ``repeat_key`` tells repeats apart (a visit, an event number; empty for a one-off
+    form). ``data_json`` holds the clean values, ``response_json`` what the service
+    computed from them (the RECIST response of an assessment). ``record_date`` is the
+    date the data are about, which a database lock compares with its cut-off; ``lock_id``
+    names the lock that froze the record."""
+
+    __tablename__ = "form_records"
+    __table_args__ = (UniqueConstraint("subject_id", "form", "repeat_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    form: Mapped[str] = mapped_column(String(64))
+    repeat_key: Mapped[str] = mapped_column(String(64), default="")
+    data_json: Mapped[str] = mapped_column(Text)
+    response_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    record_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="saved")  # saved | locked
+    lock_id: Mapped[int | None] = mapped_column(ForeignKey("database_locks.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class DataQuery(Base):
+    """A question about one field of one record, raised by a data manager or a monitor,
+    answered by the site, closed by the data manager; its messages are the history."""
+
+    __tablename__ = "data_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("form_records.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open | answered | closed
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class QueryMessage(Base):
+    """One step of a query's history (raise, answer, close): append-only (triggers)."""
+
+    __tablename__ = "query_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("data_queries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # raise | answer | close
+    text: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Signature(Base):
+    """An investigator's electronic signature of a subject's casebook (21 CFR 11.50):
+    the signer's name, the date and time and the meaning; ``casebook_sha256`` covers the
+    records signed. An edit of the casebook afterwards voids it (``status`` ``void``)."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(Text)
+    meaning: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    casebook_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # valid | void
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SdvFlag(Base):
+    """A monitor's source-data verification of one record at one version: an edit makes
+    the record's current version unverified again."""
+
+    __tablename__ = "sdv_flags"
+    __table_args__ = (UniqueConstraint("record_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("form_records.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    verified_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime)

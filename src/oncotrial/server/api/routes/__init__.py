@@ -5,7 +5,10 @@ through :class:`~oncotrial.server.api.deps.Db` and returns the service result's
 from oncotrial.server.api.routes import (
     audit,
     auth,
+    exports,
+    forms,
     notifications,
+    queries,
     randomisations,
     sites,
     subjects,
@@ -16,4 +19,5 @@ from oncotrial.server.api.routes import (
 __all__ = ["ROUTERS"]
 
 ROUTERS = (auth.router, trial.router, sites.router, users.router, subjects.router,
-           randomisations.router, audit.router, notifications.router)
+           randomisations.router, audit.router, notifications.router, forms.router,
+           queries.router, exports.router)
