@@ -41,7 +41,6 @@ __all__ = ["BUSY_TIMEOUT_MS", "is_postgres", "make_engine", "make_session_factor
 BUSY_TIMEOUT_MS = 30_000
 
 
-
 class _WriterQueue:
     """A lock granted in the order it was asked for (``threading.Lock`` is not: a thread
     that just released it often takes it again before the waiters wake)."""
@@ -109,7 +108,7 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwa
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
-        # the API serves from a thread pool of 40: each busy thread may hold a connection,
+        # each request thread (Settings.threads) and each script may hold a connection;
         # ten stay open between bursts
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 30)

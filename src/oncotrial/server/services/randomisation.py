@@ -23,7 +23,7 @@ the code, never the arm.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -218,8 +218,7 @@ def randomise(session: Session, principal: Principal, subject_code: str, *, pass
                            entity="subject", entity_id=code,
                            changes=[("status", "registered", "randomised"), ("stratum", None, label),
                                     shown], principal=principal, request_id=request_id)
-    allocation["id"] = allocation_store.write_allocation(
-        session, allocation, record, replace(new_state, subjects=(), allocations=()))
+    allocation["id"] = allocation_store.write_allocation(session, allocation, record, new_state)
     return allocation_view(masked_trial, principal, Allocation(**allocation), code,
                            trial.site_code, principal.username)
 
