@@ -192,11 +192,32 @@ def demo(
     scenario: Annotated[str | None, typer.Option(
         "--scenario", help="Bundled scenario name or YAML file (default: the bundled scenario of a published "
                            "trial).")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="Enter the replica through the randomisation and data-capture service (a "
+                       "temporary SQLite database), lock, export, derive and analyse it, and show "
+                       "that the result equals the one made directly from the same records.")] = False,
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="With --live: leave the service serving after the comparison (Ctrl-C "
+                       "stops it).")] = False,
+    subjects: Annotated[int | None, typer.Option(
+        "--subjects", min=1, help="With --live: enter only the first N randomised subjects "
+                                  "(default all).")] = None,
 ) -> None:
     """Simulate a trial replica, derive its ADaM data, analyse it and write the full report;
-    print each headline number of the replica beside the published one."""
+    print each headline number of the replica beside the published one. With --live the
+    replica goes through the web service as the sites would enter it."""
     start = time.perf_counter()
     check_output_dir(out, "--out")
+    if (keep or subjects is not None) and not live:
+        raise typer.BadParameter("needs --live", param_hint="--keep/--subjects")
+    if live:
+        from oncotrial.cli.live_demo import run_live_demo
+
+        result = run_live_demo(scenario=scenario if scenario is not None else _default_scenario(),
+                               seed=seed, out=out, keep=keep, subjects=subjects)
+        if not result.identical:
+            raise typer.Exit(1)
+        return
     from oncotrial.clinical import derive_all
     from oncotrial.report.adam import AdamData
     from oncotrial.report.protocol_file import write_protocol
