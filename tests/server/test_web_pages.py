@@ -178,11 +178,20 @@ def _pages(world: WebWorld) -> list[tuple[str, str, str | None]]:
             ("/admin/users", "/admin/users", "user.manage"),
             ("/admin/sites", "/admin/sites", "site.manage"),
             ("/admin/trial", "/admin/trial", "trial.go_live"),
-            ("/audit", "/audit?entity=subject&entity_id=" + other, "audit.read")]
+            ("/audit", "/audit?entity=subject&entity_id=" + other, "audit.read"),
+            ("/subjects/{code}/casebook", f"/subjects/{other}/casebook", "form.read"),
+            ("/subjects/{code}/unblind", f"/subjects/{other}/unblind", "unblind"),
+            ("/queries", "/queries", "query.read"),
+            ("/queries/{query_id}", "/queries/1", "query.read"),
+            ("/lock", "/lock", "form.read"),
+            ("/exports", "/exports", "export.sdtm"),
+            ("/exports/sdtm.zip", "/exports/sdtm.zip", "export.sdtm"),
+            ("/missing", "/missing", "form.read")]
 
 
 def _posts(world: WebWorld) -> list[tuple[str, str, dict[str, str], str | None]]:
     other = world.registered["S02"][0]
+    randomised = world.randomised["S02"][0]
     return [("/logout", "/logout", {}, None),
             ("/subjects/new", "/subjects/new", {**register_form(0), "action": "check"},
              "subject.register"),
@@ -196,7 +205,21 @@ def _posts(world: WebWorld) -> list[tuple[str, str, dict[str, str], str | None]]
             ("/admin/users/{username}/disable", "/admin/users/nobody/disable", {},
              "user.manage"),
             ("/admin/sites", "/admin/sites", {"code": "", "name": ""}, "site.manage"),
-            ("/admin/go-live", "/admin/go-live", {}, "trial.go_live")]
+            ("/admin/go-live", "/admin/go-live", {}, "trial.go_live"),
+            ("/subjects/{code}/sign", f"/subjects/{randomised}/sign",
+             {"meaning": "", "password": PASSWORD}, "casebook.sign"),
+            ("/subjects/{code}/unblind", f"/subjects/{randomised}/unblind",
+             {"reason": "", "password": ""}, "unblind"),
+            ("/queries", "/queries", {"subject": randomised, "form": "baseline", "key": "",
+                                      "field": "age", "text": "walk"}, "query.raise"),
+            ("/queries/{query_id}/answer", "/queries/1/answer", {"answer": "walk"},
+             "query.answer"),
+            ("/queries/{query_id}/close", "/queries/1/close", {"comment": "walk"},
+             "query.close"),
+            ("/subjects/{code}/forms/{form}/sdv", f"/subjects/{randomised}/forms/baseline/sdv",
+             {"key": ""}, "sdv.flag"),
+            ("/lock", "/lock", {"cutoff": "not a date"}, "database.lock"),
+            ("/unlock", "/unlock", {"reason": ""}, "database.unlock")]
 
 
 def _concealed(world: WebWorld) -> list[str]:
@@ -227,8 +250,8 @@ def test_every_page_and_form_with_every_role(world):
             elif role not in PERMISSIONS[action]:
                 expected = {403}
             elif (path.startswith("/subjects/S02") and who == "investigator") \
-                    or path.endswith(("/saved", "/edit")):
-                expected = {404}  # another site's subject; a record never saved
+                    or path.endswith(("/saved", "/edit")) or path.startswith("/queries/"):
+                expected = {404}  # another site's subject; a record or query never saved
             else:
                 expected = {200}
             if status not in expected:
@@ -251,6 +274,11 @@ def test_every_page_and_form_with_every_role(world):
                 ok = status == (404 if who == "investigator" else 422)
             elif path.endswith("/forms/death/edit"):
                 ok = status == 404  # no such record (nor subject, for site A)
+            elif path.endswith(("/sign", "/unblind")):
+                # site A: no such subject; site B: the empty meaning or reason is refused
+                ok = status == (404 if who == "investigator" else 422)
+            elif path.startswith("/queries/") or path.endswith("/sdv") or path == "/queries":
+                ok = status == 404  # no such query; no such record
             elif path.endswith("/randomise"):
                 # the site-A investigator: site B's subject does not exist; site B randomises
                 ok = status == (404 if who == "investigator" else 303)

@@ -37,7 +37,8 @@ from oncotrial.server.security import Principal, in_scope, require
 from oncotrial.server.services import audit, capture
 
 __all__ = ["QueryMessageView", "QueryNotFound", "QueryStateError", "QueryView", "SdvView",
-           "answer_query", "close_query", "list_queries", "raise_query", "verify_record"]
+           "answer_query", "close_query", "get_query", "list_queries", "raise_query",
+           "verify_record"]
 
 _TEXT_MAX = 2000
 _STATUSES = ("open", "answered", "closed")
@@ -174,6 +175,13 @@ def close_query(session: Session, principal: Principal, query_id: int, *, text: 
     if query.status == "closed":
         raise QueryStateError(f"query {query_id} is already closed")
     _step(session, principal, query, "close", message, "closed", request_id, subject.code)
+    return _view(session, query)
+
+
+def get_query(session: Session, principal: Principal, query_id: int) -> QueryView:
+    """One query and its history; a query of another site is not found, as its subject."""
+    require(principal, "query.read")
+    query, _ = _query(session, principal, query_id)
     return _view(session, query)
 
 

@@ -21,6 +21,7 @@ from oncotrial.server.web.capture_forms import (
     issue_label,
     lesion_rows,
 )
+from oncotrial.server.web.pages.queries import record_page
 from oncotrial.server.web.rendering import PageRoute, render
 from oncotrial.server.web.session import PageForm, PagePrincipal
 
@@ -89,10 +90,8 @@ def save(request: Request, code: str, form: str, principal: PagePrincipal, submi
 @router.get("/subjects/{code}/forms/{form}/saved")
 def saved(request: Request, code: str, form: str, principal: PagePrincipal,
           db: Database) -> Response:
-    key = request.query_params.get("key") or None
-    record = db.read(capture.get_form, principal, code, form, key)
-    return render(request, "record.html", {
-        "record": record, "spec": _spec(db, principal, form)}, principal=principal)
+    return record_page(request, db, principal, code, form,
+                       request.query_params.get("key") or None)
 
 
 @router.get("/subjects/{code}/forms/{form}/edit")
