@@ -20,8 +20,8 @@ from web_fixtures import WebWorld, build_web_world
 
 from oncotrial.server.db.models import (
     AuditRecord,
-    DataQuery,
     DatabaseLock,
+    DataQuery,
     Signature,
     Unblinding,
 )
