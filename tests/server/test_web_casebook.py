@@ -226,3 +226,12 @@ def test_emergency_unblinding_reveals_one_subject(world):
     assert _count(world, Unblinding) == 1
     other = world.randomised["S02"][0]
     assert other not in shown.text
+
+
+def test_cycle_form_starts_with_the_protocol_doses(world):
+    code = world.randomised["S01"][0]
+    page = world.login("inv-S01").get(f"/subjects/{code}/forms/cycle").text
+    # the first phase and its doses, the same for every arm of the blinded trial
+    assert re.search(r'id="f-oxaliplatin-dose"[^>]*value="130(\.0)?"', page), page[:3000]
+    # 170 cm, 70 kg: BSA (Mosteller) 1.8181 m2 x 130 mg/m2
+    assert re.search(r'id="f-oxaliplatin-total"[^>]*value="236\.3\d?"', page)

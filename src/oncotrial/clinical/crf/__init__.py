@@ -10,6 +10,7 @@ from oncotrial.clinical.crf.context import (
     FormValidation,
     SubjectContext,
     computed_doses,
+    protocol_doses,
 )
 from oncotrial.clinical.crf.forms import (
     LESION_ROLES,
@@ -42,6 +43,7 @@ __all__ = [
     "SubjectInfo",
     "assessment_response",
     "computed_doses",
+    "protocol_doses",
     "drug_field",
     "form_specs",
     "planned_visits",

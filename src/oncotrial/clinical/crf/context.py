@@ -13,7 +13,7 @@ from oncotrial.core.results import Result
 from oncotrial.protocol.dosing import body_surface_area
 
 __all__ = ["FieldIssue", "FormValidation", "SubjectContext", "body_size", "computed_doses",
-           "rules_for"]
+           "protocol_doses", "rules_for"]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -91,4 +91,27 @@ def computed_doses(spec: FormSpec, phase: str, context: SubjectContext) -> dict[
         size = body_size(context, rules[0])
         if size is not None:
             out[rule.drug] = round(rules[0].dose * size, 2)
+    return out
+
+
+def protocol_doses(spec: FormSpec, phase: str, context: SubjectContext) -> dict[str, float]:
+    """Field -> the value a cycle's entry form starts with: each drug's full protocol dose
+    of ``phase`` (``<drug>_dose``, in the protocol unit) and, when the body size is known,
+    the total it makes (``<drug>_total``). A drug is left blank when the candidate arms
+    (every arm, when the arm is masked) disagree on its dose, so that a pre-filled form is
+    the same for every subject of a blinded trial and reveals no arm. The investigator
+    changes a value that differs; the check on save asks for the reason."""
+    names = {f.name for f in spec.fields}
+    out: dict[str, float] = {}
+    for rule in spec.doses:
+        dose_field, total_field = f"{rule.field}_dose", f"{rule.field}_total"
+        if rule.phase != phase or dose_field in out or dose_field not in names:
+            continue
+        rules = rules_for(spec, phase, rule.field, context.arm)
+        if not rules or len({r.dose for r in rules}) != 1:
+            continue
+        out[dose_field] = rules[0].dose
+        size = body_size(context, rules[0])
+        if size is not None and total_field in names:
+            out[total_field] = round(rules[0].dose * size, 2)
     return out

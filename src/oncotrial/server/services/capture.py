@@ -40,7 +40,8 @@ from oncotrial.server.services import audit, crf_forms, locking, signatures
 from oncotrial.server.services.subjects import subject_row, trial_protocol
 
 __all__ = ["FormInvalid", "RecordNotFound", "RecordView", "edit_form", "form_specs", "get_form",
-           "label", "list_records", "record_fields", "record_row", "record_view", "save_form"]
+           "label", "list_records", "prefill", "record_fields", "record_row", "record_view",
+           "save_form"]
 
 
 class FormInvalid(InputError):
@@ -170,6 +171,26 @@ def _clean(session: Session, principal: Principal, subject: Subject, form: str,
     day_text = values.get(spec.date_field) if spec.date_field else None
     day = dt.date.fromisoformat(day_text) if isinstance(day_text, str) else context.randomised_on
     return _Clean(derived, values, day, crf_forms.assessment_form(spec))
+
+
+def prefill(session: Session, principal: Principal, subject_code: str, form: str,
+            phase: str | None = None) -> dict[str, Any]:
+    """What the entry form of ``form`` starts with for the subject: for a form with doses
+    (a cycle), its phase (``phase``, or the first the form offers) and each drug's protocol
+    dose and computed total (:func:`oncotrial.clinical.crf.protocol_doses`); nothing for
+    another form."""
+    require(principal, "form.write")
+    subject, _ = subject_row(session, principal, subject_code)
+    trial = _trial(session, principal)
+    protocol = trial_protocol(trial)
+    spec = crf_forms.spec(protocol, form)
+    if not spec.doses:
+        return {}
+    phases = list(dict.fromkeys(rule.phase for rule in spec.doses))
+    chosen = phase if phase in phases else phases[0]
+    context = crf_forms.context(session, trial, subject,
+                                masked=bool(protocol.randomisation.blinded))
+    return {"phase": chosen, **crf.protocol_doses(spec, chosen, context)}
 
 
 def _refresh_responses(session: Session, subject: Subject, form: str) -> None:

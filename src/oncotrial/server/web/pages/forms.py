@@ -69,7 +69,11 @@ def _issues(spec: Mapping[str, Any], exc: InputError) -> dict[str, str]:
 @router.get("/subjects/{code}/forms/{form}")
 def entry(request: Request, code: str, form: str, principal: PagePrincipal,
           db: Database) -> Response:
-    return _entry_page(request, db, principal, code, form)
+    require(principal, "form.write")
+    _spec(db, principal, form)  # an unknown form is not found, as an unknown record
+    start = db.read(capture.prefill, principal, code, form,
+                    request.query_params.get("phase") or None)
+    return _entry_page(request, db, principal, code, form, entered=entered_text(start))
 
 
 @router.post("/subjects/{code}/forms/{form}")
