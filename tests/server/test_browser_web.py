@@ -8,8 +8,8 @@ grade of 6 refused on its field first); a data manager raises a query on the eve
 the investigator answers it and the data manager closes it; the investigator signs the
 casebook; the admin sees the list status and locks the database at a cut-off; axe-core
 finds no serious or critical violation on any page type; the keyboard reaches the error
-summary and the fields it links to; nothing overflows at tablet width. Screenshots of every page (and of the page at a failure) are saved under
-the test's tmp directory.
+summary and the fields it links to; nothing overflows at tablet width. Screenshots of every
+page (and of the page at a failure) are saved under the test's tmp directory.
 """
 
 from __future__ import annotations
