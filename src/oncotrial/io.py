@@ -21,7 +21,7 @@ import pandas as pd
 
 from oncotrial.core.errors import DataError
 
-__all__ = ["FORMATS", "read_folder", "read_table", "require_columns"]
+__all__ = ["FORMATS", "identifier_column", "read_folder", "read_table", "require_columns"]
 
 FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet", ".xpt": "SAS transport",
            ".sas7bdat": "SAS data set"}
@@ -44,9 +44,17 @@ def _check_columns(names: Sequence[object], source: str) -> None:
                         "a name of its own", dataset=source)
 
 
+def identifier_column(name: str) -> bool:
+    """Whether a column holds identifiers, read from CSV as text: CDISC names them ``--ID``
+    (``STUDYID``, ``USUBJID``, ``SUBJID``, ``SITEID``, ``TULNKID``...) and they are
+    character variables, so a site ``01`` must stay ``01``, not become the number 1."""
+    return str(name).upper().endswith("ID")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     """CSV read from UTF-8 text (a byte-order mark is allowed), with the header row read
-    here so that duplicated names are refused instead of renamed by pandas."""
+    here so that duplicated names are refused instead of renamed by pandas; identifier
+    columns (:func:`identifier_column`) are text, the others typed by their values."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -69,7 +77,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
                         f"do not have {len(header)} fields like the header", dataset=str(path),
                         rows=ragged)
     try:
-        return pd.read_csv(io.StringIO(text))
+        return pd.read_csv(io.StringIO(text),
+                           dtype={name: str for name in header if identifier_column(name)})
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         detail = " ".join(str(exc).split())
         raise DataError(f"{path}: not a readable CSV file ({detail})", dataset=str(path)) from None
@@ -103,7 +112,9 @@ def read_table(path: str | Path, *, allow_empty: bool = False) -> pd.DataFrame:
     """Read a data set by extension: ``.csv``, ``.parquet``/``.pq``, ``.xpt``, ``.sas7bdat``.
 
     SAS files are read with ReadStat (``pyreadstat``), which decodes both formats
-    faithfully (pandas' own SAS reader misreads some transport-file zeros). A blank SAS
+    faithfully (pandas' own SAS reader misreads some transport-file zeros). CSV identifier
+    columns (``SITEID``, ``USUBJID``...; see :func:`identifier_column`) are read as text,
+    as SAS and Parquet keep them, so ``01`` stays ``01``. A blank SAS
     character value is SAS's missing value, so it becomes NaN, as does an empty CSV cell;
     the estimators then report missing values with their row numbers rather than
     dropping them.

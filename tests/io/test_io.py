@@ -128,7 +128,7 @@ def test_read_folder_reads_one_file_per_name_case_insensitively(tmp_path):
                                 "truth.csv": "x\n1\n"})
     found = read_folder(folder, ["DM", "AE", "EX"], required=["DM"], ignore=["truth.csv"])
     assert sorted(found) == ["AE", "DM"]
-    assert found["DM"]["USUBJID"].tolist() == [1] and found["AE"].empty  # no records is data
+    assert found["DM"]["USUBJID"].tolist() == ["1"] and found["AE"].empty  # ids are text
 
 
 def test_read_folder_lists_the_files_it_will_not_read(tmp_path):
@@ -156,3 +156,13 @@ def test_read_folder_problems_name_the_folder(tmp_path):
     (folder / "dm.csv").write_text("USUBJID\n", encoding="utf-8")
     with pytest.raises(DataError, match="dm.csv: a header but no data rows"):
         read_folder(folder, ["DM", "AE"], required=["DM"])
+
+
+def test_csv_identifiers_stay_text_with_their_leading_zeros(tmp_path):
+    path = tmp_path / "dm.csv"
+    path.write_text("STUDYID,USUBJID,SITEID,AGE\nT1,T1-01-001,01,64\nT1,T1-02-001,02,\n")
+    frame = read_table(path)
+    assert frame["SITEID"].tolist() == ["01", "02"]
+    assert frame["USUBJID"].tolist() == ["T1-01-001", "T1-02-001"]
+    assert frame["AGE"].dtype.kind == "f" and frame["AGE"].iloc[0] == 64  # still a number
+    assert frame["AGE"].isna().iloc[1]
