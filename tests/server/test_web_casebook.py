@@ -235,3 +235,22 @@ def test_cycle_form_starts_with_the_protocol_doses(world):
     assert re.search(r'id="f-oxaliplatin-dose"[^>]*value="130(\.0)?"', page), page[:3000]
     # 170 cm, 70 kg: BSA (Mosteller) 1.8181 m2 x 130 mg/m2
     assert re.search(r'id="f-oxaliplatin-total"[^>]*value="236\.3\d?"', page)
+
+
+def test_subject_page_shows_the_schedule_with_overdue_visits(world, monkeypatch):
+    from oncotrial.server.services import crf_forms
+
+    code = world.randomised["S01"][0]
+    page = world.login("inv-S01").get(f"/subjects/{code}").text
+    assert "Planned visits of" in page
+    rows = re.findall(r'<tr class="status-(\w+)">', page)
+    assert "overdue" in rows or "missed" in rows  # the clock is months past randomisation
+    assert "planned" in rows
+    # on the day of randomisation nothing is overdue yet
+    monkeypatch.setattr(crf_forms, "clock", lambda: dt.datetime.now(dt.UTC).date())
+    today = re.findall(r'<tr class="status-(\w+)">', world.login("inv-S01").get(
+        f"/subjects/{code}").text)
+    assert today and "overdue" not in today and "missed" not in today
+    # a registered subject has no schedule yet
+    other = world.registered["S01"][0]
+    assert "Planned visits of" not in world.login("inv-S01").get(f"/subjects/{other}").text

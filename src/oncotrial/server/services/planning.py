@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from oncotrial.clinical import crf
 from oncotrial.core.results import Result
+from oncotrial.protocol import Protocol
 from oncotrial.server.db.models import Allocation, FormRecord, Site, Subject, Trial
 from oncotrial.server.security import Principal, require
 from oncotrial.server.services import crf_forms
-from oncotrial.server.services.subjects import trial_protocol
+from oncotrial.server.services.subjects import subject_row, trial_protocol
 
-__all__ = ["MissingForm", "missing_forms"]
+__all__ = ["MissingForm", "missing_forms", "subject_schedule"]
 
 #: the states of a planned form that is not saved yet and should be
 _MISSING = ("due", "overdue", "missed")
@@ -30,7 +31,9 @@ _MISSING = ("due", "overdue", "missed")
 
 @dataclass(frozen=True, repr=False)
 class MissingForm(Result):
-    """A planned form with no record: due on ``due`` (window ``earliest``..``latest``)."""
+    """A planned form: due on ``due`` (window ``earliest``..``latest``) and its state
+    (``done``, ``planned``, ``due``, ``overdue``, ``missed``); the missing-forms list holds
+    only those not saved yet that should be."""
 
     subject: str
     site: str
@@ -58,10 +61,32 @@ def missing_forms(session: Session, principal: Principal, *,
         query = query.where(Subject.site_id == principal.site_id)
     out: list[MissingForm] = []
     for subject, site, allocation in session.execute(query).all():
-        rows = session.scalars(select(FormRecord).where(FormRecord.subject_id == subject.id))
-        records = crf_forms.capture_records([(r, subject.code) for r in rows])
-        plan = crf.planned_visits(protocol, allocation.allocated_at.date(), records, day,
-                                  arm=None if masked else allocation.arm)
-        out.extend(MissingForm(subject.code, site, v.form, v.key, v.due, v.earliest, v.latest,
-                               v.status) for v in plan if v.status in _MISSING)
+        out.extend(v for v in _plan(session, protocol, subject, site, allocation, day, masked)
+                   if v.status in _MISSING)
     return out
+
+
+def _plan(session: Session, protocol: Protocol, subject: Subject, site: str,
+          allocation: Allocation, day: dt.date, masked: bool) -> list[MissingForm]:
+    rows = session.scalars(select(FormRecord).where(FormRecord.subject_id == subject.id))
+    records = crf_forms.capture_records([(r, subject.code) for r in rows])
+    plan = crf.planned_visits(protocol, allocation.allocated_at.date(), records, day,
+                              arm=None if masked else allocation.arm)
+    return [MissingForm(subject.code, site, v.form, v.key, v.due, v.earliest, v.latest,
+                        v.status) for v in plan]
+
+
+def subject_schedule(session: Session, principal: Principal, subject_code: str, *,
+                     as_of: dt.date | None = None) -> list[MissingForm]:
+    """Every planned cycle and tumour assessment of one subject with its state on
+    ``as_of`` (default today); empty before randomisation. Another site's subject is not
+    found, for an investigator."""
+    require(principal, "form.read")
+    subject, site = subject_row(session, principal, subject_code)
+    allocation = session.scalars(select(Allocation).where(
+        Allocation.subject_id == subject.id, Allocation.status == "active")).one_or_none()
+    if allocation is None:
+        return []
+    protocol = trial_protocol(session.get_one(Trial, principal.trial_id))
+    return _plan(session, protocol, subject, site.code, allocation, as_of or crf_forms.clock(),
+                 bool(protocol.randomisation.blinded))

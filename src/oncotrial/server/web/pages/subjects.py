@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from oncotrial.errors import AllocationError, InputError, PermissionDenied
 from oncotrial.server.api.deps import Database, Db
 from oncotrial.server.security import Principal, require
-from oncotrial.server.services import audit, randomisation, subjects
+from oncotrial.server.services import audit, capture, planning, randomisation, subjects
 from oncotrial.server.web.forms import field_id, parse_register, register_fields
 from oncotrial.server.web.pages.common import protocol_of, trial_of
 from oncotrial.server.web.rendering import PageRoute, may, render
@@ -98,6 +98,10 @@ def _subject_page(request: Request, db: Db, principal: Principal, code: str, *,
     protocol = protocol_of(db, principal)
     records = db.read(audit.records, principal, entity="subject", entity_id=subject.code,
                       limit=200) if may(principal, "audit.read") else []
+    schedule = db.read(planning.subject_schedule, principal, subject.code) \
+        if allocation is not None else []
+    form_labels = {name: spec["label"] for name, spec in
+                   db.read(capture.form_specs, principal).items()} if schedule else {}
     can_randomise = (may(principal, "randomise") and allocation is None
                      and subject.status == "registered" and trial.status == "live")
     return render(request, "subject.html", {
@@ -105,6 +109,7 @@ def _subject_page(request: Request, db: Db, principal: Principal, code: str, *,
         "arms": {a.code: a.label for a in protocol.arms}, "records": records,
         "labels": {f.name.split(".", 1)[1]: f.label for f in register_fields(protocol)},
         "timeline": _timeline(subject, allocation), "can_randomise": can_randomise,
+        "schedule": schedule, "form_labels": form_labels,
         "idempotency_key": uuid.uuid4().hex, "errors": errors or {},
         "registered": request.query_params.get("registered") == "1",
         "randomised": request.query_params.get("randomised") == "1"},
