@@ -224,7 +224,8 @@ class AllocationStateRow(Base):
 
 class Subject(Base):
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("trial_id", "code"),)
+    __table_args__ = (UniqueConstraint("trial_id", "code"),
+                      UniqueConstraint("trial_id", "idempotency_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"))
@@ -237,6 +238,9 @@ class Subject(Base):
     refusal_json: Mapped[str | None] = mapped_column(Text, nullable=True)  # reasons of a refusal
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # a retried registration with the same key returns this subject (same request only)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    request_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Allocation(Base):

@@ -25,9 +25,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oncotrial.core.errors import InputError, PermissionDenied
+from oncotrial.core.errors import AllocationError, ConcurrencyConflict, InputError, PermissionDenied
 from oncotrial.core.results import Result
 from oncotrial.core.specfile import load_yaml
 from oncotrial.protocol import Protocol, ProtocolError
@@ -150,14 +151,48 @@ def _factors(protocol: Protocol, factors: Any, eligibility: Mapping[str, Any]) -
         raise InputError(str(exc).replace("stratum", "factors", 1), field="factors") from None
 
 
+def _request_sha256(subject_code: str | None, site_code: str, eligibility: Any,
+                    factors: Any) -> str:
+    text = json.dumps({"subject_code": subject_code, "site": site_code,
+                       "eligibility": eligibility, "factors": factors},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replayed(session: Session, principal: Principal, trial_id: int, key: str,
+              digest: str) -> SubjectView | None:
+    """The subject registered earlier with ``key``, if the request is the same; a key used
+    for another registration is refused rather than answered with the wrong subject, and
+    the key of another site's subject reveals nothing."""
+    found = session.execute(select(Subject, Site.code).join(Site, Subject.site_id == Site.id)
+                            .where(Subject.trial_id == trial_id,
+                                   Subject.idempotency_key == key)).one_or_none()
+    if found is None:
+        return None
+    if not in_scope(principal, found[0].site_id):
+        raise PermissionDenied(f"Idempotency-Key {key!r} belongs to a registration at "
+                               "another site; send a new key")
+    if found[0].request_sha256 != digest:
+        raise AllocationError(f"Idempotency-Key {key!r} was used for another registration "
+                              f"({found[0].code}); send a new key for a new subject")
+    return _view(found[0], found[1])
+
+
 def register(session: Session, principal: Principal, *, subject_code: str | None, site_code: str,
              eligibility: Mapping[str, Any], factors: Mapping[str, Any] | None,
-             request_id: str | None = None) -> SubjectView:
+             idempotency_key: str | None = None, request_id: str | None = None) -> SubjectView:
     """Register a subject at ``site_code`` (inside a write transaction); the eligibility
     decision and its reasons are stored with it. ``subject_code`` ``None`` generates
-    ``<SITE>-<nnn>``, the next number at the site."""
+    ``<SITE>-<nnn>``, the next number at the site. With ``idempotency_key``, a retry of the
+    same request returns the subject registered the first time (a different request with
+    the same key is a 409), so a double submit never registers a patient twice."""
     require(principal, "subject.register")
     trial = _trial(session, principal)
+    digest = _request_sha256(subject_code, site_code, eligibility, factors)
+    if idempotency_key is not None:
+        earlier = _replayed(session, principal, trial.id, idempotency_key, digest)
+        if earlier is not None:
+            return earlier
     site = session.scalars(select(Site).where(Site.trial_id == trial.id,
                                               Site.code == site_code)).one_or_none()
     if site is None:
@@ -192,9 +227,15 @@ def register(session: Session, principal: Principal, *, subject_code: str | None
                       factors_json=json.dumps(strata, sort_keys=True),
                       eligibility_status=result.status,
                       refusal_json=json.dumps(reasons) if reasons else None,
-                      created_at=datetime.now(UTC), created_by=principal.user_id)
+                      created_at=datetime.now(UTC), created_by=principal.user_id,
+                      idempotency_key=idempotency_key,
+                      request_sha256=digest if idempotency_key is not None else None)
     session.add(subject)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same key, or the same code, registered at the same moment
+        raise ConcurrencyConflict(f"subject {subject_code} was being registered by another "
+                                  "request; send the registration again") from None
     audit.append(session, action="subject.register", entity="subject", entity_id=subject_code,
                  changes=[("site", None, site.code), ("status", None, status),
                           ("eligibility_status", None, result.status),

@@ -29,10 +29,11 @@ def _register_page(request: Request, db: Db, principal: Principal, *,
                    entered: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                    check: Any = None, status_code: int = 200) -> Response:
     protocol = protocol_of(db, principal)
+    key = (entered or {}).get("idempotency_key") or uuid.uuid4().hex
     return render(request, "register.html", {
         "protocol": protocol, "fields": register_fields(protocol), "entered": entered or {},
-        "errors": errors or {}, "check": check, "field_id": field_id}, principal=principal,
-        status_code=status_code)
+        "errors": errors or {}, "check": check, "field_id": field_id,
+        "idempotency_key": key}, principal=principal, status_code=status_code)
 
 
 @router.get("/subjects/new")
@@ -58,7 +59,9 @@ def register(request: Request, principal: PagePrincipal, form: PageForm,
     require(principal, "subject.register")
     protocol = protocol_of(db, principal)
     parsed = parse_register(protocol, form)
-    entered = {**parsed.entered, "subject_code": str(form.get("subject_code") or "").strip()}
+    key = str(form.get("idempotency_key") or "")
+    entered = {**parsed.entered, "subject_code": str(form.get("subject_code") or "").strip(),
+               "idempotency_key": key if _KEY.match(key) else ""}
     if parsed.errors:
         return _register_page(request, db, principal, entered=entered, errors=parsed.errors,
                               status_code=422)
@@ -68,7 +71,8 @@ def register(request: Request, principal: PagePrincipal, form: PageForm,
     try:
         view = db.write(subjects.register, principal, subject_code=entered["subject_code"] or None,
                         site_code=principal.site_code or "", eligibility=parsed.eligibility,
-                        factors=parsed.factors, request_id=db.request_id)
+                        factors=parsed.factors, idempotency_key=entered["idempotency_key"] or None,
+                        request_id=db.request_id)
     except InputError as exc:
         names = {f.name for f in register_fields(protocol)} | {"subject_code"}
         return _register_page(request, db, principal, entered=entered,
