@@ -30,9 +30,9 @@ def _csv(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-@pytest.fixture(scope="module")
-def source():
-    model = Scenario.load("gastric_example")
+@pytest.fixture(scope="module", params=["gastric_example", "lms04"])
+def source(request):
+    model = Scenario.load(request.param)
     trial = simulate_trial(model, seed=2)
     records, subjects = crf.sdtm_to_records(trial.domains, model.protocol_model())
     return model, trial, records, subjects
