@@ -103,7 +103,8 @@ def test_register_field_errors_eligibility_reasons_then_randomise(world):
     ids = re.findall(r'<(?:input|select)[^>]* id="([^"]+)"', form.text)
     hidden = set(re.findall(r'<input type="hidden"[^>]*', form.text))
     assert ids and all(f'for="{i}"' in form.text for i in ids), ids
-    assert len(hidden) == 1
+    assert {re.search(r'name="(\w+)"', h).group(1) for h in hidden} == {
+        "csrf_token", "idempotency_key"}  # nothing else travels unseen
     assert "Age &gt;= 18 years" in form.text and "Region" in form.text
     before = _count(world, Subject)
 

@@ -16,12 +16,12 @@ import typer
 
 from oncotrial.cli._output import check_output_dir, console, iso_date, print_json, reports_errors
 from oncotrial.cli.server import (
-    _FIELDS,
+    OPTION_FIELDS,
     DatabaseUrl,
-    _database_errors,
-    _dispose,
-    _factory,
-    _settings,
+    database_errors,
+    dispose_factory,
+    server_settings,
+    session_factory,
 )
 from oncotrial.core.errors import InputError
 
@@ -29,11 +29,11 @@ __all__ = ["db_lock", "db_unlock", "export_app", "export_sdtm"]
 
 export_app = typer.Typer(no_args_is_help=True, help="Export the captured data.")
 
-_OPTIONS = {**_FIELDS, "cutoff": "cutoff", "reason": "reason"}
+_OPTIONS = {**OPTION_FIELDS, "cutoff": "cutoff", "reason": "reason"}
 
 
 @reports_errors(fields=_OPTIONS)
-@_database_errors
+@database_errors
 def db_lock(
     cutoff: Annotated[str, typer.Option("--cutoff", help="Data cut-off date (YYYY-MM-DD).")],
     out: Annotated[Path | None, typer.Option(
@@ -50,7 +50,7 @@ def db_lock(
     day = iso_date(cutoff, "--cutoff")
     if out is not None:
         check_output_dir(out, "--out")
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with write_transaction(factory) as session:
             view = locking.lock(session, None, day)
@@ -60,7 +60,7 @@ def db_lock(
                                               cutoff=day, masked=False)
             export.write(out)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     if as_json:
         print_json(view.to_dict())
         return
@@ -70,7 +70,7 @@ def db_lock(
 
 
 @reports_errors(fields=_OPTIONS)
-@_database_errors
+@database_errors
 def db_unlock(
     reason: Annotated[str, typer.Option("--reason", help="Why the database is unlocked.")],
     database_url: DatabaseUrl = None,
@@ -79,19 +79,19 @@ def db_unlock(
     from oncotrial.server.db.session import write_transaction
     from oncotrial.server.services import locking
 
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with write_transaction(factory) as session:
             view = locking.unlock(session, None, reason=reason)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     console.print(f"database unlocked (lock at the cut-off {view.cutoff}): {view.unlock_reason}",
                   highlight=False, markup=False, soft_wrap=True)
 
 
 @export_app.command("sdtm")
 @reports_errors(fields=_OPTIONS)
-@_database_errors
+@database_errors
 def export_sdtm(
     out: Annotated[Path, typer.Option("--out", help="Directory for the CSV files (dm.csv...).")],
     cutoff: Annotated[str | None, typer.Option(
@@ -108,12 +108,12 @@ def export_sdtm(
 
     day = iso_date(cutoff, "--cutoff")
     check_output_dir(out, "--out")
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with write_transaction(factory) as session:
             export = exports.export_database(session, cutoff=day, unblinded=unblinded)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     if not export.files:
         raise InputError("--database-url: the database holds no captured data to export")
     export.write(out)

@@ -37,7 +37,9 @@ from oncotrial.cli._output import (
 )
 from oncotrial.core.errors import InputError, OncotrialError
 
-__all__ = ["audit_app", "db_app", "serve", "trial_app", "users_app"]
+__all__ = ["OPTION_FIELDS", "DatabaseUrl", "audit_app", "database_errors", "db_app",
+           "dispose_factory", "serve", "server_settings", "session_factory", "trial_app",
+           "users_app"]
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema, backup and restore.")
 trial_app = typer.Typer(no_args_is_help=True, help="Set up the trial in the database.")
@@ -52,17 +54,18 @@ MigrationUrl = Annotated[str | None, typer.Option(
                             "$ONCOTRIAL_MIGRATION_URL or the --database-url].",
     show_default=False)]
 
-#: library argument names -> the options of these commands
-_FIELDS = {"database_url": "database_url", "migration_url": "migration_url", "site": "site",
-           "username": "username", "role": "role", "password": "password_stdin",
-           "app_role": "app_role",
-           "protocol": "protocol", "out": "out", "from": "source", "format": "fmt"}
+#: the library's field names in its errors -> the options of these commands, so that a bad
+#: value is reported against the option it came from (``password`` -> ``--password-stdin``)
+OPTION_FIELDS = {"database_url": "database_url", "migration_url": "migration_url",
+                 "site": "site", "username": "username", "role": "role",
+                 "password": "password_stdin", "app_role": "app_role", "protocol": "protocol",
+                 "out": "out", "from": "source", "format": "fmt"}
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _database_errors(command: F) -> F:
+def database_errors(command: F) -> F:
     """A database that cannot be reached or refuses a statement is a failed run reported in
     one line (SQLAlchemy's errors are not the library's own)."""
 
@@ -80,7 +83,8 @@ def _database_errors(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _settings(database_url: str | None, migration_url: str | None = None) -> Any:
+def server_settings(database_url: str | None, migration_url: str | None = None) -> Any:
+    """The service's settings from the environment, with the command's database URLs."""
     from oncotrial.server.settings import Settings
 
     return Settings.from_env(database_url=database_url, migration_url=migration_url)
@@ -92,7 +96,7 @@ def _shown(url: str) -> str:
     return normalise_url(url).render_as_string(hide_password=True)
 
 
-def _factory(settings: Any) -> Any:
+def session_factory(settings: Any) -> Any:
     """Sessions on the database, which must exist and be at this version's schema."""
     from oncotrial.server.db.session import make_engine, make_session_factory, normalise_url
     from oncotrial.server.db.upgrade import current_revision, head_revision
@@ -112,7 +116,8 @@ def _factory(settings: Any) -> Any:
     return make_session_factory(make_engine(url))
 
 
-def _dispose(factory: Any) -> None:
+def dispose_factory(factory: Any) -> None:
+    """Close the connections of a :func:`session_factory`."""
     factory.kw["bind"].dispose()
 
 
@@ -133,8 +138,8 @@ def _password(from_stdin: bool, username: str) -> str:
 
 # ----------------------------------------------------------------------------- serve
 
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def serve(
     protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file of "
                                                              "the trial this server runs.")],
@@ -149,7 +154,7 @@ def serve(
     """Run the randomisation web service (API at /api, schema at /openapi.json)."""
     from oncotrial.protocol import Protocol
 
-    settings = _settings(database_url, migration_url)
+    settings = server_settings(database_url, migration_url)
     Protocol.load(protocol)  # a bad protocol is a one-line error before anything starts
     try:
         import uvicorn
@@ -179,8 +184,8 @@ def serve(
 # ----------------------------------------------------------------------------- db
 
 @db_app.command("upgrade")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def db_upgrade(
     database_url: DatabaseUrl = None,
     app_role: Annotated[str | None, typer.Option(
@@ -190,7 +195,7 @@ def db_upgrade(
     """Migrate the database to this version's schema (run it as the schema owner)."""
     from oncotrial.server.db.upgrade import upgrade
 
-    settings = _settings(database_url)
+    settings = server_settings(database_url)
     revision = upgrade(settings.owner_url, app_role=app_role)
     granted = f"; rights granted to {app_role}" if app_role else ""
     console.print(f"database {_shown(settings.owner_url)} at schema revision {revision}{granted}",
@@ -198,8 +203,8 @@ def db_upgrade(
 
 
 @db_app.command("backup")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def db_backup(
     out: Annotated[Path, typer.Option("--out", help="Backup file to write (must not exist).")],
     database_url: DatabaseUrl = None,
@@ -211,7 +216,7 @@ def db_backup(
     check_output_file(out, "--out")
     if out.exists():
         raise InputError(f"--out: {out} exists; a backup never overwrites a file")
-    result = backup(_settings(database_url).database_url, out)
+    result = backup(server_settings(database_url).database_url, out)
     if as_json:
         print_json(result.to_dict())
         return
@@ -221,8 +226,8 @@ def db_backup(
 
 
 @db_app.command("restore")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def db_restore(
     source: Annotated[Path, typer.Option("--from", help="Backup file written by db backup.")],
     database_url: DatabaseUrl = None,
@@ -232,7 +237,7 @@ def db_restore(
     trail; exit status 1 if it does not verify."""
     from oncotrial.server.services.backup import restore
 
-    settings = _settings(database_url)
+    settings = server_settings(database_url)
     result = restore(settings.owner_url, source)
     if as_json:
         print_json(result.to_dict())
@@ -247,8 +252,8 @@ def db_restore(
 # ----------------------------------------------------------------------------- trial
 
 @trial_app.command("init")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def trial_init(
     protocol: Annotated[str, typer.Option("--protocol", help="Protocol name or YAML file.")],
     site: Annotated[list[str], typer.Option(
@@ -267,16 +272,16 @@ def trial_init(
 
     sites = [accounts.parse_site(text) for text in site]
     password = _password(password_stdin, admin)
-    settings = _settings(database_url, migration_url)
+    settings = server_settings(database_url, migration_url)
     ensure_schema(settings.owner_url)
-    factory = _factory(settings)
+    factory = session_factory(settings)
     try:
         with write_transaction(factory) as session:
             trial = accounts.init_trial(session, protocol, sites=sites, admin_username=admin,
                                         admin_password=password, settings=settings)
             code, digest = trial.code, trial.protocol_sha256
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     console.print(f"trial {code} set up with {len(sites)} site(s) and admin {admin} "
                   f"(protocol SHA-256 {digest})", highlight=False, markup=False, soft_wrap=True)
 
@@ -284,8 +289,8 @@ def trial_init(
 # ----------------------------------------------------------------------------- users
 
 @users_app.command("add")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def users_add(
     username: Annotated[str, typer.Argument(metavar="USER", help="Username.")],
     role: Annotated[str, typer.Option(
@@ -303,22 +308,22 @@ def users_add(
     from oncotrial.server.db.session import write_transaction
     from oncotrial.server.services import accounts
 
-    settings = _settings(database_url)
+    settings = server_settings(database_url)
     password = _password(password_stdin, username)
-    factory = _factory(settings)
+    factory = session_factory(settings)
     try:
         with write_transaction(factory) as session:
             view = accounts.add_user(session, None, username, password, role, site_code=site,
                                      full_name=full_name, trial_code=trial, settings=settings)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     where = f" at site {view.site}" if view.site else ""
     console.print(f"added {view.username} as {view.role}{where}", highlight=False, markup=False, soft_wrap=True)
 
 
 @users_app.command("disable")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def users_disable(
     username: Annotated[str, typer.Argument(metavar="USER", help="Username.")],
     trial: Annotated[str | None, typer.Option(
@@ -329,20 +334,20 @@ def users_disable(
     from oncotrial.server.db.session import write_transaction
     from oncotrial.server.services import accounts
 
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with write_transaction(factory) as session:
             accounts.disable_user(session, None, username, trial_code=trial)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     console.print(f"disabled {username}", highlight=False, markup=False, soft_wrap=True)
 
 
 # ----------------------------------------------------------------------------- audit
 
 @audit_app.command("verify")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def audit_verify(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -351,12 +356,12 @@ def audit_verify(
     deleted, inserted or reordered (the problems are listed)."""
     from oncotrial.server.services import audit
 
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with factory() as session:
             result = audit.verify(session)
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     if as_json:
         print_json(result.to_dict())
     elif result.ok:
@@ -371,8 +376,8 @@ def audit_verify(
 
 
 @audit_app.command("export")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def audit_export(
     out: Annotated[Path, typer.Option("--out", help="File to write (.csv or .json).")],
     fmt: Annotated[str | None, typer.Option(
@@ -402,19 +407,19 @@ def audit_export(
                          else f"--out: cannot tell the format from {out.name!r}; name a .csv "
                               f"or .json file or give --format")
     check_output_file(out, "--out")
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with factory() as session:
             count = audit.export(session, out, chosen, entity_id=subject, username=user,
                                  since=moment(since, "--since"), until=moment(until, "--until"))
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     console.print(f"wrote {count} audit records to {out}", highlight=False, markup=False, soft_wrap=True)
 
 
 @audit_app.command("unblindings")
-@reports_errors(fields=_FIELDS)
-@_database_errors
+@reports_errors(fields=OPTION_FIELDS)
+@database_errors
 def audit_unblindings(
     database_url: DatabaseUrl = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -423,12 +428,12 @@ def audit_unblindings(
     (from the audit trail; never the arm)."""
     from oncotrial.server.services import audit
 
-    factory = _factory(_settings(database_url))
+    factory = session_factory(server_settings(database_url))
     try:
         with factory() as session:
             rows = audit.list_records(session, action="unblind")
     finally:
-        _dispose(factory)
+        dispose_factory(factory)
     report = [{"at": r["at"], "username": r["username"], "role": r["role"],
                "site_id": r["site_id"], "subject": r["entity_id"], "reason": r["reason"],
                "request_id": r["request_id"]} for r in rows]
