@@ -38,7 +38,7 @@ def _summary(colon: pd.DataFrame, **analysis) -> object:
     ("cox_efron", [], [], "r"),
 ])
 def test_each_comparison_is_its_own_model_against_control(colon, model, strata, adjust, ties):
-    s = _summary(colon, strata=strata, adjust=adjust, convention=ties, test_strata=[])
+    s = _summary(colon, strata=strata, adjust=adjust, convention=ties)
     hrs = s.hazard_ratios.set_index("arm")
     assert list(hrs.index) == ARMS and set(hrs["reference"]) == {"Obs"}
     for arm in ARMS:
@@ -48,7 +48,7 @@ def test_each_comparison_is_its_own_model_against_control(colon, model, strata, 
 
 
 @pytest.mark.parametrize("test, test_strata, strata, key", [
-    ("logrank", ["extent"], [], "stratified_logrank"),
+    ("logrank", ["extent"], ["extent"], "stratified_logrank"),
     ("logrank", [], [], "logrank"),
     ("model_score", None, ["extent"], "score_efron"),
 ])
@@ -105,7 +105,8 @@ def test_model_terms_follow_the_named_model():
 
 
 def test_bad_analysis_choices_are_refused(colon):
-    with pytest.raises(InputError, match=r"test: expected one of logrank, model_score, got 'wald'") as info:
+    with pytest.raises(InputError,
+                       match=r"test: expected one of logrank, model_score, model_wald, got 'wald'") as info:
         _summary(colon, test="wald")
     assert info.value.field == "test"
     with pytest.raises(InputError, match=r"sided: expected one of 1, 2, got 3") as info:

@@ -105,7 +105,9 @@ def test_drugs_are_named_as_the_protocol_prints_them(report):
 def test_consort_stages_are_the_protocol_phases(analysis, report):
     labels = analysis.consort.labels
     assert [s for s in labels if s.endswith(("combination", "continuation"))] == [
-        "completed_combination", "discontinued_combination", "entered_continuation", "discontinued_continuation"]
+        "completed_combination", "discontinued_combination", "ongoing_combination", "entered_continuation",
+        "not_entered_continuation", "discontinued_continuation", "ongoing_continuation"]
+    assert analysis.consort.unbalanced() == []
     flow = analysis.consort.table
     entered = flow[flow["stage"] == "entered_continuation"]
     assert entered["arm"].tolist() == [CONTROL, EXPERIMENTAL]  # both arms continue after the combination
@@ -170,7 +172,7 @@ def test_each_end_point_has_its_own_landmarks(analysis, report):
     assert sorted(set(analysis.efficacy["OS"].rates["time"])) == [12.0, 24.0]
     assert sorted(set(_records(analysis.ard, "PFS", "rate")["time"])) == [6.0, 12.0]
     page = _text(report["report.html"])
-    pfs = _section(page, "PFS: efficacy", "Response |")
+    pfs = _section(page, "PFS: efficacy", "Follow-up and landmark rates")
     assert "Rate at 6 months" in pfs and "Rate at 12 months" in pfs and "Rate at 24 months" not in pfs
     lay = report["lay_summary.md"].read_text(encoding="utf-8")
     assert "| Alive with no cancer growth after 6 months |" in lay and "| Alive after 2 years |" in lay

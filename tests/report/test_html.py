@@ -166,8 +166,10 @@ def test_efficacy_tables_show_the_efficacy_summaries(page, analysis):
             assert not any(label.endswith(" P") for label in rows)
             footnotes = efficacy_table(summary, analysis.time_unit, analysis.ard).footnotes
             assert footnotes.count("Estimates with 95% CI only (no P value, per the SAP).") == 1
-        assert _close(_numbers(rows["Median follow-up, months (IQR)"][0]),
-                      [summary.followup_median, summary.followup_q1, summary.followup_q3], 1)
+        assert "Median follow-up, months (IQR)" not in rows  # the trial's follow-up, once, not per end point
+        if summary.p_value and not summary.same_model:
+            footnotes = efficacy_table(summary, analysis.time_unit, analysis.ard).footnotes
+            assert any(note.startswith("The P value is from the ") for note in footnotes)
 
 
 def test_table1_and_the_consort_flow_show_the_analysis(page, analysis):
@@ -198,3 +200,21 @@ def test_skipped_outputs_are_noted(page, html, analysis):
     for message in analysis.messages:
         assert str(escape(message)) in html
     assert "section-dor" in page.ids
+
+
+def test_the_trial_follow_up_and_the_end_point_tables_are_shown(page, analysis):
+    """The trial's follow-up once (not per end point), the landmark rates, and each end
+    point's events and censoring table from the end-point results."""
+    assert analysis.endpoints is not None
+    assert "followup" in page.tables and "landmark-rates" in page.tables
+    for endpoint in analysis.efficacy:
+        assert f"events-{endpoint.lower()}" in page.tables
+
+
+def test_the_consort_table_is_a_partition(page, analysis):
+    """Each arm's "Allocated" is received + not received; nobody still on treatment has died."""
+    consort = {row[0]: row[1:] for row in page.tables["consort"][1:]}
+    for i, _ in enumerate(analysis.arm_roles):
+        assert int(consort["Allocated"][i]) == (int(consort["Received allocated treatment"][i])
+                                                + int(consort["Did not receive allocated treatment"][i]))
+    assert analysis.consort.unbalanced() == []

@@ -18,9 +18,7 @@ from oncotrial.report.tables import (
     Categorical,
     Continuous,
     Flags,
-    TreatmentPhase,
     adverse_event_table,
-    consort_flow,
     efficacy_endpoints,
     efficacy_tables,
     fisher_p,
@@ -160,75 +158,6 @@ def test_table1_errors_name_variable_and_rows(small_adsl):
         table1(bad, variables=[SPEC[4]])
     with pytest.raises(InputError, match=r"ADSL: no column\(s\) \['AGE2'\]"):
         table1(small_adsl, variables=[Continuous("AGE2", "Age")])
-
-
-# ----------------------------------------------------------------------------- CONSORT
-
-def test_consort_flow_counts_each_stage():
-    adsl = pd.DataFrame({
-        "USUBJID": list("abcdefg"),
-        "ITTFL": ["Y"] * 6 + ["N"],
-        "ARM": ["C", "C", "C", "E", "E", "E", "E"],
-        "ACTARM": ["C", "C", "E", "E", "E", "E", "E"],
-        "SAFFL": ["Y", "N", "Y", "Y", "Y", "Y", "Y"],
-        "EOTINDUC": ["COMPLETED", None, "ADVERSE EVENT", "COMPLETED", "COMPLETED", "PROGRESSIVE DISEASE", "COMPLETED"],
-        "CYCMAINT": [0, 0, 0, 3, 0, 0, 0],
-        "EOTMAINT": [None, None, None, "COMPLETED", None, None, None],
-        "EOTSTT": ["COMPLETED", "DISCONTINUED", "DISCONTINUED", "COMPLETED", "ONGOING", "DISCONTINUED", "COMPLETED"],
-        "DCTREAS": [None, "WITHDRAWAL BY SUBJECT", "ADVERSE EVENT", None, None, "PROGRESSIVE DISEASE", None],
-    })
-    phases = {"C": [TreatmentPhase("induction", "INDUC")],
-              "E": [TreatmentPhase("induction", "INDUC"), TreatmentPhase("maintenance", "MAINT")]}
-    flow = consort_flow(adsl, phases=phases)
-    t = flow.table
-    n = {(r.stage, r.arm, r.reason): r.n for r in t.itertuples(index=False)}
-    assert n[("randomised", None, None)] == 6  # the ITTFL = N patient is not randomised
-    assert n[("allocated", "C", None)] == 3 and n[("allocated", "E", None)] == 3
-    assert n[("received_treatment", "C", None)] == 2
-    assert n[("completed_induction", "E", None)] == 2
-    assert n[("discontinued_induction", "C", "ADVERSE EVENT")] == 1
-    assert n[("discontinued_induction", "E", "PROGRESSIVE DISEASE")] == 1
-    assert n[("entered_maintenance", "E", None)] == 1 and ("entered_maintenance", "C", None) not in n
-    assert n[("discontinued", "C", None)] == 2 and n[("discontinued", "C", "WITHDRAWAL BY SUBJECT")] == 1
-    assert n[("ongoing", "E", None)] == 1
-    # the safety population is counted by the arm received: patient c was given E
-    assert n[("analysed_safety", "C", None)] == 1 and n[("analysed_safety", "E", None)] == 4
-    assert flow.omitted == ()
-    assert "discontinued: ADVERSE EVENT" in set(flow.to_frame()["subgroup"])
-    counted = list(dict.fromkeys(t["stage"]))[1:]  # every stage but the total, in order
-    assert [stage for stage in flow.labels if stage in counted] == counted
-    assert flow.labels["entered_maintenance"] == "Entered maintenance"
-    assert flow.labels["discontinued_induction"] == "Stopped induction"
-    lean = consort_flow(adsl[["USUBJID", "ITTFL", "ARM"]], phases=phases)
-    assert lean.omitted == ("received_treatment (no SAFFL)", "completed_induction (no EOTINDUC)",
-                            "entered_maintenance (no CYCMAINT)", "completed_maintenance (no EOTMAINT)",
-                            "discontinued (no EOTSTT)", "analysed_safety (no SAFFL or ACTARM)")
-    assert "completed_induction (no EOTINDUC)" not in consort_flow(adsl[["USUBJID", "ITTFL", "ARM"]]).omitted
-
-
-def test_consort_flow_follows_any_protocol_phases():
-    """Other phase names, an open-ended last phase (no "completed" stage unless someone
-    completed it), a phase entered in every arm, variables named by the phase suffixes."""
-    adsl = pd.DataFrame({
-        "USUBJID": list("abcdef"), "ITTFL": "Y", "ARM": list("CCCEEE"), "ACTARM": list("CCCEEE"),
-        "SAFFL": "Y",
-        "EOTCOMBI": ["COMPLETED", "ADVERSE EVENT", "COMPLETED", "COMPLETED", None, "PROGRESSIVE DISEASE"],
-        "CYCCONTI": [4, 0, 2, 7, 0, 0],
-        "EOTCONTI": ["PROGRESSIVE DISEASE", None, None, "ADVERSE EVENT", None, None],
-    })
-    both = [TreatmentPhase("combination", "COMBI"), TreatmentPhase("continuation", "CONTI", open_ended=True)]
-    flow = consort_flow(adsl, phases={"C": both, "E": both})
-    n = {(r.stage, r.arm, r.reason): r.n for r in flow.table.itertuples(index=False)}
-    assert n[("completed_combination", "C", None)] == 2 and n[("completed_combination", "E", None)] == 1
-    assert n[("discontinued_combination", "C", "ADVERSE EVENT")] == 1
-    assert n[("entered_continuation", "C", None)] == 2 and n[("entered_continuation", "E", None)] == 1
-    assert n[("discontinued_continuation", "E", "ADVERSE EVENT")] == 1
-    assert not any(stage == "completed_continuation" for stage, _, _ in n)  # open-ended, nobody completed it
-    assert list(flow.labels)[2:6] == ["completed_combination", "discontinued_combination", "entered_continuation",
-                                      "discontinued_continuation"]
-    assert flow.labels["entered_continuation"] == "Entered continuation"
-    assert flow.omitted == ("discontinued (no EOTSTT)",)
-    assert not any("induc" in stage or "maint" in stage for stage in flow.labels)
 
 
 # ----------------------------------------------------------------------------- R fixtures

@@ -34,7 +34,9 @@ from oncotrial.protocol import Protocol
 from oncotrial.protocol.reporting import Table1Row
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.ard import build_ard
+from oncotrial.report.consort import arm_phases
 from oncotrial.report.efficacy import EfficacySummary
+from oncotrial.report.endpoint_results import EndpointResults, endpoint_results
 from oncotrial.report.provenance import Simulated, provenance
 from oncotrial.report.tables import (
     DOSE_REDUCTION_ANY,
@@ -46,7 +48,6 @@ from oncotrial.report.tables import (
     Flags,
     ResponseTable,
     Table1,
-    TreatmentPhase,
     Variable,
     adverse_event_table,
     consort_flow,
@@ -107,7 +108,9 @@ class TrialAnalysis(Result):
     ``PARAMCD`` → efficacy summary; ``response`` and ``adverse_events`` are ``None`` when
     skipped; ``look`` and ``looks``: the analysis of the design the data are (1 of 1 for a
     fixed design); ``interim``: per comparison of the design's end point, its look and
-    boundary (empty for a fixed design); ``messages``: every output skipped or restricted,
+    boundary (empty for a fixed design); ``endpoints``: the end-point summaries (events
+    and censoring, landmark rates, the trial's follow-up, duration of response, sensitivity and
+    subgroup analyses, :mod:`oncotrial.report.endpoint_results`); ``messages``: every output skipped or restricted,
     and why; ``simulated``: the replica's mark when the data are simulated
     (:mod:`oncotrial.report.provenance`).
     """
@@ -127,6 +130,7 @@ class TrialAnalysis(Result):
     look: int = 1
     looks: int = 1
     interim: tuple[InterimLook, ...] = ()
+    endpoints: EndpointResults | None = None
 
     @property
     def control(self) -> str:
@@ -268,15 +272,6 @@ def interim_looks(protocol: Protocol, efficacy: dict[str, EfficacySummary], look
     return tuple(out), messages
 
 
-def _phases(protocol: Protocol, labels: dict[str, str]) -> dict[str, list[TreatmentPhase]]:
-    """Arm label → its treatment phases in order, with the suffix of their ADSL variables."""
-    from oncotrial.clinical.exposure import phase_suffixes  # the clinical tree is heavy to import
-
-    suffixes = phase_suffixes(protocol)
-    return {labels[a.code]: [TreatmentPhase(p.name, suffixes[p.name], p.open_ended)
-                             for p in protocol.regimens[a.code].phases] for a in protocol.arms}
-
-
 def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
             table1_variables: Sequence[Variable] | None = None, look: int | None = None) -> TrialAnalysis:
     """Validate ``adam`` against ``protocol`` (a :class:`Protocol`, a bundled name or a
@@ -312,7 +307,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     characteristics = table1(adsl, arm="ARM", variables=variables, arms=order,
                              convention=proto.analysis.convention, population="ITTFL")
 
-    phases = _phases(proto, labels)
+    phases = arm_phases(proto, labels)
     consort = consort_flow(adsl, arm="ARM", actual_arm="ACTARM", arms=order, phases=phases)
     messages += [f"CONSORT: stage {stage} left out" for stage in consort.omitted]
 
@@ -331,6 +326,8 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
             messages.append(f"{endpoint.name.upper()}: measured among responders only; not compared between arms")
     interim, notes = interim_looks(proto, efficacy, look, {label: code for code, label in labels.items()})
     messages += notes
+    endpoints = endpoint_results(adsl, data.adtte, proto, efficacy, order)
+    messages += list(endpoints.messages)
 
     response: ResponseTable | None = None
     if data.adrs is None:
@@ -344,7 +341,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     if data.adae is None:
         messages.append("ADAE not supplied: adverse-event table skipped")
     else:
-        named = {phase.name: phase for arm_phases in phases.values() for phase in arm_phases}
+        named = {phase.name: phase for listed in phases.values() for phase in listed}
         reductions = {**DOSE_REDUCTION_ANY, **{f"RED{p.suffix}": f"Dose reduction, {p.label}" for p in named.values()}}
         adverse = adverse_event_table(adsl, data.adae, arm="ACTARM", arms=order, reference=order[0],
                                       reductions=reductions)
@@ -354,6 +351,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
         "protocol_id": proto.id, "arm_roles": arm_roles, "time_unit": proto.analysis.time_unit,
         "convention": proto.analysis.convention, "table1": characteristics, "consort": consort,
         "efficacy": efficacy, "response": response, "adverse_events": adverse, "messages": tuple(messages),
-        "simulated": simulated, "look": look, "looks": proto.design.looks, "interim": interim}
+        "simulated": simulated, "look": look, "looks": proto.design.looks, "interim": interim,
+        "endpoints": endpoints}
     draft = TrialAnalysis(ard=pd.DataFrame(), **parts)
     return TrialAnalysis(ard=build_ard(draft), **parts)

@@ -4,9 +4,8 @@ Per arm: patients, events, Kaplan–Meier median with its CI, and survival rates
 landmark times with CIs; then, for each arm against the reference arm (pairwise: the two
 arms' patients only, so that a third arm changes neither the estimate nor the test of a
 comparison), the hazard ratio from a Cox model (optionally adjusted for covariates and
-stratified) and the P value of the test the analysis names — the (stratified) log-rank
-test or the score test of that Cox model — one- or two-sided; and the median follow-up by
-reversed Kaplan–Meier. Every number comes from :mod:`oncotrial.stats`, so the table
+stratified) and the P value of a test of that same model, one- or two-sided; and the
+median follow-up by reversed Kaplan–Meier. Every number comes from :mod:`oncotrial.stats`, so the table
 follows the chosen convention (R or SAS) throughout.
 
 A one-sided P is in the direction of benefit: the experimental arm better, hazard ratio
@@ -14,6 +13,16 @@ below 1. It is ``Phi(z)`` of the signed statistic ``z = (O - E) / sqrt(V)`` of t
 experimental arm (log-rank) or ``sign(beta) * sqrt(score chi-square)`` (score test), so that
 the one-sided P is half the two-sided one when the arm does better and one minus that half
 when it does worse.
+
+One pre-specified model per end point: the P beside a hazard ratio comes from the model that
+gives the hazard ratio, never from another one. The (stratified) log-rank test is the score
+test of the Cox model of the arm alone, stratified by the same factors: R's
+``coxph(Surv(t, d) ~ arm + strata(s))$score`` is ``survdiff(Surv(t, d) ~ arm + strata(s))``
+up to the tie correction of the variance (identical without tied event times; the R fixture
+tests/fixtures/r/report_endpoint_tests.json has both). So a log-rank P goes with the hazard
+ratio of the Cox model stratified as the test is, without covariates; the P of an adjusted
+Cox model is the Wald test of its arm coefficient (``model_wald``); :func:`check_model_test`
+refuses any other pairing.
 
 A hazard ratio is reported only when the data can estimate it. With no events in an arm
 (or in the reference arm) the partial likelihood is monotone: a Cox fit "converges" to a
@@ -41,11 +50,18 @@ from oncotrial.core.validation import as_groups, survival_arrays
 from oncotrial.stats import coxph, kaplan_meier, logrank_test, median_followup
 from oncotrial.stats.conventions import Convention, resolve_convention
 
-__all__ = ["TESTS", "EfficacySummary", "efficacy_summary", "not_estimable_reason", "sided_text"]
+__all__ = ["TESTS", "EfficacySummary", "check_model_test", "efficacy_summary", "not_estimable_reason",
+           "protocol_test", "sided_text"]
 
-#: the tests that can give an end point's P value: the log-rank test (stratified by
-#: ``test_strata``) or the score test of the Cox model that gives the hazard ratio
-TESTS = ("logrank", "model_score")
+#: the tests that can give an end point's P value, each a test of the Cox model that gives
+#: the hazard ratio: the log-rank test (the score test of the Cox model of the arm alone,
+#: stratified as the test is), the score test of the model, or the Wald test of the arm's
+#: coefficient in it
+TESTS = ("logrank", "model_score", "model_wald")
+
+#: the test of each protocol ``analysis.test`` value
+_PROTOCOL_TESTS = {"stratified_logrank": "logrank", "logrank": "logrank", "model_score": "model_score",
+                   "model_wald": "model_wald"}
 
 
 def sided_text(sided: int) -> str:
@@ -71,6 +87,9 @@ class EfficacySummary(Result):
     ``model``: the Cox model in words; ``test`` (``"logrank"`` or ``"model_score"``) and
     ``test_method``: the test in words;
     ``notes``: why a number is not estimable, e.g. ``"not estimable: no events in Arm B"``;
+    ``same_model``: whether the P is a test of the model that gives the hazard ratio (False:
+    a log-rank P beside the hazard ratio of another model, which :func:`check_model_test`
+    refuses; kept computable so that a protocol declaring it is reported, and flagged);
     ``to_frame()`` gives every reported number as a long analysis-results record.
     """
 
@@ -86,25 +105,29 @@ class EfficacySummary(Result):
     followup_q1: float
     followup_q3: float
     model: str
-    test: Literal["logrank", "model_score"]
+    test: Literal["logrank", "model_score", "model_wald"]
     test_method: str
     sided: int
     p_value: bool
     convention: str
     conf_level: float
     notes: tuple[str, ...] = ()
+    same_model: bool = True
 
     @property
     def p_statistic(self) -> str:
-        """The ARD statistic of the P value: ``logrank_p`` or ``score_p``."""
-        return "logrank_p" if self.test == "logrank" else "score_p"
+        """The ARD statistic of the P value: ``logrank_p``, ``score_p`` or ``wald_p``."""
+        return {"logrank": "logrank_p", "model_score": "score_p", "model_wald": "wald_p"}[self.test]
 
     @property
     def test_name(self) -> str:
-        """The test in a table row or a figure key: "Stratified log-rank", "Log-rank" or
-        "Cox score test"."""
-        return ("Cox score test" if self.test == "model_score" else
-                "Stratified log-rank" if "stratified" in self.test_method else "Log-rank")
+        """The test in a table row or a figure key: "Stratified log-rank", "Log-rank",
+        "Cox score test" or "Cox Wald test"."""
+        if self.test == "model_score":
+            return "Cox score test"
+        if self.test == "model_wald":
+            return "Cox Wald test"
+        return "Stratified log-rank" if "stratified" in self.test_method else "Log-rank"
 
     @property
     def p_label(self) -> str:
@@ -209,9 +232,46 @@ def _signed_statistic(pair: pd.DataFrame, *, time: str, event: str, group: str, 
         variance = float(lr.variance[j, j])
         z = float(lr.observed[j] - lr.expected[j]) / math.sqrt(variance) if variance > 0 else 0.0
         return z, float(lr.p)
+    if test == "model_wald":
+        z = float(cox.coef_table.at[term, "z"])
+        return (z if math.isfinite(z) else 0.0), float(cox.coef_table.at[term, "p"])
     beta = float(cox.coef_table.at[term, "coef"])
     magnitude = math.sqrt(max(float(cox.score_test.stat), 0.0))
     return (math.copysign(magnitude, beta) if math.isfinite(beta) and beta != 0 else 0.0), float(cox.score_test.p)
+
+
+def check_model_test(test: str, *, strata: Sequence[str], adjust: Sequence[str],
+                     test_strata: Sequence[str], endpoint: str | None = None) -> None:
+    """Refuse a P value from another model than the hazard ratio's (see the module
+    docstring): a log-rank test needs the Cox model of the arm alone, stratified by
+    ``test_strata``; a score test a model without covariates (with them it tests them too).
+    An :class:`~oncotrial.core.errors.InputError` (field ``test``) names the fix."""
+    _check_choice(test, "test", TESTS)
+    where = f"{endpoint}: " if endpoint else ""
+    if test == "logrank" and (list(adjust) or list(strata) != list(test_strata)):
+        kind = ("stratified by " + ", ".join(test_strata)) if test_strata else "unstratified"
+        model = (f"adjusted for {', '.join(adjust)}" if adjust else
+                 f"stratified by {', '.join(strata)}" if strata else "without strata")
+        raise InputError(f"{where}test: a log-rank test {kind} is the score test of the Cox model of the arm "
+                         f"alone {kind}, but the hazard ratio comes from a Cox model {model}: the P would come "
+                         f"from another model than the hazard ratio; use the stratified Cox model (model "
+                         f"stratified_cox) or the Wald test of this model (test model_wald)", field="test")
+    if test == "model_score" and adjust:
+        raise InputError(f"{where}test: the score test of a Cox model adjusted for {', '.join(adjust)} tests "
+                         f"those covariates with the arm, not the arm alone; use a stratified Cox model or the "
+                         f"Wald test (model_wald)", field="test")
+
+
+def protocol_test(analysis: Any) -> dict[str, Any]:
+    """The :func:`efficacy_summary` keywords ``test`` and ``test_strata`` of a protocol end
+    point's analysis (:class:`oncotrial.protocol.endpoints.EndpointAnalysis` with defaults
+    filled in): ``stratified_logrank`` → the log-rank test stratified by the end point's
+    strata; ``logrank`` → unstratified; ``model_score``/``model_wald`` → that test of the
+    end point's Cox model."""
+    if analysis.test not in _PROTOCOL_TESTS:
+        raise InputError(f"test: expected one of {', '.join(_PROTOCOL_TESTS)}, got {analysis.test!r}", field="test")
+    strata = list(analysis.strata or []) if analysis.test == "stratified_logrank" else []
+    return {"test": _PROTOCOL_TESTS[analysis.test], "test_strata": strata}
 
 
 def efficacy_summary(
@@ -227,7 +287,7 @@ def efficacy_summary(
     conf_level: float = 0.95,
     convention: str = "r",
     endpoint: str | None = None,
-    test: Literal["logrank", "model_score"] = "logrank",
+    test: Literal["logrank", "model_score", "model_wald"] | None = None,
     test_strata: Sequence[str] | None = None,
     sided: int = 2,
     p_value: bool = True,
@@ -241,23 +301,35 @@ def efficacy_summary(
       ``reference`` (default: the convention's reference level — first sorted level for R,
       last for SAS), plus ``adjust`` covariates (non-numeric ones as categorical with the
       convention's reference level) and separate baseline hazards for ``strata``; and the
-      P value of ``test``: ``"logrank"`` (:func:`oncotrial.stats.logrank_test`, stratified
-      by ``test_strata``, default ``strata``) or ``"model_score"`` (the score test of that
-      Cox model; with ``adjust`` covariates it would test them too, so it is refused),
-      ``sided`` 1 (in the direction of benefit, see the module docstring) or 2. With
-      ``p_value=False`` no P is reported (estimates with confidence intervals only).
+      P value of ``test``, a test of that same model (a log-rank P beside another model's
+      hazard ratio is computed as declared and marked ``same_model=False``): ``"logrank"``
+      (:func:`oncotrial.stats.logrank_test`, stratified by ``test_strata``, default
+      ``strata``: the score test of the Cox model of the arm alone
+      with those strata, so no ``adjust`` covariates), ``"model_score"`` (the score test of
+      that Cox model, without ``adjust`` covariates) or ``"model_wald"`` (the Wald test of
+      the arm's coefficient, for an adjusted model; the default with ``adjust`` covariates,
+      ``"logrank"`` without), ``sided`` 1 (in the direction of
+      benefit, see the module docstring) or 2. With ``p_value=False`` no P is reported
+      (estimates with confidence intervals only).
     - The k-sample log-rank test of all arms, stratified by ``test_strata``.
     - Median follow-up with IQR by reversed Kaplan–Meier over all patients.
     """
     conv = resolve_convention(convention)
     strata, adjust = list(strata), list(adjust)
     test_strata = strata if test_strata is None else list(test_strata)
-    _check_choice(test, "test", TESTS)
+    if test is None:
+        test = "model_wald" if adjust else "logrank"
+    try:
+        check_model_test(test, strata=strata, adjust=adjust, test_strata=test_strata, endpoint=endpoint)
+        same_model = True
+    except InputError as exc:
+        # a bad choice, or a score test that would test covariates too, is an error; a log-rank
+        # P beside another model's hazard ratio is what some SAPs declare: computed as asked,
+        # marked (``same_model``) so that the protocol check and the report can refuse it
+        if test != "logrank":
+            raise exc from None
+        same_model = False
     _check_choice(sided, "sided", (1, 2))
-    if test == "model_score" and adjust:
-        raise InputError(f"test: the score test of a Cox model adjusted for {', '.join(adjust)} tests those "
-                         f"covariates with the arm, not the arm alone; use a stratified Cox model or the "
-                         f"log-rank test", field="test")
     # checked on the whole data first, so that a bad cell is reported by its row in ``data``,
     # not by its position within one arm
     survival_arrays(data[time], data[event], time_name=time, event_name=event)
@@ -318,8 +390,10 @@ def efficacy_summary(
         model += ", stratified by " + ", ".join(strata)
     if test == "logrank":
         test_method = "log-rank test" + (f" stratified by {', '.join(test_strata)}" if test_strata else "")
-    else:
+    elif test == "model_score":
         test_method = "score test of the Cox model"
+    else:
+        test_method = "Wald test of the arm's coefficient in the Cox model"
     return EfficacySummary(
         endpoint=endpoint or event,
         arms=pd.DataFrame(arm_rows),
@@ -330,5 +404,5 @@ def efficacy_summary(
         logrank_chisq=lr.chisq, logrank_df=lr.df, logrank_p=lr.p,
         followup_median=fu.median, followup_q1=fu.q1, followup_q3=fu.q3,
         model=model, test=test, test_method=test_method, sided=int(sided), p_value=bool(p_value),
-        convention=conv.name, conf_level=conf_level, notes=tuple(dict.fromkeys(notes)),
+        convention=conv.name, conf_level=conf_level, notes=tuple(dict.fromkeys(notes)), same_model=same_model,
     )

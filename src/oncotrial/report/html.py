@@ -168,6 +168,7 @@ class EndpointSection:
     table: ReportTable | None
     figures: tuple[ReportFigure, ...]
     notes: tuple[str, ...]
+    extra_tables: tuple[ReportTable, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +194,7 @@ class ReportContent:
     notes: tuple[str, ...]
     generated: str
     provenance: str | None = None
+    followup: tuple[ReportTable, ...] = ()
 
 
 # ----------------------------------------------------------------------------- tables
@@ -290,12 +292,12 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame,
         else:
             rows.append(Row((f"{label} (vs {reference})",
                              *["" if a.arm == reference else format_p(p[a.arm]) for a in arms])))
+        if not summary.same_model:
+            footnotes.append(f"The P value is from the {summary.test_method}, not from the model that gives the "
+                             f"hazard ratio ({summary.model}).")
     else:
         footnotes.insert(0, no_p_value_note(summary.conf_level))
     rows += _interim_rows(interim, [a.arm for a in arms])
-    rows.append(Row((f"Median follow-up, {time_unit} (IQR)",
-                     format_interval(summary.followup_median, summary.followup_q1, summary.followup_q3,
-                                     TIME_DIGITS)), kind="span"))
     return ReportTable(key=f"efficacy-{summary.endpoint.lower()}", title=f"{summary.endpoint}: efficacy",
                        header=("", *[_arm_header(a.arm, int(a.n)) for a in arms]), rows=tuple(rows),
                        footnotes=(*footnotes, *[f"Hazard ratio NE, {note}." for note in summary.notes]))
@@ -405,6 +407,12 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
     (names, definitions) and the ``figures`` drawn from the same data; ``messages`` are the
     writer's notes (figures skipped) added to the analysis's own."""
     all_messages = (*analysis.messages, *messages)
+    from oncotrial.report.endpoint_tables import (  # it builds html tables: imported here, not at the top
+        endpoint_section_tables,
+        followup_table,
+        landmark_table,
+    )
+
     consort, boxes, total = _consort(analysis)
     sections = []
     for endpoint in [e.name.upper() for e in sorted(protocol.endpoints, key=lambda e: e.role != "primary")
@@ -419,7 +427,13 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
             definition=_endpoint_definition(protocol, endpoint),
             table=None if summary is None else efficacy_table(
                 summary, analysis.time_unit, analysis.ard, [k for k in analysis.interim if k.endpoint == endpoint]),
-            figures=tuple(f for f in figures if f.endpoint == endpoint), notes=notes))
+            figures=tuple(f for f in figures if f.endpoint == endpoint), notes=notes,
+            extra_tables=() if analysis.endpoints is None else endpoint_section_tables(analysis.endpoints, endpoint)))
+    followup: tuple[ReportTable, ...] = ()
+    if analysis.endpoints is not None:
+        followup = (landmark_table(analysis.endpoints.landmarks, list(analysis.arm_roles)),)
+        if analysis.endpoints.followup is not None:
+            followup = (followup_table(analysis.endpoints.followup), *followup)
     arms = " vs ".join(f"{arm} ({role})" for arm, role in analysis.arm_roles.items())
     facts: tuple[tuple[str, str], ...] = (
         ("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry or "not given"),
@@ -440,7 +454,7 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
         response=_response(analysis), response_notes=_notes_about(all_messages, "ADRS"),
         adverse_events=_adverse_events(analysis),
         adverse_event_notes=_notes_about(all_messages, "ADAE"),
-        notes=tuple(all_messages),
+        notes=tuple(all_messages), followup=followup,
         generated=f"oncotrial {__version__}, {when:%Y-%m-%d %H:%M} UTC")
 
 

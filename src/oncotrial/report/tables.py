@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from oncotrial.core.results import Result
 from oncotrial.io import require_columns
 from oncotrial.protocol.base import level_key
 from oncotrial.report.adam import BOR_CODES, _blank, _not_numbers, data_error
+from oncotrial.report.consort import CONSORT_LABELS, ConsortFlow, TreatmentPhase, consort_flow
 from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
 from oncotrial.stats.conventions import resolve_convention
 
@@ -411,144 +411,6 @@ def table1(adsl: pd.DataFrame, *, variables: Sequence[Variable], arm: str = "ARM
         arm_n={a: int(m.sum()) for a, m in groups.items()},
         quantiles=quantiles,
     )
-
-
-# ----------------------------------------------------------------------------- CONSORT
-
-#: the printed label of each CONSORT stage that is not a treatment phase's
-CONSORT_LABELS: Mapping[str, str] = {
-    "allocated": "Allocated",
-    "received_treatment": "Received treatment",
-    "discontinued": "Stopped treatment",
-    "ongoing": "Still on treatment",
-    "analysed_itt": "Analysed for efficacy (intention to treat)",
-    "analysed_safety": "Analysed for safety (as treated)",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class TreatmentPhase:
-    """A phase of an arm's treatment as the CONSORT flow counts it: the protocol's phase
-    ``name``, the ``suffix`` of its ADSL variables (``EOT<suffix>``, ``CYC<suffix>``; see
-    :func:`oncotrial.clinical.exposure.phase_suffixes`) and whether it is ``open_ended``
-    (given until progression: no one completes it, so it has no "completed" stage unless
-    someone's ``EOT<suffix>`` says ``COMPLETED``)."""
-
-    name: str
-    suffix: str
-    open_ended: bool = False
-
-    @property
-    def key(self) -> str:
-        """The phase in a stage name: ``completed_<key>``."""
-        return re.sub(r"[^0-9a-z]+", "_", self.name.casefold()).strip("_") or "phase"
-
-    @property
-    def label(self) -> str:
-        """The phase as printed: its name with spaces for underscores."""
-        return self.name.replace("_", " ")
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class ConsortFlow(Result):
-    """Patient flow: ``table`` with ``stage, arm, n, reason`` (``arm`` None for the total);
-    ``labels``: every stage of ``table`` in order → its printed label; ``omitted`` names the
-    stages left out because ADSL lacks their variable."""
-
-    table: pd.DataFrame
-    omitted: tuple[str, ...]
-    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    def to_frame(self) -> pd.DataFrame:
-        """ARD records: ``arm, subgroup (stage or stage: reason), statistic n, value``."""
-        t = self.table
-        subgroup = np.where(t["reason"].isna(), t["stage"], t["stage"] + ": " + t["reason"].fillna(""))
-        return pd.DataFrame({"arm": t["arm"], "subgroup": subgroup, "statistic": "n",
-                             "value": t["n"].astype(float)})
-
-    def __repr__(self) -> str:
-        return f"ConsortFlow({len(self.table)} rows, omitted={list(self.omitted)})"
-
-
-def consort_flow(adsl: pd.DataFrame, *, arm: str = "ARM", actual_arm: str = "ACTARM",
-                 arms: Sequence[str] | None = None,
-                 phases: Mapping[str, Sequence[TreatmentPhase]] | None = None) -> ConsortFlow:
-    """The CONSORT flow of the randomised patients (``ITTFL = "Y"``), per planned ``arm``.
-
-    Stages, each counted from one ADSL variable (a stage whose variable is absent is
-    listed in ``omitted``): ``randomised`` (total), ``allocated``; ``received_treatment``
-    (``SAFFL = "Y"``); then the treatment ``phases`` of each arm (arm → its phases in
-    order; default none), phase by phase in the order the arms list them, each among the
-    arms that have it: ``entered_<phase>`` (``CYC<suffix> > 0``) in the arms where it is
-    not the first phase, ``completed_<phase>`` (``EOT<suffix> = "COMPLETED"``, not for an
-    open-ended phase nobody completed) and ``discontinued_<phase>`` per reason (the other
-    ``EOT<suffix>`` values); ``discontinued`` (``EOTSTT = "DISCONTINUED"``, in all and per
-    ``DCTREAS``), ``ongoing`` (``EOTSTT = "ONGOING"``); ``analysed_itt`` (every randomised
-    patient) and ``analysed_safety`` (``SAFFL = "Y"``, counted by ``actual_arm``: the safety
-    tables analyse patients as treated).
-    """
-    require_columns(adsl, ["ITTFL", arm], source="ADSL")
-    itt = adsl[adsl["ITTFL"] == "Y"].reset_index(drop=True)
-    order = list(arms) if arms is not None else sorted(itt[arm].astype(str).unique())
-    has = set(itt.columns)
-    rows: list[dict[str, Any]] = [{"stage": "randomised", "arm": None, "n": len(itt), "reason": None}]
-    omitted: list[str] = []
-    labels: dict[str, str] = {}
-
-    def per_arm(stage: str, mask: pd.Series, among: Sequence[str] = order, by: str = arm) -> None:
-        labels.setdefault(stage, CONSORT_LABELS.get(stage, stage))
-        for a in among:
-            rows.append({"stage": stage, "arm": a, "n": int((mask & (itt[by].astype(str) == a)).sum()),
-                         "reason": None})
-
-    def reasons(stage: str, values: pd.Series, among: Sequence[str] = order) -> None:
-        labels.setdefault(stage, CONSORT_LABELS.get(stage, stage))
-        for a in among:
-            counts = values[itt[arm].astype(str) == a].dropna().value_counts()
-            rows.extend({"stage": stage, "arm": a, "n": int(n), "reason": str(r)}
-                        for r, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
-
-    per_arm("allocated", pd.Series(True, index=itt.index))
-    if "SAFFL" in has:
-        per_arm("received_treatment", itt["SAFFL"] == "Y")
-    else:
-        omitted.append("received_treatment (no SAFFL)")
-    by_arm = {a: list((phases or {}).get(a, ())) for a in order}
-    distinct = list({p.name: p for a in order for p in by_arm[a]}.values())
-    for phase in distinct:
-        holders = [a for a in order if any(p.name == phase.name for p in by_arm[a])]
-        entering = [a for a in holders if by_arm[a][0].name != phase.name]
-        eot, cyc = f"EOT{phase.suffix}", f"CYC{phase.suffix}"
-        if entering:
-            stage = f"entered_{phase.key}"
-            if cyc in has:
-                labels[stage] = f"Entered {phase.label}"
-                per_arm(stage, pd.to_numeric(itt[cyc], errors="coerce").fillna(0) > 0, entering)
-            else:
-                omitted.append(f"{stage} (no {cyc})")
-        if eot not in has:
-            omitted.append(f"completed_{phase.key} (no {eot})")
-            continue
-        completed = itt[eot] == "COMPLETED"
-        if not phase.open_ended or completed.any():
-            labels[f"completed_{phase.key}"] = f"Completed {phase.label}"
-            per_arm(f"completed_{phase.key}", completed, holders)
-        labels[f"discontinued_{phase.key}"] = f"Stopped {phase.label}"
-        reasons(f"discontinued_{phase.key}", itt[eot].where(~completed), holders)
-    if "EOTSTT" in has:
-        stopped = itt["EOTSTT"] == "DISCONTINUED"
-        per_arm("discontinued", stopped)
-        if "DCTREAS" in has:
-            reasons("discontinued", itt["DCTREAS"].where(stopped))
-        per_arm("ongoing", itt["EOTSTT"] == "ONGOING")
-    else:
-        omitted.append("discontinued (no EOTSTT)")
-    per_arm("analysed_itt", pd.Series(True, index=itt.index))
-    if "SAFFL" in has and actual_arm in has:
-        per_arm("analysed_safety", itt["SAFFL"] == "Y", by=actual_arm)
-    else:
-        omitted.append(f"analysed_safety (no SAFFL or {actual_arm})")
-    return ConsortFlow(pd.DataFrame(rows, columns=["stage", "arm", "n", "reason"]), tuple(omitted), labels)
 
 
 # ----------------------------------------------------------------------------- efficacy
