@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check chromium postgres bench bench-design bench-randomise bench-simulate install clean
+.PHONY: demo test check chromium postgres libreoffice bench bench-design bench-randomise bench-simulate install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# the Word report is rendered to PDF by LibreOffice in tests/report/test_docx_render.py
+libreoffice:
+	@command -v soffice >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null; }
+
 # the server tests start a throw-away PostgreSQL 15 cluster themselves (tests/server/conftest.py);
 # they need its binaries (initdb, pg_ctl, pg_dump, pg_restore), not a running server
 postgres:
@@ -36,7 +41,7 @@ check: $(STAMP)
 	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy src
 
-test: $(STAMP) chromium postgres check
+test: $(STAMP) chromium postgres libreoffice check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

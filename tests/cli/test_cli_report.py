@@ -19,7 +19,7 @@ app.command("demo")(demo)
 runner = CliRunner()
 
 REPORT_FILES = {"report.html", "report.docx", "lay_summary.md", "lay_summary.html", "ard.json", "ard.csv",
-                "messages.txt"}
+                "ars.json", "ars.csv", "messages.txt"}
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +45,14 @@ def test_demo_prints_replica_beside_published(demo_run):
     _, result = demo_run
     lines = result.stdout.splitlines()
     assert any("Estimate" in line and "Replica" in line and "Published" in line for line in lines)
-    hr = next(line for line in lines if "PFS hazard ratio" in line)
-    assert hr.split()[-1] == "0.37"  # the published value (NEJM 2024)
-    assert any("Objective response, experimental" in line and "36.0%" in line for line in lines)
+    hr = next(line for line in lines if "PFS hazard ratio" in line).split()
+    # the published value, its published CI and its source: the final analysis (NEJM 2024)
+    assert hr[3:8] == ["0.37", "0.26", "to", "0.53", "[1]"]
+    assert hr[9] in ("yes", "no")  # whether the replica lies in the published CI
+    assert any("Objective response, experimental" in line and "36.0%" in line and "[2]" in line for line in lines)
+    text = " ".join(result.stdout.split())
+    assert "[1] Pautier et al., NEJM 2024" in text and "[2] Pautier et al., Lancet Oncol 2022" in text
+    assert "the central 95% of 200 replicas" in text
 
 
 def test_analyze_reads_adam_files_written_by_derive(demo_run, tmp_path):

@@ -61,7 +61,7 @@ def test_lms04_rest(lms04):
     pfs = lms04.endpoints[0]
     assert pfs.role == "primary" and "central review" in pfs.assessed_by
     assert lms04.analysis.convention == "sas"
-    assert lms04.analysis.landmarks == [24] and lms04.analysis.adjust_for == ["origin", "stage"]
+    assert lms04.analysis.landmarks == [12, 24] and lms04.analysis.adjust_for == ["origin", "stage"]
     assert lms04.adverse_events.ctcae_version == "4.0"
     assert lms04.safety_population.min_cycles == 1
     assert [str(s.every) for s in lms04.assessments.segments] == [

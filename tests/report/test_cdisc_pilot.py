@@ -31,12 +31,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from oncotrial.report.format import format_number, format_p
 from oncotrial.report.tables import (
     Categorical,
     Continuous,
     adverse_event_table,
-    format_number,
-    format_p,
     table1,
 )
 

@@ -19,7 +19,7 @@ from oncotrial.report.forest import (
     subgroup_hazard_ratios,
     subgroup_levels,
 )
-from oncotrial.report.km_plot import format_estimate
+from oncotrial.report.format import format_estimate
 
 LMS04_SUBGROUPS = protocol_subgroups(Protocol.load("lms04"))
 COLON_SUBGROUPS = {"sex": "sex", "age65": ("age", [65]), "obstruct": "obstruct"}
@@ -137,8 +137,10 @@ def test_lms04_subgroups_on_adsl_columns(adsl_like):
     metastatic = (adsl_like["stage"] == "metastatic").sum()
     assert n.iloc[9] + n.iloc[10] == metastatic  # no metastases: not in the 1 / >= 2 comparison
     notes = table.groupby("subgroup", sort=False)["interaction_note"].first()
-    assert notes["ECOG performance status"].startswith("6 patients without a level")
-    assert notes["No. of metastases"].startswith(f"{150 - metastatic} patients without a level")
+    assert notes["ECOG performance status"].startswith(
+        "6 patients not in any level of ECOG performance status (not recorded or not applicable)")
+    assert notes["No. of metastases"].startswith(f"{150 - metastatic} patients not in any level of No. of metastases")
+    assert not any("missing" in str(note).lower() for note in table["interaction_note"])
     assert np.isfinite(table["hr"]).all() and np.isfinite(table["p_interaction"].iloc[1:]).all()
 
 
@@ -160,7 +162,8 @@ def test_forest_figure_prints_the_table(adsl_like, tmp_path):
             continue
         r = table.iloc[0] if key is None else table.loc[key]
         assert texts[f"forest:label:{i}"] == r["level"]
-        assert texts[f"forest:hr:{i}"] == format_estimate(r["hr"], r["lower"], r["upper"])
+        printed = format_estimate(r["hr"], r["lower"], r["upper"], 2) if np.isfinite(r["hr"]) else "NE"
+        assert texts[f"forest:hr:{i}"] == printed
         assert texts[f"forest:control:{i}"] == f"{r['events_control']}/{r['n_control']}"
         assert texts[f"forest:experimental:{i}"] == f"{r['events_experimental']}/{r['n_experimental']}"
     ax = fig.axes[0]
@@ -233,3 +236,15 @@ def test_an_end_point_names_its_subgroups():
     assert chosen["Region"] == every["Region"]
     assert endpoint_subgroups(protocol, []) == (every, [])
     assert endpoint_subgroups(protocol, ["Region", "sex"]) == ({"Region": every["Region"]}, ["sex"])
+
+
+def test_footnotes_say_not_recorded_or_not_applicable(adsl_like):
+    """Patients outside a subset (no ECOG recorded, no metastases to count) are footnoted as
+    not recorded or not applicable, never as "missing"."""
+    table = subgroup_hazard_ratios(adsl_like, time="AVALM", event="EVENT", group="ARMCD", reference="DOX",
+                                   subgroups=LMS04_SUBGROUPS)
+    fig = forest_figure(table, show_interaction=True)
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+    joined = "\n".join(texts).replace("\n", " ")
+    assert "not recorded or not applicable" in joined
+    assert "missing" not in joined.lower()

@@ -152,10 +152,12 @@ def test_efficacy_tables_show_the_efficacy_summaries(page, analysis):
             assert _close(_numbers(cell), [a.events, 100 * a.events / a.n], 1), cell
         for cell, a in zip(rows["Median, months (95% CI)"], arms, strict=True):
             assert _close(_numbers(cell), [a.median, a.median_lower, a.median_upper], 1), cell
-        rates = summary.rates.set_index("arm")
-        for cell, a in zip(rows["Rate at 24 months, % (95% CI)"], arms, strict=True):
-            r = rates.loc[a.arm]
-            assert _close(_numbers(cell), [100 * r.rate, 100 * r.lower, 100 * r.upper], 1), cell
+        assert sorted(set(summary.rates["time"])) == [12, 24]  # every landmark of the protocol
+        for time, at_time in summary.rates.groupby("time"):
+            rates = at_time.set_index("arm")
+            for cell, a in zip(rows[f"Rate at {time:g} months, % (95% CI)"], arms, strict=True):
+                r = rates.loc[a.arm]
+                assert _close(_numbers(cell), [100 * r.rate, 100 * r.lower, 100 * r.upper], 1), cell
         hr = summary.hazard_ratios.iloc[0]
         assert rows["Hazard ratio (95% CI)"] == ["Reference", rows["Hazard ratio (95% CI)"][1]]
         assert _close(_numbers(rows["Hazard ratio (95% CI)"][1]), [hr.hr, hr.lower, hr.upper], 2)
@@ -218,3 +220,10 @@ def test_the_consort_table_is_a_partition(page, analysis):
         assert int(consort["Allocated"][i]) == (int(consort["Received allocated treatment"][i])
                                                 + int(consort["Did not receive allocated treatment"][i]))
     assert analysis.consort.unbalanced() == []
+
+
+def test_every_table_and_figure_is_numbered_in_order(html):
+    tables = [int(n) for n in re.findall(r'<caption><span class="number">Table (\d+)\.</span>', html)]
+    assert tables == list(range(1, len(tables) + 1)) and len(tables) == html.count('<table class="data"')
+    figures = [int(n) for n in re.findall(r"<figcaption><strong>Figure (\d+)\. ", html)]
+    assert figures == list(range(1, len(figures) + 1)) and len(figures) == html.count("<figcaption>")

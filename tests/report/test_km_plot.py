@@ -117,12 +117,13 @@ def test_numbers_stay_under_their_ticks_at_any_size(colon, figsize):
         box = text.get_window_extent(renderer)
         assert abs((box.x0 + box.x1) / 2 - tick_x[t]) < 1.0  # within a pixel of its tick
     rows = sorted({round(t.get_window_extent(renderer).y0, 3) for t in _risk_texts(fig).values()})
-    assert len(rows) == 2  # one line per arm, no overlap
+    assert len(rows) == 6  # one line per arm and statistic (at risk, events, censored), no overlap
 
 
-def test_key_never_covers_a_curve(colon):
+@pytest.mark.parametrize("legend_loc", ["above", "auto"])
+def test_key_never_covers_a_curve(colon, legend_loc):
     fig = km_figure(colon, time="months", event="status", group="rx", reference="Obs", ci=True,
-                    risk_times=range(0, 109, 12))
+                    risk_times=range(0, 109, 12), legend_loc=legend_loc)
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
@@ -159,7 +160,7 @@ def test_given_hazard_ratio_and_p_are_printed(colon):
     assert "Hazard ratio, 0.41 (95% CI, 0.29\u20130.58)" in text
     assert "Stratified log-rank P<0.001" in text
     assert "Pointwise 95% CI (log-log)" in text  # the SAS band
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "100"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][-1] == "100%"
 
 
 def test_every_format_is_written_and_valid(colon, tmp_path):
@@ -214,7 +215,7 @@ def test_three_arms_need_hazard_ratios_per_arm():
                     arm_order=["Obs", "Lev+5FU", "Lev"])
     text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text())
     assert "Hazard ratio (Lev+5FU vs Obs), 0.69 (95% CI, 0.55\u20130.87)" in text
-    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["No. at risk", "Obs", "Lev+5FU", "Lev"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()][:4] == ["No. at risk", "Obs", "Lev+5FU", "Lev"]
 
 
 def test_three_arms_print_a_p_value_per_comparison():
@@ -225,7 +226,7 @@ def test_three_arms_print_a_p_value_per_comparison():
                     hazard_ratio={"Lev": (0.97, 0.78, 1.21), "Lev+5FU": (0.69, 0.55, 0.87)},
                     p={"Lev": 0.4024, "Lev+5FU": 0.0004}, p_label="Stratified log-rank (one-sided)")
     text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text())
-    assert "Stratified log-rank (one-sided) P (Lev vs Obs) = 0.40" in text
+    assert "Stratified log-rank (one-sided) P (Lev vs Obs) = 0.402" in text
     assert "Stratified log-rank (one-sided) P (Lev+5FU vs Obs) <0.001" in text
     quiet = km_figure(d, time="time", event="status", group="rx", reference="Obs", time_unit="days",
                       hazard_ratio={"Lev": (0.97, 0.78, 1.21), "Lev+5FU": (0.69, 0.55, 0.87)}, show_p=False)
@@ -241,4 +242,95 @@ def test_numeric_arm_codes(tmp_path):
     text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text())
     hr = coxph(d, time="time", event="status", covariates=["trt"], categorical={"trt": 1}).coef_table.iloc[0]
     assert f"Hazard ratio, {hr['hr']:.2f}" in text
-    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["No. at risk", "Standard", "Test"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()][:3] == ["No. at risk", "Standard", "Test"]
+
+
+# ----------------------------------------------------------------------------- publication defaults
+def test_default_risk_table_is_kmunicate_and_adds_up(colon):
+    """At risk (time >= t), cumulative events and censored (time <= t) per arm, computed
+    directly from the patients; with no follow-up time on a tick they add up to the arm's N."""
+    times = list(range(0, 109, 12))
+    fig = km_figure(colon, time="months", event="status", group="rx", reference="Obs", risk_times=times)
+    printed = _risk_texts(fig)
+    for arm, block in colon.groupby("rx", observed=True):
+        t, e = block["months"].to_numpy(), block["status"].to_numpy()
+        assert not np.isin(t, times).any()
+        for tick in times:
+            at_risk = int((t >= tick).sum())
+            events = int(((t <= tick) & (e == 1)).sum())
+            censored = int(((t <= tick) & (e == 0)).sum())
+            assert at_risk + events + censored == len(block)
+            assert [printed[(s, arm, float(tick))].get_text() for s in ("at_risk", "events", "censored")] == \
+                [str(at_risk), str(events), str(censored)]
+
+
+def test_y_axis_is_percent(colon):
+    fig = km_figure(colon, time="months", event="status", group="rx", reference="Obs")
+    fig.draw_without_rendering()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["0%", "20%", "40%", "60%", "80%", "100%"]
+
+
+def test_ci_bands_on_by_default_and_off_on_request(colon):
+    def bands(fig):
+        return [a for a in fig.axes[0].collections if str(a.get_gid()).startswith("km:band:")]
+
+    assert {b.get_gid() for b in bands(km_figure(colon, time="months", event="status", group="rx",
+                                                 reference="Obs"))} == {"km:band:Obs", "km:band:Lev+5FU"}
+    assert bands(km_figure(colon, time="months", event="status", group="rx", reference="Obs", ci=False)) == []
+
+
+def _direct_tail_start(times: np.ndarray, fraction: float) -> float:
+    """The first observed time after which fewer than ``fraction`` of the patients remain."""
+    for u in sorted(set(times.tolist())):
+        if (times > u).sum() < fraction * times.size:
+            return float(u)
+    raise AssertionError("unreachable: nobody remains after the last time")
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25])
+def test_curves_are_dashed_where_few_remain_at_risk(colon, fraction):
+    fig = km_figure(colon, time="months", event="status", group="rx", reference="Obs", tail_fraction=fraction)
+    lines = {line.get_gid(): line for line in fig.axes[0].lines if line.get_gid()}
+    for arm, block in colon.groupby("rx", observed=True):
+        cut = _direct_tail_start(block["months"].to_numpy(), fraction)
+        solid, tail = lines[f"km:curve:{arm}"], lines[f"km:tail:{arm}"]
+        assert float(np.max(solid.get_xdata())) == pytest.approx(cut)
+        assert float(np.min(tail.get_xdata())) == pytest.approx(cut)
+        assert float(np.max(tail.get_xdata())) == pytest.approx(block["months"].max())
+        assert tail.get_linestyle() != "-"
+        band = next(c for c in fig.axes[0].collections if c.get_gid() == f"km:band:{arm}")
+        assert band.get_paths()[0].vertices[:, 0].max() <= cut + 1e-9  # no band over the tail
+    text = "\n".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text())
+    assert f"fewer than {round(100 * fraction)}% of the arm at risk" in text
+    whole = km_figure(colon, time="months", event="status", group="rx", reference="Obs", tail_fraction=None)
+    assert not any(str(line.get_gid()).startswith("km:tail:") for line in whole.axes[0].lines)
+    with pytest.raises(InputError, match=r"tail_fraction: expected a fraction between 0 and 1"):
+        km_figure(colon, time="months", event="status", group="rx", tail_fraction=10)
+
+
+def test_long_arm_label_is_not_clipped(colon, recwarn):
+    long = "Experimental arm: a long combination regimen given every three weeks until progression"
+    fig = km_figure(colon, time="months", event="status", group="rx", reference="Obs",
+                    arm_labels={"Lev+5FU": long})
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in fig.axes[1].get_yticklabels() if t.get_text()]
+    assert long in [t.get_text() for t in labels]
+    for text in labels + [a for a in fig.axes[0].artists if isinstance(a, AnchoredOffsetbox)]:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1 and box.y0 >= fig.bbox.y0 and box.y1 <= fig.bbox.y1
+    assert not [w for w in recwarn if "constrained_layout not applied" in str(w.message)]
+
+
+def test_key_is_in_the_same_place_in_every_figure(colon):
+    """The key sits above the plot at its left edge whatever the curves."""
+    for data in (colon, colon.assign(months=colon["months"] / 3)):
+        fig = km_figure(data, time="months", event="status", group="rx", reference="Obs")
+        fig.draw_without_rendering()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        (box,) = [a for a in ax.artists if isinstance(a, AnchoredOffsetbox)]
+        extent, axes_box = box.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert extent.y0 >= axes_box.y1 - 1
+        assert abs(extent.x0 - axes_box.x0) < 8

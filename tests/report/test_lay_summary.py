@@ -1,10 +1,11 @@
 """The plain-language summary: its headings, its reading grade, and every number traced to an
-ARD record (or a protocol fact) and recomputed here from the ARD."""
+ARD record (or a protocol fact, or a date given to it) and recomputed here."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ from oncotrial.clinical import derive_all
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
 from oncotrial.report.analysis import analyse
+from oncotrial.report.lay_records import annex_v_records
 from oncotrial.report.lay_summary import (
     LaySummary,
     count_syllables,
@@ -27,6 +29,7 @@ LMS04 = Protocol.load("lms04")
 #: the headings of EU Regulation 536/2014 Annex V, as the questions a patient asks (the
 #: title is the summary's title), plus the limits of the trial
 HEADINGS = [
+    "Which trial is this?",                      # title, identifiers, date of summary and data
     "Who sponsored this trial?",                 # name and contact of the sponsor
     "Why was this trial done?",                  # general information: where, when, why
     "Who took part?",                            # population of subjects
@@ -34,7 +37,7 @@ HEADINGS = [
     "What side effects did people have?",        # adverse reactions
     "What were the main results?",               # overall results
     "What do the results mean?",                 # comment on the outcome
-    "What are the limits of this trial?",
+    "What are the limits of this trial?",        # the limits the protocol declares
     "Are there more trials?",                    # follow-up clinical trials
     "Where can I learn more?",                   # where to find more information
 ]
@@ -42,14 +45,16 @@ HEADINGS = [
 
 @pytest.fixture(scope="module")
 def ard() -> pd.DataFrame:
+    """The analysis ARD with the Annex V records (adverse reactions, age groups) appended."""
     trial = simulate_trial("lms04", seed=1)
     derived = derive_all(trial.domains, LMS04, cutoff=trial.cutoff)
-    return analyse(AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae), LMS04).ard
+    ard = analyse(AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae), LMS04).ard
+    return pd.concat([ard, annex_v_records(derived.adsl, derived.adae)], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
 def summary(ard) -> LaySummary:
-    return lay_summary(ard, LMS04)
+    return lay_summary(ard, LMS04, data_cutoff="2023-01-31", summary_date=date(2026, 12, 4))
 
 
 def _half_up(x: float) -> str:
@@ -78,10 +83,17 @@ def _protocol_value(path: str) -> Any:
 
 def _recompute(ard: pd.DataFrame, source) -> str:
     """The printed text of a traced number, recomputed here from the ARD or the protocol."""
+    if source.transform == "date":
+        day = date.fromisoformat(source.records[0]["date"])
+        return source.text if source.text in (str(day.day), str(day.year)) else f"not in {day}"
     if "protocol" in source.records[0]:
         value = _protocol_value(source.records[0]["protocol"])
+        if source.transform == "text":
+            return source.text if re.search(rf"(?<![\d.]){re.escape(source.text)}(?![\d.])", value) else value
         return _half_up(value / 7) if source.transform == "weeks" else str(value)
     records = [_record(ard, key) for key in source.records]
+    if source.transform == "text":
+        return source.text if source.text in re.findall(r"\d+", str(records[0][source.field])) else "?"
     value = records[0][source.field]
     return {
         "count": lambda: str(int(value)),
@@ -139,11 +151,14 @@ def test_every_number_comes_from_the_ard(summary, ard):
 
 
 def test_main_results_in_words_and_natural_frequencies(summary, ard):
-    os = ard[(ard["endpoint"] == "OS") & (ard["statistic"].isin(["median", "rate"]))].set_index(["arm", "statistic"])
+    os = ard[(ard["endpoint"] == "OS") & ((ard["statistic"] == "median") | (ard["time"] == 24))]
+    os = os.set_index(["arm", "statistic"])
     control, experimental = "Doxorubicin", "Doxorubicin + trabectedin"
     gap = _half_up(os.loc[(experimental, "median"), "value"] - os.loc[(control, "median"), "value"])
     text = summary.to_markdown()
-    assert f"So people in group B lived for about {gap} more months on average." in text
+    assert (f"The median time was about {gap} months longer in group B. This does not mean that each person "
+            f"gained or lost that much time.") in text
+    assert "on average" not in text  # a gap between medians is not an average gain
     assert (f"After 2 years, {_half_up(100 * os.loc[(experimental, 'rate'), 'value'])} of every 100 people in "
             f"group B were still alive. In group A, it was {_half_up(100 * os.loc[(control, 'rate'), 'value'])} "
             f"of every 100.") in text
@@ -160,7 +175,7 @@ def test_numbers_follow_the_ard_not_the_text(ard):
     changed.loc[os_median & (changed["arm"] == "Doxorubicin + trabectedin"), "value"] = 31.9
     text = lay_summary(changed, LMS04).to_markdown()
     assert "half of the people were still alive after 20 months. In group B, this was 32 months." in text
-    assert "lived for about 12 more months on average" in text
+    assert "The median time was about 12 months longer in group B." in text
 
 
 def test_missing_records_are_said_not_guessed(ard):

@@ -34,7 +34,7 @@ def _checked_files() -> list[Path]:
         relative = path.relative_to(SOURCE)
         if not path.is_file() or "__pycache__" in relative.parts:
             continue
-        if relative.parts[0] in ("protocols", "scenarios") and path.suffix in (".yaml", ".yml"):
+        if relative.parts[0] in ("protocols", "scenarios") and path.suffix in (".yaml", ".yml", ".json"):
             continue
         files.append(path)
     return files

@@ -42,11 +42,7 @@ def test_a_log_rank_p_beside_an_adjusted_hazard_ratio_is_refused(colon):
     assert _summary(colon, strata=["extent"], test="logrank").same_model
 
 
-PENDING = pytest.mark.xfail(reason="lms04.yaml still declares model adjusted_cox with test stratified_logrank; the "
-                                   "change to model stratified_cox is requested from the protocol's owner")
-
-
-@pytest.mark.parametrize("name", [pytest.param("lms04", marks=PENDING), "gastric_example"])
+@pytest.mark.parametrize("name", ["lms04", "gastric_example"])
 def test_every_bundled_protocol_pairs_each_test_with_its_model(name):
     from oncotrial.report.tables import model_terms
 

@@ -65,11 +65,8 @@ def test_subgroup_tables_have_no_interaction_p(report):
         assert not any(P_CELL.search(c) for c in _cells(table)), paramcd
 
 
-@pytest.mark.xfail(reason="the adverse-event table (tables.py/html.py, owned by flow) still prints a Fisher P per "
-                          "row and the response table one per secondary rate; requested in notes/requests.md",
-                   strict=False)
 def test_adverse_event_rows_and_secondary_responses_have_no_p(report):
     _, analysis, content = report
-    assert _p_records(analysis) <= {"PFS"}  # today also ORR, DCR (secondary) and TEAE
+    assert _p_records(analysis) <= {"PFS"}
     assert content.adverse_events is not None
     assert not any(P_CELL.search(c) for c in _cells(content.adverse_events))

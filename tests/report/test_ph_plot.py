@@ -22,7 +22,15 @@ from conftest import assert_close
 
 from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
-from oncotrial.report.ph_plot import loglog_figure, scaled_schoenfeld, zph_smooth
+from oncotrial.report.format import format_p
+from oncotrial.report.ph_plot import (
+    PH_TEST_LEVEL,
+    loglog_figure,
+    ph_test_sentence,
+    scaled_schoenfeld,
+    schoenfeld_p_values,
+    zph_smooth,
+)
 from oncotrial.stats import cox_zph, coxph, kaplan_meier, loglog_data
 
 VETERAN_ROWS = [0, 1, 2, 125, 126, 127]
@@ -102,7 +110,7 @@ def test_figure_panels_and_numbers(tmp_path):
     fit = coxph(colon, time="months", event="status", covariates=["rx"], categorical={"rx": "Obs"},
                 strata=["extent"])
     p = cox_zph(fit, terms=False).loc["rx[Lev+5FU]", "p"]
-    assert f"P = {p:.2f}" in panel.get_title(loc="left")
+    assert f"Schoenfeld residual test P = {format_p(p)}" in panel.get_title(loc="left")
     assert "Lev+5FU vs Obs" in panel.get_title(loc="left")
     points = panel.collections[0].get_offsets()
     assert np.allclose(points[:, 1], scaled_schoenfeld(fit)["rx[Lev+5FU]"])
@@ -148,3 +156,58 @@ def test_weighted_fits_are_refused():
     fit = coxph(veteran, time="time", event="status", covariates=["trt"], weights="w")
     with pytest.raises(InputError, match=r"fit: scaled Schoenfeld residuals of a fit with case weights"):
         scaled_schoenfeld(fit)
+
+
+# ----------------------------------------------------------------------------- what the figure says
+def test_sentence_follows_the_test_result():
+    large, small = ph_test_sentence(0.41), ph_test_sentence(0.003)
+    assert large == "Schoenfeld residual test P = 0.410: no evidence against proportional hazards"
+    assert small.startswith("Schoenfeld residual test P = 0.003: evidence of non-proportional hazards")
+    assert "average" in small and "average" not in large
+    assert ph_test_sentence(1e-6).startswith("Schoenfeld residual test P<0.001: evidence of non-proportional")
+    assert "no evidence" in ph_test_sentence(PH_TEST_LEVEL)
+    assert ph_test_sentence(float("nan")) == "Schoenfeld residual test not computable"
+
+
+def _crossing_hazards(proportional: bool, n: int = 400, seed: int = 3) -> pd.DataFrame:
+    """Two arms; without ``proportional`` the experimental arm's hazard is 4 times the control's
+    early and a quarter of it late (crossing curves)."""
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["Control", "Experimental"], n // 2)
+    early = rng.exponential(1 / 0.1, n)
+    if proportional:
+        t = np.where(arm == "Control", early, rng.exponential(1 / 0.07, n))
+    else:
+        fast, slow = rng.exponential(1 / 0.4, n), rng.exponential(1 / 0.025, n)
+        t = np.where(arm == "Control", early, np.where(fast < 3, fast, 3 + slow))
+    censor = rng.uniform(5, 40, n)
+    return pd.DataFrame({"T": np.minimum(t, censor), "E": (t <= censor).astype(int), "ARM": arm})
+
+
+@pytest.mark.parametrize("proportional", [True, False])
+def test_figure_title_follows_the_data(proportional):
+    data = _crossing_hazards(proportional)
+    p = schoenfeld_p_values(data, time="T", event="E", group="ARM", reference="Control")["Experimental"]
+    fit = coxph(data, time="T", event="E", covariates=["ARM"], categorical={"ARM": "Control"})
+    assert p == pytest.approx(cox_zph(fit, terms=False).loc["ARM[Experimental]", "p"])
+    assert (p < PH_TEST_LEVEL) is (not proportional)
+    fig = loglog_figure(data, time="T", event="E", group="ARM", reference="Control")
+    title = fig.axes[1].get_title(loc="left").replace("\n", " ")
+    assert ph_test_sentence(p) in title
+    texts = " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+    assert "cox.zph" not in texts and "support proportional hazards" not in texts
+
+
+def test_time_ticks_are_readable():
+    """Labelled log-scale ticks at 1-2-5 steps, none overlapping, no minor-tick labels."""
+    data = _crossing_hazards(True)
+    fig = loglog_figure(data, time="T", event="E", group="ARM", reference="Control")
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()
+                  and ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+        assert len(labels) >= 3
+        boxes = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
+        assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+        assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))

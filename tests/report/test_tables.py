@@ -14,6 +14,7 @@ from conftest import assert_close, load_fixture
 from oncotrial.core.errors import InputError
 from oncotrial.datasets import load
 from oncotrial.protocol import Protocol
+from oncotrial.report.format import format_number, format_p, n_percent
 from oncotrial.report.tables import (
     Categorical,
     Continuous,
@@ -22,9 +23,6 @@ from oncotrial.report.tables import (
     efficacy_endpoints,
     efficacy_tables,
     fisher_p,
-    format_number,
-    format_p,
-    n_percent,
     newcombe_difference,
     response_table,
     table1,
@@ -294,7 +292,7 @@ def test_adverse_event_table_counts_patients_once_by_actual_arm(safety):
     assert shown.loc["Dose reduction, maintenance", "E"] == "2 (50.0%)"
     assert list(adverse_event_table(adsl, adae).dose_reductions["variable"].unique()) == ["DOSREDFL"]
     assert shown.loc["Grade 3–4 TEAE", "C"] == "1 (33.3%)" and shown.loc["Anemia, grade 3–4", "E"] == "2 (50.0%)"
-    assert shown.loc["Any TEAE", "p (E vs C)"] == format_p(fisher_p(4, 4, 2, 3))
+    assert shown.loc["Any TEAE", "P (E vs C)"] == format_p(fisher_p(4, 4, 2, 3))
 
 
 def test_adverse_event_table_without_grades_or_seriousness_says_so(safety):
@@ -338,6 +336,9 @@ def colon_trial() -> tuple[pd.DataFrame, pd.DataFrame, Protocol]:
         analysis={"convention": "r", "time_unit": "months", "landmarks": [36, 60], "adjust_for": ["node4"]},
     )
     spec["fields"]["node4"] = {"type": "category", "levels": ["0", "1"]}
+    for endpoint in spec["endpoints"]:  # the published LMS04 pairing: adjusted HR, stratified log-rank P
+        if "analysis" in endpoint:
+            endpoint["analysis"]["model"] = "adjusted_cox"
     return adsl, adtte, Protocol.from_dict(spec)
 
 

@@ -16,8 +16,8 @@ from oncotrial.report.writer import build_report
 from oncotrial.simulate.trial import simulate_trial
 
 LMS04 = Protocol.load("lms04")
-MAIN_FILES = {"report.html", "report.docx", "lay_summary.md", "lay_summary.html", "ard.json", "ard.csv",
-              "messages.txt"}
+MAIN_FILES = {"report.html", "report.docx", "lay_summary.md", "lay_summary.html", "ard.json", "ard.csv", "ars.json",
+              "ars.csv", "messages.txt"}
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +85,61 @@ def test_missing_inputs_skip_outputs_with_a_message(reduced):
                      "PFS: forest plot without subgroups No. of metastases (ADSL has no NMETS)",
                      "Table 1: Number of metastases left out (ADSL has no NMETS)"):
         assert expected in messages, expected
-    assert {p for p in paths if p.startswith("figures/")} == {f"figures/{kind}_pfs.{fmt}"
-                                                             for kind in ("km", "ph", "forest")
-                                                             for fmt in ("png", "svg", "pdf")}
+    assert {p for p in paths if p.startswith("figures/") and not p.startswith("figures/consort.")} == {
+        f"figures/{kind}_pfs.{fmt}" for kind in ("km", "ph", "forest") for fmt in ("png", "svg", "pdf")}
     html = paths["report.html"].read_text(encoding="utf-8")
     assert 'id="adverse-events"' not in html and 'id="efficacy-os"' not in html
     assert html.count("ADAE not supplied: adverse-event table skipped") == 2  # its section and the notes
-    assert len(Document(str(paths["report.docx"])).tables) == 4  # CONSORT, Table 1, PFS, response
+    # the Word report holds every table of the HTML one
+    assert len(Document(str(paths["report.docx"])).tables) == html.count('<table class="data"')
     lay = paths["lay_summary.md"].read_text(encoding="utf-8")
     assert "This summary has no information on side effects." in lay
     assert "The trial also looked at how long people lived" not in lay
+
+
+# ----------------------------------------------------------------------------- figure captions
+@pytest.fixture(scope="module")
+def drawn(adam, tmp_path_factory):
+    """The figures of the LMS04 replica, drawn as the report draws them."""
+    from oncotrial.report.analysis import analyse
+    from oncotrial.report.writer import draw_figures
+
+    analysis = analyse(adam, LMS04)
+    figures, _ = draw_figures(adam, analysis, LMS04, tmp_path_factory.mktemp("figures"))
+    return analysis, figures
+
+
+def test_captions_describe_the_figures_and_follow_the_ph_test(drawn, adam):
+    from oncotrial.report.ph_plot import ph_test_sentence, schoenfeld_p_values
+    from oncotrial.report.tables import endpoint_analyses, model_terms
+    from oncotrial.report.writer import endpoint_data
+
+    analysis, figures = drawn
+    assert figures and not any("Figure" in f.caption or "Figure" in f.title for f in figures)
+    km = [f for f in figures if f.kind == "km"]
+    assert km and all("pointwise 95% confidence intervals" in f.caption and "dashed" in f.caption
+                      and "cumulative numbers of events and of censored patients" in f.caption for f in km)
+    analyses = endpoint_analyses(LMS04, list(analysis.efficacy))
+    for figure in (f for f in figures if f.kind == "ph"):
+        strata, adjust = model_terms(analyses[figure.endpoint])
+        data = endpoint_data(adam, LMS04, figure.endpoint)
+        (p,) = schoenfeld_p_values(data, time="TIME", event="EVENT", group="ARM", reference=analysis.control,
+                                   adjust=adjust, strata=strata, convention=analysis.convention).values()
+        assert ph_test_sentence(p) in figure.caption
+        assert "cox.zph" not in figure.caption and "support proportional hazards" not in figure.caption.split(".")[0]
+
+
+def test_every_figure_of_simulated_data_is_marked(drawn):
+    analysis, figures = drawn
+    assert analysis.simulated is not None
+    for figure in figures:
+        assert analysis.simulated.note in figure.paths["svg"].read_text(encoding="utf-8"), figure.key
+
+
+def test_ph_caption_differs_for_a_small_and_a_large_p():
+    from oncotrial.report.writer import ph_caption
+
+    large, small = ph_caption({"B": 0.41}, "A", "Cox model"), ph_caption({"B": 0.003}, "A", "Cox model")
+    assert "P = 0.410: no evidence against proportional hazards" in large
+    assert "P = 0.003: evidence of non-proportional hazards; interpret the hazard ratio as an average" in small
+    assert "B vs A: " in ph_caption({"B": 0.41, "C": 0.003}, "A", "Cox model")

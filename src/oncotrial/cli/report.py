@@ -32,6 +32,8 @@ from oncotrial.cli._output import check_output_dir, console, err_console, report
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from oncotrial.simulate.published import PublishedResults, ReplicaSpread
+
 __all__ = ["analyze", "demo"]
 
 #: printed names of the estimates of :func:`oncotrial.simulate.estimates.trial_estimates`
@@ -94,32 +96,61 @@ def _estimate_label(name: str) -> str:
 
 
 def _estimate_value(name: str, value: float) -> str:
-    """Percentages for proportions, two decimals for hazard ratios, integers for counts."""
+    """Percentages for proportions, two decimals for hazard ratios, integers for counts, one
+    decimal for times; a published whole number stays whole (24, not 24.0). Through the one
+    formatter of every output (:mod:`oncotrial.report.format`)."""
+    from oncotrial.report.format import format_number
+
     if value is None or not math.isfinite(value):
         return "NE"
     statistic = name.split(".")[1]
     if statistic.startswith(_PROPORTIONS):
-        return f"{100 * value:.1f}%"
+        return f"{format_number(100 * value, 1)}%"
     if statistic == "hazard_ratio":
-        return f"{value:.2f}"
+        return format_number(value, 2)
     if statistic in ("events", "serious"):
-        return f"{value:.0f}"
-    return f"{value:.1f}"
+        return format_number(value, 0)
+    return format_number(value, 1)
 
 
-def _side_by_side(replica: Mapping[str, float], published: Mapping[str, float], trial: str, seed: int) -> Table:
+def _published_value(name: str, value: float) -> str:
+    """A published number as printed: no false decimals (a published 24 months is not 24.0)."""
+    statistic = name.split(".")[1]
+    if float(value).is_integer() and not statistic.startswith(_PROPORTIONS) and statistic != "hazard_ratio":
+        return f"{int(value)}"
+    return _estimate_value(name, value)
+
+
+def _side_by_side(replica: Mapping[str, float], published: PublishedResults, spread: ReplicaSpread | None,
+                  trial: str, seed: int) -> Table:
+    """Each published number with its source and CI beside the replica's value, whether the
+    replica lies in the published CI, and the central 95% over the bundled replicas."""
+    spread_text = ("" if spread is None else
+                   f" Replicas: the central 95% of {spread.trials} replicas (oncotrial simulate calibrate "
+                   f"--scenario {spread.scenario} --trials {spread.trials} --seed {spread.seed}).")
+    sources = "; ".join(f"[{i}] {text}" for i, text in enumerate(published.sources.values(), start=1))
     table = Table(title=f"Headline numbers: {trial} replica (seed {seed}) vs published", title_justify="left",
                   box=box.SIMPLE_HEAD,
                   caption="Replica: the calibration's estimators (oncotrial.simulate.estimates, the protocol's "
-                          "conventions) on the derived ADaM data. One replica is one plausible trial; "
-                          "the spread over replicas: oncotrial simulate calibrate.",
+                          "conventions) on the derived ADaM data; simulated data, one plausible trial. "
+                          f"Sources: {sources}. * derived from published counts, not printed.{spread_text}",
                   caption_justify="left")
-    table.add_column("Estimate")
-    table.add_column("Replica", justify="right")
-    table.add_column("Published", justify="right")
-    for name, target in published.items():
-        table.add_row(_estimate_label(name), _estimate_value(name, replica.get(name, math.nan)),
-                      _estimate_value(name, target))
+    for column, justify in (("Estimate", "left"), ("Published", "right"), ("Published 95% CI", "right"),
+                            ("Source", "right"), ("Replica", "right"), ("In CI", "center"),
+                            ("Replicas, 95%", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    number = {text: str(i) for i, text in enumerate(published.sources.values(), start=1)}
+    for name, entry in published.numbers.items():
+        value = replica.get(name, math.nan)
+        ci = "" if math.isnan(entry.lower) else (f"{_published_value(name, entry.lower)} to "
+                                                  f"{_published_value(name, entry.upper)}")
+        inside = entry.contains(value)
+        limits = None if spread is None else spread.limits.get(name)
+        table.add_row(_estimate_label(name), _published_value(name, entry.value) + ("*" if entry.derived else ""),
+                      ci, f"[{number[entry.source]}]", _estimate_value(name, value),
+                      "" if inside is None else ("yes" if inside else "no"),
+                      "" if limits is None else f"{_estimate_value(name, limits[0])} to "
+                                                f"{_estimate_value(name, limits[1])}")
     return table
 
 
@@ -222,8 +253,8 @@ def demo(
     from oncotrial.report.adam import AdamData
     from oncotrial.report.protocol_file import write_protocol
     from oncotrial.report.writer import build_report
-    from oncotrial.simulate.calibrate import TargetsError, load_targets
     from oncotrial.simulate.estimates import trial_estimates
+    from oncotrial.simulate.published import load_published, load_spread
     from oncotrial.simulate.scenario import Scenario
     from oncotrial.simulate.trial import simulate_trial
 
@@ -244,10 +275,10 @@ def demo(
     randomised = int((derived.adsl["ITTFL"] == "Y").sum())
     console.print(f"{proto.id} replica, seed {seed}, data cut-off {trial.cutoff.date()}: {randomised} patients "
                   f"randomised; ADaM data in {out / 'adam'}", highlight=False, soft_wrap=True)
-    try:
-        published = load_targets(name)
-    except TargetsError:
-        console.print(f"No published targets for scenario {name}: headline numbers not compared.", highlight=False)
+    published = load_published(name) if isinstance(name, str) else None
+    if published is None:
+        console.print(f"No published results bundled for scenario {name}: headline numbers not compared.",
+                      highlight=False)
     else:
-        console.print(_side_by_side(replica, published, proto.id, seed))
+        console.print(_side_by_side(replica, published, load_spread(name), proto.id, seed))
     _print_outputs(out, paths, time.perf_counter() - start)

@@ -430,6 +430,8 @@ def derive_adsl(
                                                                      phase)).fillna(0)
                                     .astype("int64"))
     _dose_reductions(adsl, given_ex, protocol, other_unit, body_sizes(dmv))
+    # ADaM oncology DCUTDT: every output states the cut-off of the data it was made from
+    adsl["DCUTDT"] = pd.Series(cut if cut is not None else pd.NaT, index=adsl.index, dtype="datetime64[ns]")
     for column in _baseline_columns(dmv, protocol):
         if column not in adsl.columns:
             adsl[column] = dmv[column].to_numpy()

@@ -26,10 +26,12 @@ class EndpointAnalysis(SchemaModel):
         default=None, description="What gives the hazard ratio and its CI: a Cox model stratified "
                           "by, adjusted for, or without the strata. Default: stratified_cox "
                           "when there are strata, else cox.")
-    test: Literal["stratified_logrank", "logrank", "model_score"] | None = Field(
-        default=None, description="What gives the P value: the (stratified) log-rank test or the "
-                          "score test of the model. Default: stratified_logrank when there "
-                          "are strata, else logrank.")
+    test: Literal["stratified_logrank", "logrank", "model_score", "model_wald"] | None = Field(
+        default=None, description="What gives the P value: the (stratified) log-rank test, or the "
+                          "score or Wald test of the model that gives the hazard ratio. It must "
+                          "test that model: a log-rank test stratified like a stratified Cox "
+                          "model, the Wald test of an adjusted one. Default: stratified_logrank "
+                          "when there are strata, else logrank (model_wald for adjusted_cox).")
     strata: list[Text] | None = Field(
         default=None, description="Stratification factors of the stratified or adjusted analysis. "
                           "Default: analysis.adjust_for.")
@@ -66,6 +68,11 @@ class Endpoint(SchemaModel):
     assessed_by: str | None = Field(default=None, description="Who assesses it (e.g. central review).")
     analysis: EndpointAnalysis | None = Field(
         default=None, description="Analysis of a time-to-event end point.")
+    p_value: bool = Field(
+        default=True, description="Whether the comparison of a binary end point (difference of "
+                          "rates) gets a P value (Fisher's exact test); false: the difference "
+                          "with its confidence interval only. A time-to-event end point says "
+                          "it in analysis.p_value.")
 
     @model_validator(mode="after")
     def _analysis_for_time_to_event(self) -> Endpoint:
@@ -73,6 +80,8 @@ class Endpoint(SchemaModel):
         if self.analysis is not None and self.kind != "time_to_event":
             issues.append((("analysis",), f"an analysis block belongs to a time_to_event "
                                           f"end point, not a {self.kind} one"))
+        if not self.p_value and self.kind == "time_to_event":
+            issues.append((("p_value",), "a time-to-event end point states its P value in analysis.p_value"))
         if issues:
             raise Issues(issues)
         return self

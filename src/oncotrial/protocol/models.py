@@ -39,6 +39,7 @@ from oncotrial.protocol.base import (
 )
 from oncotrial.protocol.design_spec import DesignSpec
 from oncotrial.protocol.endpoints import Endpoint, EndpointAnalysis
+from oncotrial.protocol.lay import LaySummary
 from oncotrial.protocol.population import (
     Arm,
     Criterion,
@@ -123,6 +124,8 @@ class Protocol(SchemaModel):
     adverse_events: AdverseEvents = Field(description="Adverse-event grading.")
     safety_population: SafetyPopulation = Field(description="Safety population.")
     reporting: Reporting = Reporting()
+    lay_summary: LaySummary | None = Field(default=None, description="Plain-language facts for the lay "
+                                                                     "summary (EU CTR 536/2014 Annex V).")
 
     # -- construction ------------------------------------------------------------------
 

@@ -166,6 +166,10 @@ class Reporting(SchemaModel):
         default=None, description="Forest-plot subgroups by name (default: stratification factors).")
     glossary: dict[Text, Text] = Field(default_factory=dict, description="Medical words of the title -> plain "
                                                        "meaning, for the lay summary.")
+    adverse_event_p_values: bool = Field(
+        default=False, description="Whether adverse-event rows get a P value (Fisher's exact test). "
+                          "Default false: safety tables describe, as ICH E9 and most SAPs ask; "
+                          "a P per row would be an untested multiplicity of comparisons.")
 
     @model_validator(mode="after")
     def _distinct(self) -> Reporting:

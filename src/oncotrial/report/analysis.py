@@ -57,7 +57,7 @@ from oncotrial.report.tables import (
     table1,
 )
 
-__all__ = ["InterimLook", "TrialAnalysis", "analyse", "default_table1", "interim_looks", "look_boundary"]
+__all__ = ["InterimLook", "TrialAnalysis", "analyse", "data_cutoff", "default_table1", "interim_looks", "look_boundary"]
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -99,6 +99,19 @@ class InterimLook(Result):
         return self.look == self.looks
 
 
+def data_cutoff(adsl: pd.DataFrame) -> str | None:
+    """The data cut-off of ADSL ``DCUTDT`` as an ISO date; one trial has one cut-off, so
+    several values are an error naming the column (``None`` without the variable or a value)."""
+    if "DCUTDT" not in adsl.columns:
+        return None
+    values = pd.to_datetime(adsl["DCUTDT"], errors="coerce").dropna().unique()
+    if len(values) > 1:
+        raise InputError(f"ADSL: column DCUTDT: one data cut-off expected, found {len(values)} "
+                         f"({', '.join(str(pd.Timestamp(v).date()) for v in sorted(values)[:3])})",
+                         field="DCUTDT")
+    return None if len(values) == 0 else str(pd.Timestamp(values[0]).date())
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class TrialAnalysis(Result):
     """Every table of a trial report and the ARD of their numbers.
@@ -112,7 +125,8 @@ class TrialAnalysis(Result):
     and censoring, landmark rates, the trial's follow-up, duration of response, sensitivity and
     subgroup analyses, :mod:`oncotrial.report.endpoint_results`); ``messages``: every output skipped or restricted,
     and why; ``simulated``: the replica's mark when the data are simulated
-    (:mod:`oncotrial.report.provenance`).
+    (:mod:`oncotrial.report.provenance`); ``data_cutoff``: the ADSL ``DCUTDT`` (ISO date),
+    ``None`` when the data do not record it.
     """
 
     protocol_id: str
@@ -131,6 +145,7 @@ class TrialAnalysis(Result):
     looks: int = 1
     interim: tuple[InterimLook, ...] = ()
     endpoints: EndpointResults | None = None
+    data_cutoff: str | None = None
 
     @property
     def control(self) -> str:
@@ -335,7 +350,8 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
     elif not (data.adrs["PARAMCD"] == "BOR").any():
         messages.append("ADRS has no PARAMCD 'BOR' record: response table (ORR, DCR) skipped")
     else:
-        response = response_table(adsl, data.adrs, arm="ARM", arms=order, reference=order[0])
+        tested = {e.name.upper() for e in proto.endpoints if e.kind == "binary" and e.p_value}
+        response = response_table(adsl, data.adrs, arm="ARM", arms=order, reference=order[0], p_values=tested)
 
     adverse: AdverseEventTable | None = None
     if data.adae is None:
@@ -344,7 +360,7 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
         named = {phase.name: phase for listed in phases.values() for phase in listed}
         reductions = {**DOSE_REDUCTION_ANY, **{f"RED{p.suffix}": f"Dose reduction, {p.label}" for p in named.values()}}
         adverse = adverse_event_table(adsl, data.adae, arm="ACTARM", arms=order, reference=order[0],
-                                      reductions=reductions)
+                                      reductions=reductions, p_values=proto.reporting.adverse_event_p_values)
         messages += list(adverse.messages)
 
     parts: dict[str, Any] = {
@@ -352,6 +368,6 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
         "convention": proto.analysis.convention, "table1": characteristics, "consort": consort,
         "efficacy": efficacy, "response": response, "adverse_events": adverse, "messages": tuple(messages),
         "simulated": simulated, "look": look, "looks": proto.design.looks, "interim": interim,
-        "endpoints": endpoints}
+        "endpoints": endpoints, "data_cutoff": data_cutoff(adsl)}
     draft = TrialAnalysis(ard=pd.DataFrame(), **parts)
     return TrialAnalysis(ard=build_ard(draft), **parts)

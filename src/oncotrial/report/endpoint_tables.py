@@ -21,15 +21,14 @@ from oncotrial.report.endpoint_results import (
     SubgroupResults,
     TrialFollowup,
 )
+from oncotrial.report.format import format_estimate, format_p, n_percent
 from oncotrial.report.html import (
     HR_DIGITS,
     PERCENT_DIGITS,
     TIME_DIGITS,
     ReportTable,
     Row,
-    format_interval,
 )
-from oncotrial.report.tables import format_p, n_percent
 
 __all__ = ["endpoint_section_tables", "events_table", "followup_table", "landmark_table", "response_duration_table",
            "sensitivity_table", "subgroup_table"]
@@ -81,7 +80,7 @@ def landmark_table(result: LandmarkRates, arms: Sequence[str]) -> ReportTable:
         for time, at in part.groupby("time", sort=True):
             by_arm = at.set_index("arm")
             rows.append(Row((f"Rate at {time:g} {result.time_unit}, % ({level} CI)",
-                             *[format_interval(by_arm.at[a, "rate"], by_arm.at[a, "lower"], by_arm.at[a, "upper"],
+                             *[format_estimate(by_arm.at[a, "rate"], by_arm.at[a, "lower"], by_arm.at[a, "upper"],
                                                PERCENT_DIGITS, scale=100) if a in by_arm.index else ""
                                for a in arms]), indent=True))
     return ReportTable(key="landmark-rates", title="Event-free rates at the landmark times", header=("", *arms),
@@ -92,7 +91,7 @@ def landmark_table(result: LandmarkRates, arms: Sequence[str]) -> ReportTable:
 def followup_table(result: TrialFollowup) -> ReportTable:
     """The trial's median follow-up (IQR), once, with the end point it was computed on."""
     row = Row((f"Median follow-up, {result.time_unit} (IQR)",
-               format_interval(result.median, result.q1, result.q3, TIME_DIGITS)), kind="span")
+               format_estimate(result.median, result.q1, result.q3, TIME_DIGITS)), kind="span")
     return ReportTable(key="followup", title="Follow-up", header=("", f"All randomised patients (N={result.n})"),
                        rows=(row,), footnotes=(result.method + ".",))
 
@@ -107,11 +106,11 @@ def response_duration_table(result: ResponseDuration) -> ReportTable:
             Row(("Progression or death, n (% of responders)",
                  *[n_percent(int(a.events), int(a.responders), digits=PERCENT_DIGITS) for a in arms])),
             Row((f"Median duration, {result.time_unit} ({level} CI)",
-                 *[format_interval(a.median, a.lower, a.upper, TIME_DIGITS) for a in arms]))]
+                 *[format_estimate(a.median, a.lower, a.upper, TIME_DIGITS) for a in arms]))]
     for time, at in result.rates.groupby("time", sort=True):
         by_arm = at.set_index("arm")
         rows.append(Row((f"In response at {time:g} {result.time_unit}, % ({level} CI)",
-                         *[format_interval(by_arm.at[a.arm, "rate"], by_arm.at[a.arm, "lower"],
+                         *[format_estimate(by_arm.at[a.arm, "rate"], by_arm.at[a.arm, "lower"],
                                            by_arm.at[a.arm, "upper"], PERCENT_DIGITS, scale=100)
                            if a.arm in by_arm.index else "" for a in arms])))
     return ReportTable(key=f"dor-{result.endpoint.lower()}", title=f"{result.endpoint}: duration of response",
@@ -128,7 +127,7 @@ def sensitivity_table(result: SensitivityAnalyses) -> ReportTable:
     rows = []
     for label, part in result.results.groupby("label", sort=False):
         by_arm = part.set_index("arm")
-        rows.append(Row((str(label), *[format_interval(by_arm.at[a, "hr"], by_arm.at[a, "lower"],
+        rows.append(Row((str(label), *[format_estimate(by_arm.at[a, "hr"], by_arm.at[a, "lower"],
                                                        by_arm.at[a, "upper"], HR_DIGITS) for a in arms])))
     models = [f"{label}: {model}." for label, model in dict(zip(result.results["label"], result.results["model"],
                                                                 strict=True)).items()]
@@ -162,7 +161,7 @@ def subgroup_table(result: SubgroupResults) -> ReportTable:
                         else Row((name,), kind="section"))
         cells = [str(r.level), f"{int(r.events_control)}/{int(r.n_control)}",
                  f"{int(r.events_experimental)}/{int(r.n_experimental)}",
-                 format_interval(r.hr, r.lower, r.upper, HR_DIGITS)]
+                 format_estimate(r.hr, r.lower, r.upper, HR_DIGITS)]
         rows.append(Row(tuple(cells + ([""] if result.p_interaction else [])), indent=name is not None))
     notes = [result.model]
     if not result.p_interaction:

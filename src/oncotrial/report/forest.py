@@ -43,17 +43,16 @@ from scipy import stats
 from oncotrial.core.errors import InputError
 from oncotrial.protocol import Protocol
 from oncotrial.protocol.base import level_key
-from oncotrial.report.km_plot import (
+from oncotrial.report.figures import (
     FONT,
     PALETTE,
     check_survival_input,
     coefficient_name,
-    format_estimate,
-    format_p,
     level_text,
     resolve_arms,
     write_figure,
 )
+from oncotrial.report.format import format_estimate, format_p
 from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier
 from oncotrial.stats.conventions import Convention, resolve_convention
 
@@ -124,6 +123,8 @@ def spec_column(spec: SubgroupSpec) -> str:
     return spec if isinstance(spec, str) else spec[0]
 
 GE = "\u2265"
+#: decimals of a printed hazard ratio and its limits
+HR_DIGITS = 2
 TABLE_COLUMNS = ["subgroup", "level", "n_control", "events_control", "median_control", "n_experimental",
                  "events_experimental", "median_experimental", "hr", "lower", "upper", "p_interaction",
                  "note", "interaction_note"]
@@ -388,8 +389,8 @@ def subgroup_hazard_ratios(
                                     experimental=experimental, adjust=adjust, strata=strata, conv=conv)
         left_out = int(levels.isna().sum())
         if left_out:
-            left_note = (f"{left_out} patient{'s' if left_out > 1 else ''} without a level (missing or not "
-                         "listed) not analysed")
+            left_note = (f"{left_out} patient{'s' if left_out > 1 else ''} not in any level of {name} "
+                         "(not recorded or not applicable), not analysed")
             note = "; ".join(filter(None, [left_note, note]))
         for level in level_order:
             rows.append({"subgroup": name, "level": level, **_level_row(data.loc[levels == level], **common),
@@ -525,7 +526,8 @@ def forest_figure(
             "label": str(line["level"]),
             "control": f"{line['events_control']}/{line['n_control']}",
             "experimental": f"{line['events_experimental']}/{line['n_experimental']}",
-            "hr": format_estimate(line["hr"], line["lower"], line["upper"]),
+            "hr": (format_estimate(line["hr"], line["lower"], line["upper"], HR_DIGITS)
+                   if np.isfinite(line["hr"]) else "NE"),  # not estimable: no interval to print
         })
     def arm_header(name: str) -> str:
         return "\n".join(textwrap.wrap(name, 16) + ["events/N"])

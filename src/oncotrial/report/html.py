@@ -14,7 +14,7 @@ Rules that keep the numbers honest:
   from), never recomputed or typed; every methods footnote is the ``method`` text of the
   ARD records of that table;
 * one formatting convention throughout, the SAS one the protocol's analysis follows:
-  rounding half up (:func:`oncotrial.report.tables.format_number`), "NE" for a value that
+  rounding half up (:mod:`oncotrial.report.format`, the one formatter of every output), "NE" for a value that
   cannot be estimated, P values with three decimals and ``<0.001`` below; times and
   percentages with one decimal, hazard ratios with two (Table 1 keeps the journal's whole
   percentages of :func:`oncotrial.report.tables.table1`);
@@ -42,7 +42,7 @@ from oncotrial.protocol import Protocol
 from oncotrial.report.analysis import InterimLook, TrialAnalysis
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.figures import PNG_DPI
-from oncotrial.report.tables import format_number, format_p, n_percent
+from oncotrial.report.format import format_estimate, format_number, format_p, n_percent
 
 __all__ = [
     "ConsortBox",
@@ -53,8 +53,8 @@ __all__ = [
     "ReportTable",
     "Row",
     "efficacy_table",
-    "format_interval",
     "format_level",
+    "output_numbers",
     "no_p_value_note",
     "render_html",
     "report_content",
@@ -65,7 +65,6 @@ __all__ = [
 TIME_DIGITS = 1
 PERCENT_DIGITS = 1
 HR_DIGITS = 2
-DASH = "\u2013"
 #: CSS pixels per inch: an <img> drawn at this width shows the figure at its printed size
 CSS_PX_PER_INCH = 96
 
@@ -82,15 +81,6 @@ _NOTES: Mapping[str, str] = {
 
 
 # ----------------------------------------------------------------------------- formatting
-
-def format_interval(estimate: float, lower: float, upper: float, digits: int, scale: float = 1.0) -> str:
-    """``"12.6 (10.4–18.7)"``: an estimate and its interval (or IQR), each multiplied by
-    ``scale`` (100 for a percentage) and rounded half up; ``"NE"`` for a missing limit."""
-    def one(x: float) -> str:
-        return format_number(x * scale if x is not None else x, digits)
-
-    return f"{one(estimate)} ({one(lower)}{DASH}{one(upper)})"
-
 
 def _sentence_case(text: str) -> str:
     """``"PROGRESSIVE DISEASE"`` → ``"Progressive disease"`` (CDISC terms are upper case)."""
@@ -122,7 +112,7 @@ class ReportTable:
     footnotes: tuple[str, ...] = ()
 
 
-FigureKind = Literal["km", "ph", "forest"]
+FigureKind = Literal["km", "ph", "forest", "consort"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +185,9 @@ class ReportContent:
     generated: str
     provenance: str | None = None
     followup: tuple[ReportTable, ...] = ()
+    data_cutoff: str | None = None
+    consort_figure: ReportFigure | None = None
+    safety: tuple[ReportTable, ...] = ()
 
 
 # ----------------------------------------------------------------------------- tables
@@ -265,12 +258,12 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame,
     rows = [
         Row(("Events, n (%)", *[n_percent(int(a.events), int(a.n), digits=PERCENT_DIGITS) for a in arms])),
         Row((f"Median, {time_unit} ({level} CI)",
-             *[format_interval(a.median, a.median_lower, a.median_upper, TIME_DIGITS) for a in arms])),
+             *[format_estimate(a.median, a.median_lower, a.median_upper, TIME_DIGITS) for a in arms])),
     ]
     for time, rates in summary.rates.groupby("time", sort=True):
         by_arm = rates.set_index("arm")
         rows.append(Row((f"Rate at {time:g} {time_unit}, % ({level} CI)",
-                         *[format_interval(by_arm.at[a.arm, "rate"], by_arm.at[a.arm, "lower"],
+                         *[format_estimate(by_arm.at[a.arm, "rate"], by_arm.at[a.arm, "lower"],
                                            by_arm.at[a.arm, "upper"], PERCENT_DIGITS, scale=100)
                            for a in arms])))
     hrs = summary.hazard_ratios.set_index("arm")
@@ -280,7 +273,7 @@ def efficacy_table(summary: EfficacySummary, time_unit: str, ard: pd.DataFrame,
             return "Reference"
         if "estimable" in hrs.columns and not bool(hrs.at[arm, "estimable"]):
             return "NE"  # the footnote says why
-        return format_interval(hrs.at[arm, "hr"], hrs.at[arm, "lower"], hrs.at[arm, "upper"], HR_DIGITS)
+        return format_estimate(hrs.at[arm, "hr"], hrs.at[arm, "lower"], hrs.at[arm, "upper"], HR_DIGITS)
 
     rows.append(Row((f"Hazard ratio ({level} CI)", *[hazard_ratio(a.arm) for a in arms])))
     footnotes = list(_methods(ard, "efficacy", summary.endpoint))
@@ -312,7 +305,7 @@ def _table1(analysis: TrialAnalysis) -> ReportTable:
         rows += [Row((str(r["level"]), *[str(r[c]) for c in columns]), indent=True)
                  for r in block.to_dict("records")]
     notes = (_NOTES["table1"], *_methods(analysis.ard, "table1"))
-    return ReportTable(key="table1", title="Table 1. Characteristics of the patients at randomisation",
+    return ReportTable(key="table1", title="Characteristics of the patients at randomisation",
                        header=("Characteristic", *[_arm_header(c, t1.arm_n[c]) for c in columns]),
                        rows=tuple(rows), footnotes=notes)
 
@@ -402,10 +395,13 @@ def _notes_about(messages: Sequence[str], *prefixes: str) -> tuple[str, ...]:
 
 
 def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequence[ReportFigure] = (),
-                   messages: Sequence[str] = (), *, generated: dt.datetime | None = None) -> ReportContent:
+                   messages: Sequence[str] = (), *, generated: dt.datetime | None = None,
+                   safety: Sequence[ReportTable] = (), consort_figure: ReportFigure | None = None) -> ReportContent:
     """Everything the report prints, built from ``analysis`` (numbers), ``protocol``
     (names, definitions) and the ``figures`` drawn from the same data; ``messages`` are the
-    writer's notes (figures skipped) added to the analysis's own."""
+    writer's notes (figures skipped) added to the analysis's own; ``safety``: the safety and
+    exposure tables (:func:`oncotrial.report.safety_tables.safety_tables`, which needs the
+    ADaM data); ``consort_figure``: the CONSORT diagram drawn as a figure."""
     all_messages = (*analysis.messages, *messages)
     from oncotrial.report.endpoint_tables import (  # it builds html tables: imported here, not at the top
         endpoint_section_tables,
@@ -439,7 +435,8 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
         ("Protocol", f"{protocol.id}, phase {protocol.phase}"), ("Registry", protocol.registry or "not given"),
         ("Sponsor", protocol.sponsor), ("Arms", arms),
         ("Population", protocol.analysis.efficacy_population or "all randomised patients"),
-        ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"))
+        ("Statistical convention", f"{analysis.convention.upper()} (times in {analysis.time_unit})"),
+        ("Data cut-off", analysis.data_cutoff or "not recorded in the data (ADSL DCUTDT)"))
     if analysis.looks > 1:
         kind = "Final" if analysis.look == analysis.looks else "Interim"
         facts += (("Analysis", f"{kind} analysis: look {analysis.look} of {analysis.looks} of the group-sequential "
@@ -454,7 +451,8 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
         response=_response(analysis), response_notes=_notes_about(all_messages, "ADRS"),
         adverse_events=_adverse_events(analysis),
         adverse_event_notes=_notes_about(all_messages, "ADAE"),
-        notes=tuple(all_messages), followup=followup,
+        notes=tuple(all_messages), followup=followup, data_cutoff=analysis.data_cutoff,
+        safety=tuple(safety), consort_figure=consort_figure,
         generated=f"oncotrial {__version__}, {when:%Y-%m-%d %H:%M} UTC")
 
 
@@ -468,9 +466,27 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def output_numbers(content: ReportContent) -> tuple[dict[str, int], dict[str, int]]:
+    """Table and figure numbers by ``key``, in the order the report prints them (CONSORT,
+    Table 1, each end point's tables and figures, follow-up, response, adverse events,
+    safety), so that every table and figure is numbered and the HTML and Word reports number
+    them alike."""
+    tables: list[ReportTable] = [content.consort, content.table1]
+    figures: list[ReportFigure] = [] if content.consort_figure is None else [content.consort_figure]
+    for section in content.endpoints:
+        tables += [t for t in (section.table, *section.extra_tables) if t is not None]
+        figures += section.figures
+    tables += [*content.followup, *[t for t in (content.response, content.adverse_events) if t is not None],
+               *content.safety]
+    return ({t.key: i for i, t in enumerate(tables, start=1)},
+            {f.key: i for i, f in enumerate(figures, start=1)})
+
+
 def render_html(content: ReportContent) -> str:
     """The report as one HTML document (``templates/report.html.j2``)."""
-    return _environment().get_template("report.html.j2").render(c=content, px_per_inch=CSS_PX_PER_INCH)
+    table_numbers, figure_numbers = output_numbers(content)
+    return _environment().get_template("report.html.j2").render(
+        c=content, px_per_inch=CSS_PX_PER_INCH, table_numbers=table_numbers, figure_numbers=figure_numbers)
 
 
 def write_html(content: ReportContent, path: str | Path) -> Path:

@@ -21,8 +21,8 @@ lifelines came from placing the table in figure coordinates).
 
 The numbers come from :mod:`oncotrial.stats` (``kaplan_meier``, ``coxph``,
 ``logrank_test``), the same functions as the efficacy table, so the figure and the
-table of a report cannot disagree. This module also holds the helpers shared by the
-other report figures (palette, number formats, writing files).
+table of a report cannot disagree. The helpers shared with the other report figures
+(palette, input checks, key placement, writing files) are in :mod:`oncotrial.report.figures`.
 
 Input is one row per patient. ADaM users pass ADTTE rows of one PARAMCD merged with
 ADSL and convert the censoring flag first, because ``CNSR = 0`` *is* the event::
@@ -36,8 +36,8 @@ ADSL and convert the censoring flag first, because ``CNSR = 0`` *is* the event::
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -45,32 +45,35 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.offsetbox import (
-    AnchoredOffsetbox,
-    DrawingArea,
-    HPacker,
-    TextArea,
     VPacker,
 )
-from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from oncotrial.core.errors import InputError
-from oncotrial.core.validation import as_groups, survival_arrays
-from oncotrial.report.efficacy import not_estimable_reason
-from oncotrial.report.figures import FIGURE_FORMATS, PNG_DPI
-from oncotrial.stats import ConvergenceWarning, coxph, kaplan_meier, logrank_test
+from oncotrial.core.validation import as_groups
+from oncotrial.report.figures import (
+    FONT,
+    PALETTE,
+    check_columns,
+    check_event_column,
+    check_survival_input,
+    coefficient_name,
+    hazard_ratio_by_cox,
+    key_line,
+    level_text,
+    place_keys,
+    resolve_arms,
+    save_figure,
+    write_figure,
+)
+from oncotrial.report.format import format_ci, format_estimate, format_number, format_p
+from oncotrial.stats import kaplan_meier, logrank_test
 from oncotrial.stats.conventions import Convention, resolve_convention
-from oncotrial.stats.cox import level_label
 from oncotrial.stats.kaplan_meier import ConfType, KaplanMeier, check_conf_level, check_conf_type
 
-__all__ = ["PALETTE", "RISK_STATISTICS", "km_figure", "risk_table", "save_figure"]
-
-#: Okabe–Ito colours (Okabe & Ito 2008), distinguishable with the common colour-vision
-#: deficiencies and in greyscale by lightness: blue (reference arm), vermillion,
-#: bluish green, reddish purple, orange, sky blue.
-PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+__all__ = ["PALETTE", "RISK_STATISTICS", "TAIL_FRACTION", "coefficient_name", "format_estimate", "format_number",
+           "format_p", "km_figure", "risk_table", "save_figure", "tail_start"]
 
 #: rows the numbers-at-risk table can show, with their printed headers
 RISK_STATISTICS: dict[str, str] = {
@@ -79,178 +82,9 @@ RISK_STATISTICS: dict[str, str] = {
     "censored": "Cumulative no. censored",
 }
 
-#: font sizes (points) shared by the report figures: journal figures are printed at a
-#: column width of 7 inches or less, where 8-9 pt is the smallest comfortable size
-FONT = {"tick": 8.5, "label": 9.5, "title": 10.5, "table": 8.5, "note": 8.0}
-DASH = "\u2013"  # en dash between interval limits, as journals print "0.29–0.58"
-
-
-# --------------------------------------------------------------------------------------
-# helpers shared with forest.py and ph_plot.py
-# --------------------------------------------------------------------------------------
-def write_figure(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` to ``path`` (.png at 300 dpi, .svg or .pdf), creating the folder."""
-    out = Path(path)
-    if out.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError(f"path: unsupported file type {out.suffix!r} in {str(out)!r}; "
-                         f"expected one of {', '.join(FIGURE_FORMATS)}", field="path")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=PNG_DPI if out.suffix.lower() == ".png" else "figure")
-    return out
-
-
-def save_figure(fig: Figure, path_without_suffix: str | Path,
-                formats: Iterable[str] = ("png", "svg", "pdf")) -> list[Path]:
-    """Write ``fig`` once per format (``"png"``, ``"svg"``, ``"pdf"``) and return the paths.
-
-    A report usually needs the same figure as PNG (Word, HTML), SVG (editing) and PDF
-    (eCTD, LaTeX); ``save_figure(fig, "out/km_pfs")`` writes ``out/km_pfs.png``, ``.svg``
-    and ``.pdf``.
-    """
-    base = Path(path_without_suffix)
-    paths = []
-    for fmt in formats:
-        suffix = "." + str(fmt).lower().lstrip(".")
-        if suffix not in FIGURE_FORMATS:
-            raise InputError(f"formats: unsupported format {fmt!r}; expected some of "
-                             f"{[s.lstrip('.') for s in FIGURE_FORMATS]}", field="formats")
-        paths.append(write_figure(fig, base.with_name(base.name + suffix)))
-    return paths
-
-
-def format_number(x: float, digits: int = 1, missing: str = "NE") -> str:
-    """``x`` rounded to ``digits`` decimals; ``missing`` (NE, not estimable) for NaN."""
-    return missing if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
-
-
-def format_estimate(est: float, lower: float, upper: float, digits: int = 2,
-                    missing: str = "NE") -> str:
-    """``"0.41 (0.29–0.58)"``: an estimate and its interval, NaN printed as ``missing``."""
-    if est is None or not math.isfinite(est):
-        return missing
-    return (f"{format_number(est, digits, missing)} ({format_number(lower, digits, missing)}"
-            f"{DASH}{format_number(upper, digits, missing)})")
-
-
-def format_p(p: float) -> str:
-    """A P value as journals print it: ``"<0.001"``, 3 decimals below 0.1, else 2."""
-    if p is None or not math.isfinite(p):
-        return "NE"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
-
-
-def check_columns(data: Any, roles: Mapping[str, tuple[Sequence[str], str]]) -> None:
-    """Raise an InputError naming each missing column, its role and what was expected.
-
-    ``roles`` maps an argument name to ``(columns, description)``. ``data`` that is not a
-    DataFrame is a ``TypeError``; a DataFrame with a column name used twice is refused
-    (``data[name]`` would be two columns).
-    """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
-    twice = list(dict.fromkeys(map(str, data.columns[data.columns.duplicated()])))
-    if twice:
-        raise InputError(f"data: column name(s) {twice} used more than once; rename or drop the copies",
-                         field="data")
-    for role, (cols, what) in roles.items():
-        for col in cols:
-            if col not in data.columns:
-                raise InputError(f"{role}: column {col!r} not in data; expected {what} "
-                                 f"(columns: {list(data.columns)})", field=role)
-
-
-def check_event_column(event: str) -> None:
-    """Refuse the ADaM censoring flag as the event column: CNSR = 0 is the event."""
-    if str(event).upper() == "CNSR":
-        raise InputError("event: 'CNSR' is the ADaM censoring flag (0 = event); expected an event "
-                         "indicator with 1 = event, e.g. data.assign(EVENT=(data.CNSR == 0).astype(int))",
-                         field="event")
-
-def check_survival_input(data: pd.DataFrame, time: str, event: str, group: str,
-                         adjust: Sequence[str], strata: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The checks every figure runs first: the event column is 1/0 (not ``CNSR``), every
-    named column exists, times and events are valid. Returns ``adjust`` and ``strata`` as lists."""
-    check_event_column(event)
-    adjust, strata = list(adjust), list(strata)
-    check_columns(data, {"time": ([time], "follow-up times"), "event": ([event], "1 = event, 0 = censored"),
-                         "group": ([group], "the arm of each patient"),
-                         "adjust": (adjust, "a covariate column"), "strata": (strata, "a stratification column")})
-    survival_arrays(data[time], data[event], time_name=time, event_name=event)
-    return adjust, strata
-
-
-
-def resolve_arms(data: pd.DataFrame, group: str, *, reference: Any = None,
-                 order: Sequence[Any] | None = None, convention: Convention) -> tuple[list[Any], Any]:
-    """The arms in display order and the reference arm.
-
-    Default: the reference arm first (``reference``, else the convention's reference
-    level: first sorted level under R, last under SAS, as in the efficacy table), then
-    the other arms in sorted order. ``order`` lists every arm in the order wanted; the
-    reference stays ``reference`` (default: the first arm of ``order``).
-    """
-    _, levels = as_groups(data[group], name=group)
-    if order is not None:
-        order = list(order)
-        if sorted(map(str, order)) != sorted(map(str, levels)) or len(order) != len(levels):
-            raise InputError(f"arm_order: expected each level of {group!r} once, {levels}; got {order}",
-                             field="arm_order")
-        order = [levels[[str(lv) for lv in levels].index(str(a))] for a in order]
-    if reference is None:
-        ref = order[0] if order is not None else (levels[0] if convention.reference == "first" else levels[-1])
-    elif reference in levels:
-        ref = reference
-    else:
-        raise InputError(f"reference: level {reference!r} not found in column {group!r}; levels are {levels}",
-                         field="reference")
-    if order is None:
-        order = [ref] + [lv for lv in levels if lv != ref]
-    return order, ref
-
-
-def hazard_ratio_by_cox(data: pd.DataFrame, *, time: str, event: str, group: str, reference: Any,
-                        adjust: Sequence[str], strata: Sequence[str], conf_level: float,
-                        convention: Convention) -> dict[Any, tuple[float, float, float]]:
-    """Hazard ratio (CI) of each arm against ``reference`` from :func:`oncotrial.stats.coxph`.
-
-    Non-numeric ``adjust`` columns enter as categorical terms with the convention's
-    reference level; ``strata`` get separate baseline hazards (the usual primary
-    analysis: stratified by the randomisation factors). A hazard ratio that cannot be estimated
-    (:func:`~oncotrial.report.efficacy.not_estimable_reason`: an arm without events, a fit
-    that did not converge) is ``(nan, nan, nan)``; the figure prints it as not estimable.
-    """
-    categorical: dict[str, Any] = {group: reference}
-    for col in adjust:
-        if not pd.api.types.is_numeric_dtype(data[col]):
-            categorical[col] = None
-    events = data.groupby(group, observed=True)[event].sum().to_dict()
-    with warnings.catch_warnings():
-        if any(v == 0 for v in events.values()):  # the figure says "not estimable" instead
-            warnings.simplefilter("ignore", ConvergenceWarning)
-        fit = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=list(strata) or None,
-                    categorical=categorical, conf_level=conf_level, convention=convention)
-    out = {}
-    for arm in as_groups(data[group], name=group)[1]:
-        if arm != reference:
-            term = coefficient_name(group, arm)
-            if not_estimable_reason(fit, term, events, arm, reference) is not None:
-                out[arm] = (math.nan, math.nan, math.nan)
-                continue
-            row = fit.coef_table.loc[term]
-            out[arm] = (float(row["hr"]), float(row["lower"]), float(row["upper"]))
-    return out
-
-
-def level_text(level: Any) -> str:
-    """A level as printed: 2.0 -> "2" (a numeric code read from a file), else ``str``."""
-    return level_label(level)
-
-
-def coefficient_name(group: str, arm: Any) -> str:
-    """The name :func:`oncotrial.stats.coxph` gives the coefficient of ``arm``: ``"ARM[level]"``."""
-    return f"{group}[{level_text(arm)}]"
+#: fraction of an arm's patients still at risk below which its curve is drawn dashed: the
+#: estimate then rests on a few patients (NEJM figures stop curves at 5-10 % at risk)
+TAIL_FRACTION = 0.1
 
 
 # --------------------------------------------------------------------------------------
@@ -337,6 +171,31 @@ def _default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
     return np.arange(0.0, math.ceil(tmax / step - 1e-9) * step + step / 2, step)
 
 
+def _text_width(texts: Sequence[str], fontsize: float) -> float:
+    """Width in inches of the widest of ``texts`` at ``fontsize``, measured by the renderer."""
+    probe = Figure(figsize=(1, 1), dpi=72)
+    renderer = FigureCanvasAgg(probe).get_renderer()
+    widths = [probe.text(0, 0, text, fontsize=fontsize).get_window_extent(renderer).width / 72
+              for text in texts]
+    return max(widths, default=0.0)
+
+
+def tail_start(times: Any, fraction: float) -> float | None:
+    """The time from which fewer than ``fraction`` of the patients ``times`` remain at risk.
+
+    The smallest observed time u after which fewer than ``fraction * N`` patients are still
+    under observation (time > u): from there the estimate rests on so few patients that a
+    step of the curve is one patient, and NEJM-style figures stop or mark the curve. None
+    for no patients.
+    """
+    t = np.sort(np.asarray(times, dtype=float))
+    if t.size == 0:
+        return None
+    unique = np.unique(t)
+    after = t.size - np.searchsorted(t, unique, side="right")
+    return float(unique[np.argmax(after < fraction * t.size)])
+
+
 def _floats(estimate: tuple[float, float, float]) -> tuple[float, float, float]:
     """``(hr, lower, upper)`` with every element a Python float."""
     return cast(tuple[float, float, float], tuple(map(float, estimate)))
@@ -359,8 +218,7 @@ def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | 
             reason = f": no events in {' and '.join(empty)}" if empty else ""
             lines.append(f"Hazard ratio{versus} not estimable{reason}")
             continue
-        lines.append(f"Hazard ratio{versus}, {format_number(hr, 2)} ({level}, "
-                     f"{format_number(lo, 2)}{DASH}{format_number(hi, 2)})")
+        lines.append(f"Hazard ratio{versus}, {format_number(hr, 2)} ({level}, {format_ci(lo, hi, 2)})")
     if model_note:
         lines.append(model_note)
     for arm, value in (p.items() if isinstance(p, Mapping) else [(None, p)] if p is not None else []):
@@ -370,70 +228,6 @@ def _annotation_lines(hrs: Mapping[Any, tuple[float, float, float]], p: float | 
                      else f"{p_label} P{versus} = {text}")
     return [line.strip() for line in lines]
 
-
-
-#: where an automatically placed key is tried, in order, before it goes outside the plot
-AUTO_LOCATIONS = ("upper right", "lower left", "lower right", "center right", "lower center", "center left",
-                  "upper center")
-
-
-def _key_line(text: str, colour: str | None = None, band: bool = False, gap: bool = False) -> Any:
-    """One line of a figure key: a line (or band) sample in ``colour`` and its text."""
-    label = TextArea(text, textprops={"fontsize": FONT["note"], "linespacing": 1.35})
-    if colour is None:
-        return VPacker(children=[DrawingArea(1, 3), label], pad=0, sep=0) if gap else label
-    sample = DrawingArea(18, 8)
-    if band:
-        sample.add_artist(Rectangle((0, 1), 18, 6, facecolor=colour, alpha=0.35, linewidth=0))
-    else:
-        sample.add_artist(Line2D([0, 18], [4, 4], color=colour, linewidth=1.6))
-    return HPacker(children=[sample, label], align="center", pad=0, sep=5)
-
-
-def place_keys(fig: Figure, ax: Any, parts: Sequence[Callable[[], Any]], loc: str,
-               points: np.ndarray) -> list[AnchoredOffsetbox]:
-    """Put the key parts (built by the callables) in ``ax`` where they cover none of ``points``.
-
-    ``loc="auto"``: each part goes to the first of :data:`AUTO_LOCATIONS` (after the final
-    layout) where it covers no point (data x, y) and no part already placed; the parts
-    that fit nowhere go above the axes, so that text never lies on a curve. (Figure
-    titles are therefore ``suptitle``, above such a key.) Any other matplotlib ``loc``
-    puts all parts together there.
-    """
-    def together() -> VPacker:
-        return VPacker(children=[part() for part in parts], align="left", pad=0, sep=6)
-
-    if loc != "auto":
-        box = AnchoredOffsetbox(loc=loc, child=together(), frameon=False, pad=0.2, borderpad=0.6)
-        ax.add_artist(box)
-        return [box]
-    canvas = fig.canvas
-    assert isinstance(canvas, FigureCanvasAgg), "the figure needs an Agg canvas for its renderer"
-    renderer = canvas.get_renderer()
-    placed: list[tuple[str, AnchoredOffsetbox]] = []
-    outside: list[Callable[[], Any]] = []
-    for part in parts:
-        for candidate in (c for c in AUTO_LOCATIONS if c not in dict(placed)):
-            box = AnchoredOffsetbox(loc=candidate, child=part(), frameon=False, pad=0.2, borderpad=0.6)
-            ax.add_artist(box)
-            fig.draw_without_rendering()
-            extent = box.get_window_extent(renderer).padded(2)
-            if not extent.count_contains(ax.transData.transform(points)) and not any(
-                    extent.overlaps(other.get_window_extent(renderer)) for _, other in placed):
-                placed.append((candidate, box))
-                break
-            box.remove()
-        else:
-            outside.append(part)
-    boxes = [box for _, box in placed]
-    if outside:
-        box = AnchoredOffsetbox(loc="lower left", child=VPacker(children=[part() for part in outside], align="left",
-                                                                pad=0, sep=6),
-                                frameon=False, pad=0.2, borderpad=0, bbox_to_anchor=(0.0, 1.02),
-                                bbox_transform=ax.transAxes)
-        ax.add_artist(box)
-        boxes.append(box)
-    return boxes
 
 
 def _step_points(table: pd.DataFrame, column: str, xmax: float, n: int = 400) -> np.ndarray:
@@ -458,8 +252,8 @@ def km_figure(
     arm_order: Sequence[Any] | None = None,
     arm_labels: Mapping[Any, str] | None = None,
     risk_times: Sequence[float] | None = None,
-    risk_table: Sequence[Literal["at_risk", "events", "censored"]] | None = ("at_risk",),
-    ci: bool = False,
+    risk_table: Sequence[Literal["at_risk", "events", "censored"]] | None = ("at_risk", "events", "censored"),
+    ci: bool = True,
     conf_type: Literal["log", "log-log", "plain"] | None = None,
     conf_level: float = 0.95,
     censor_marks: bool = True,
@@ -475,9 +269,10 @@ def km_figure(
     time_unit: str = "months",
     xlabel: str | None = None,
     ylabel: str = "Probability of survival",
-    y_scale: Literal["probability", "percent"] = "probability",
+    y_scale: Literal["probability", "percent"] = "percent",
+    tail_fraction: float | None = TAIL_FRACTION,
     title: str | None = None,
-    legend_loc: str = "auto",
+    legend_loc: str = "above",
     figsize: tuple[float, float] | None = None,
     convention: str | Convention = "r",
     path: str | Path | None = None,
@@ -500,7 +295,8 @@ def km_figure(
             steps covering the whole follow-up. Numbers are those of :func:`risk_table`.
         risk_table: table sections, any of ``"at_risk"``, ``"events"`` (cumulative),
             ``"censored"`` (cumulative), in this order of display; None or () for none.
-        ci: draw pointwise confidence bands (shaded).
+            Default: all three, the KMunicate table (Morris et al., BMJ Open 2019).
+        ci: draw pointwise confidence bands (shaded); on by default, as KMunicate asks.
         conf_type: band transform ``"log"``, ``"log-log"``, ``"plain"``; default: the
             convention's (R ``conf.type="log"``, SAS ``CONFTYPE=LOGLOG``).
         conf_level: level of the bands, the medians' and the hazard ratio's intervals.
@@ -522,9 +318,14 @@ def km_figure(
         xlabel: x-axis label (default ``"Time since randomisation (months)"``).
         ylabel: y-axis label, e.g. ``"Progression-free survival"``; with
             ``y_scale="percent"`` " (%)" is appended.
-        y_scale: ``"probability"`` (0–1) or ``"percent"`` (0–100).
+        y_scale: ``"percent"`` (0–100 %, ticks "0%" ... "100%") or ``"probability"`` (0–1).
+        tail_fraction: the curve of an arm is drawn dashed and pale, without its band,
+            from the time fewer than this fraction of the arm's patients remain at risk
+            (:func:`tail_start`), where the estimate rests on a few patients; None to
+            draw every curve solid to its end.
         title: figure title.
-        legend_loc: where the key (arms, medians, hazard ratio, P) goes: ``"auto"`` (the
+        legend_loc: where the key (arms, medians, hazard ratio, P) goes: ``"above"``
+            (default: above the plot, the same place in every figure), ``"auto"`` (the
             first places where they cover no curve, else above the plot) or a
             matplotlib ``loc`` such as ``"upper right"``.
         figsize: inches; default 7 wide, 4.6 high plus the table rows. The table rows
@@ -546,6 +347,9 @@ def km_figure(
     if unknown:
         raise InputError(f"risk_table: unknown row(s) {unknown}; expected any of {list(RISK_STATISTICS)}",
                          field="risk_table")
+    if tail_fraction is not None and not 0 < float(tail_fraction) < 1:
+        raise InputError(f"tail_fraction: expected a fraction between 0 and 1 (e.g. 0.1) or None, "
+                         f"got {tail_fraction!r}", field="tail_fraction")
     if y_scale not in ("probability", "percent"):
         raise InputError(f"y_scale: expected 'probability' or 'percent', got {y_scale!r}", field="y_scale")
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
@@ -568,8 +372,9 @@ def km_figure(
         rows.extend((section, arm) for arm in order)
     row_height = FONT["table"] * 1.75 / 72
     table_height = len(rows) * row_height
-    if figsize is None:
-        figsize = (7.0, 4.6 + table_height + (0.35 if rows else 0.0))
+    label_width = _text_width([RISK_STATISTICS[s] for s in sections] + list(labels.values()), FONT["table"])
+    if figsize is None:  # the plot keeps 5 inches beside the widest table label, which is never clipped
+        figsize = (max(7.0, label_width + 5.6), 5.1 + table_height + (0.35 if rows else 0.0))
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)  # a renderer for the key placement; savefig picks the writer by suffix
     plot_height = max(figsize[1] - table_height - 1.1, 1.0)
@@ -581,15 +386,28 @@ def km_figure(
         ax = fig.add_subplot()
 
     # ---- curves, bands, censor marks
+    tails: dict[Any, float | None] = {}
     for arm in order:
         tab = fits[arm].table
         t = np.concatenate(([0.0], tab["time"].to_numpy()))
         s = np.concatenate(([1.0], tab["survival"].to_numpy()))
+        arm_times = data.loc[data[group] == arm, time]
+        cut = tail_start(arm_times, tail_fraction) if tail_fraction is not None else None
+        tails[arm] = cut
+        solid = t <= cut if cut is not None else np.ones(t.size, dtype=bool)
         if ci:
             lower = np.concatenate(([1.0], tab["lower"].to_numpy()))
             upper = np.concatenate(([1.0], tab["upper"].to_numpy()))
-            ax.fill_between(t, lower, upper, step="post", color=colours[arm], alpha=0.15, linewidth=0)
-        ax.step(t, s, where="post", color=colours[arm], linewidth=1.6, label=labels[arm])
+            band = ax.fill_between(t[solid], lower[solid], upper[solid], step="post", color=colours[arm],
+                                   alpha=0.15, linewidth=0)
+            band.set_gid(f"km:band:{arm}")
+        ts, ss = t[solid], s[solid]
+        if cut is not None:  # the solid part runs to the cut, at the level reached there
+            ts, ss = np.append(ts, cut), np.append(ss, ss[-1])
+        ax.step(ts, ss, where="post", color=colours[arm], linewidth=1.6, label=labels[arm], gid=f"km:curve:{arm}")
+        if cut is not None and cut < t[-1]:
+            ax.step(np.concatenate(([cut], t[~solid])), np.concatenate(([ss[-1]], s[~solid])), where="post",
+                    color=colours[arm], linewidth=1.1, linestyle=(0, (3, 2)), alpha=0.55, gid=f"km:tail:{arm}")
         cens = (tab["n_censor"].to_numpy() > 0) & (tab["time"].to_numpy() <= xmax)
         if censor_marks and cens.any():  # unclipped, so that a mark at the axis end shows whole
             ax.plot(tab["time"].to_numpy()[cens], tab["survival"].to_numpy()[cens], linestyle="none",
@@ -654,8 +472,7 @@ def km_figure(
     ax.set_ylim(0, 1.02)
     ax.set_yticks(np.linspace(0, 1, 6))
     if y_scale == "percent":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}"))
-        ylabel = f"{ylabel} (%)"
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{format_number(100 * v, 0)}%"))
     ax.set_ylabel(ylabel, fontsize=FONT["label"])
     ax.set_xlabel(xlabel or f"Time since randomisation ({time_unit})", fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["tick"])
@@ -669,7 +486,7 @@ def km_figure(
             if arm is None:
                 continue
             for t_i, value in zip(ticks, counts[arm][section]):
-                ax_table.text(t_i, i, f"{value:.0f}", ha="center", va="center", fontsize=FONT["table"],
+                ax_table.text(t_i, i, str(int(round(value))), ha="center", va="center", fontsize=FONT["table"],
                               gid=f"risk:{section}:{arm}:{t_i:g}", clip_on=False)
         ax_table.set_ylim(len(rows) - 0.5, -0.5)
         ax_table.set_yticks(range(len(rows)))
@@ -688,18 +505,25 @@ def km_figure(
     # ---- key: arms with their medians and the band; the comparison; placed clear of the curves
     digits = (0 if time_unit.lower().startswith(("day", "week")) else 1) if median_digits is None else median_digits
 
+    # the key sits above the plot, whose width (figure less the table labels) bounds its lines
+    key_chars = max(30, int((figsize[0] - label_width - 0.8) * 72 / (0.55 * FONT["note"])))
+
     def arms_key() -> VPacker:
         lines: list[Any] = []
         if show_median:
-            lines.append(_key_line(f"Median ({conf_level:.0%} CI), {time_unit}"))
+            lines.append(key_line(f"Median ({conf_level:.0%} CI), {time_unit}"))
         for arm, m in medians.items():
             text = labels[arm]
             if show_median:
-                text += (f": {format_number(m.estimate, digits, 'NR')} "
-                         f"({format_number(m.lower, digits)}{DASH}{format_number(m.upper, digits)})")
-            lines.append(_key_line(text, colour=colours[arm]))
+                median = "NR" if not math.isfinite(m.estimate) else format_number(m.estimate, digits)
+                text += f": {median} ({format_ci(m.lower, m.upper, digits)})"
+            text = "\n".join(textwrap.wrap(text, key_chars)) or text  # a long label wraps, never runs off
+            lines.append(key_line(text, colour=colours[arm]))
         if ci:
-            lines.append(_key_line(f"Pointwise {conf_level:.0%} CI ({ctype})", colour="0.6", band=True))
+            lines.append(key_line(f"Pointwise {conf_level:.0%} CI ({ctype})", colour="0.6", band=True))
+        if any(cut is not None and cut < float(fits[arm].table["time"].max()) for arm, cut in tails.items()):
+            lines.append(key_line(f"Dashed: fewer than {format_number(100 * float(tail_fraction or 0), 0)}% "
+                                   f"of the arm at risk", colour="0.6", dashed=True))
         return VPacker(children=lines, align="left", pad=0, sep=2)
 
     obstacles = [_step_points(fits[arm].table, "survival", xmax) for arm in order]
@@ -707,7 +531,7 @@ def km_figure(
         obstacles += [_step_points(fits[arm].table, col, xmax) for arm in order for col in ("lower", "upper")]
     obstacles += [np.column_stack([np.linspace(x0, x1, 100), np.linspace(y0, y1, 100)])
                   for x0, x1, y0, y1 in median_lines]
-    parts = [arms_key] + ([lambda: _key_line("\n".join(comparison))] if comparison else [])
+    parts = [arms_key] + ([lambda: key_line("\n".join(comparison))] if comparison else [])
     place_keys(fig, ax, parts, legend_loc, np.concatenate(obstacles))
     if path is not None:
         write_figure(fig, path)

@@ -20,6 +20,7 @@ proportional; trial reports assess it graphically, plotting log(−log[S(t)]) by
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -29,25 +30,55 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter
+from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, LogLocator, NullFormatter
 from scipy.stats import rankdata
 
 from oncotrial.core.errors import InputError
-from oncotrial.report.km_plot import (
+from oncotrial.report.figures import (
     FONT,
     PALETTE,
     check_survival_input,
     coefficient_name,
-    format_p,
     level_text,
     resolve_arms,
     write_figure,
 )
+from oncotrial.report.format import format_number, format_p
 from oncotrial.stats import CoxResult, cox_zph, coxph, kaplan_meier, loglog_data
 from oncotrial.stats.conventions import Convention, resolve_convention
 from oncotrial.stats.cox_zph import left_km
 
-__all__ = ["loglog_figure", "scaled_schoenfeld", "zph_smooth"]
+__all__ = ["PH_TEST_LEVEL", "loglog_figure", "ph_test_sentence", "scaled_schoenfeld", "schoenfeld_p_values",
+           "zph_smooth"]
+
+#: P value of the Schoenfeld residual test below which the figure reports evidence of
+#: non-proportional hazards (the test has little power, so no stricter level is used)
+PH_TEST_LEVEL = 0.05
+
+
+def ph_test_sentence(p: float, level: float = PH_TEST_LEVEL) -> str:
+    """What the Schoenfeld residual test says, in words that follow its result.
+
+    ``"Schoenfeld residual test P = 0.41: no evidence against proportional hazards"``, or
+    below ``level`` ``"... P = 0.003: evidence of non-proportional hazards; interpret the
+    hazard ratio as an average over follow-up"``; a P that is not a number says the test
+    could not be computed. A fixed sentence ("parallel curves support proportional
+    hazards") would contradict a figure whose curves cross.
+    """
+    text = format_p(p)
+    if text == "NE":
+        return "Schoenfeld residual test not computable"
+    head = f"Schoenfeld residual test P{text if text.startswith('<') else ' = ' + text}"
+    if float(p) < level:
+        return f"{head}: evidence of non-proportional hazards; interpret the hazard ratio as an average over follow-up"
+    return f"{head}: no evidence against proportional hazards"
+
+
+def _tick_text(value: float) -> str:
+    """A time tick as printed: as many decimals as a value below 1 needs (0.2, 0.05), none above."""
+    if value <= 0 or not np.isfinite(value):
+        return format_number(value, 0)
+    return format_number(value, max(0, int(-np.floor(np.log10(value) + 1e-9))))
 
 Transform = Literal["km", "rank", "identity", "log"]
 
@@ -185,7 +216,32 @@ def _time_axis(ax: Any, res: pd.DataFrame, transform: str) -> None:
     rounded = np.unique([float(f"{v:.2g}") for v in np.interp(targets, g, times)])
     positions = np.interp(rounded, times, g)
     ax.xaxis.set_major_locator(FixedLocator(positions))
-    ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in rounded]))
+    ax.xaxis.set_major_formatter(FixedFormatter([_tick_text(v) for v in rounded]))
+
+
+def _treatment_fit(data: pd.DataFrame, time: str, event: str, group: str, reference: Any,
+                   adjust: Sequence[str], strata: Sequence[str], conv: Convention) -> CoxResult:
+    """The Cox model whose treatment term is tested: arms against ``reference``, with the
+    end point's covariates (non-numeric ones categorical) and strata."""
+    categorical: dict[str, Any] = {group: reference}
+    categorical |= {c: None for c in adjust if not pd.api.types.is_numeric_dtype(data[c])}
+    return coxph(data, time=time, event=event, covariates=[group, *adjust], strata=list(strata) or None,
+                 categorical=categorical, convention=conv)
+
+
+def schoenfeld_p_values(data: pd.DataFrame, *, time: str, event: str, group: str, reference: Any = None,
+                        arm_order: Sequence[Any] | None = None, adjust: Sequence[str] = (),
+                        strata: Sequence[str] = (), transform: Transform = "km",
+                        convention: str | Convention = "r") -> dict[Any, float]:
+    """P of the Schoenfeld residual test (R ``cox.zph``) of each arm's treatment term, the
+    numbers the residual panels of :func:`loglog_figure` print, for a caption that says
+    what they show (:func:`ph_test_sentence`)."""
+    conv = resolve_convention(convention)
+    adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
+    order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
+    fit = _treatment_fit(data, time, event, group, ref, adjust, strata, conv)
+    tests = cox_zph(fit, transform, terms=False)
+    return {arm: float(tests.loc[coefficient_name(group, arm), "p"]) for arm in order if arm != ref}
 
 
 def loglog_figure(
@@ -232,7 +288,8 @@ def loglog_figure(
 
     Returns:
         The Figure: ``axes[0]`` the log(−log) panel, then one residual panel per
-        non-reference arm, titled with the cox.zph P value of that arm's coefficient.
+        non-reference arm, titled with what the Schoenfeld residual test of that arm's
+        coefficient says (:func:`ph_test_sentence`).
     """
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
@@ -258,18 +315,17 @@ def loglog_figure(
         ll = loglog_data(kaplan_meier(sub[time], sub[event], convention=conv))
         ax.step(ll["time"], ll["loglog"], where="post", color=colours[arm], linewidth=1.5, label=labels[arm])
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, 20, ...
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _tick_text(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(f"Time since randomisation ({time_unit}, log scale)", fontsize=FONT["label"])
     ax.set_ylabel("log(\u2212log S(t))", fontsize=FONT["label"])
-    ax.set_title("log(\u2212log) survival by arm\nParallel curves support proportional hazards",
+    ax.set_title("log(\u2212log) survival by arm\nUnder proportional hazards the curves are parallel",
                  fontsize=FONT["label"], loc="left")
     ax.legend(fontsize=FONT["note"], frameon=False, loc="upper left")
 
     if residuals:
-        categorical: dict[str, Any] = {group: ref}
-        categorical |= {c: None for c in adjust if not pd.api.types.is_numeric_dtype(data[c])}
-        fit = coxph(data, time=time, event=event, covariates=[group, *adjust], strata=strata or None,
-                    categorical=categorical, convention=conv)
+        fit = _treatment_fit(data, time, event, group, ref, adjust, strata, conv)
         res = scaled_schoenfeld(fit, transform)
         tests = cox_zph(fit, transform, terms=False)
         events = len(res)
@@ -289,7 +345,7 @@ def loglog_figure(
             panel.axhline(fit.coef[j], color=colours[arm], linewidth=1.0, linestyle=":")
             panel.axhline(0.0, color="0.5", linewidth=0.8)
             key += [(Line2D([], [], color=colours[arm], linewidth=1.0, linestyle=":"),
-                     f"Cox estimate ({fit.coef[j]:.2f})".replace("-", "\u2212")),
+                     f"Cox estimate ({format_number(fit.coef[j], 2)})"),
                     (Line2D([], [], color="0.5", linewidth=0.8), "No effect (0)")]
             panel.legend(*zip(*key), fontsize=FONT["note"], frameon=False, ncol=3, loc="upper center",
                          bbox_to_anchor=(0.5, -0.16), handlelength=1.8, columnspacing=1.2)
@@ -297,10 +353,10 @@ def loglog_figure(
             scale = {"km": "Kaplan\u2013Meier", "rank": "rank", "identity": "linear", "log": "log"}[transform]
             panel.set_xlabel(f"Time since randomisation ({time_unit}, {scale} scale)", fontsize=FONT["label"])
             panel.set_ylabel("\u03b2(t), log hazard ratio", fontsize=FONT["label"])
-            p_text = format_p(tests.loc[column, "p"])
-            panel.set_title(f"{labels[arm]} vs {labels[ref]}\nTest of proportional hazards (cox.zph): "
-                            f"P{p_text if p_text.startswith('<') else ' = ' + p_text}",
-                            fontsize=FONT["label"], loc="left")
+            sentence = ph_test_sentence(float(tests.loc[column, "p"]))
+            wrapped = textwrap.wrap(sentence, 62, break_on_hyphens=False)
+            panel.set_title("\n".join([f"{labels[arm]} vs {labels[ref]}", *wrapped]), fontsize=FONT["label"],
+                            loc="left")
     for a in axes:
         a.tick_params(labelsize=FONT["tick"])
         a.spines[["top", "right"]].set_visible(False)

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +41,7 @@ from oncotrial.protocol.base import level_key
 from oncotrial.report.adam import BOR_CODES, _blank, _not_numbers, data_error
 from oncotrial.report.consort import CONSORT_LABELS, ConsortFlow, TreatmentPhase, consort_flow
 from oncotrial.report.efficacy import EfficacySummary, efficacy_summary
+from oncotrial.report.format import format_ci, format_estimate, format_number, format_p, n_percent
 from oncotrial.stats.conventions import resolve_convention
 
 __all__ = [
@@ -67,9 +67,6 @@ __all__ = [
     "endpoint_analyses",
     "model_terms",
     "fisher_p",
-    "format_number",
-    "format_p",
-    "n_percent",
     "newcombe_difference",
     "response_table",
     "table1",
@@ -79,36 +76,6 @@ TOTAL = "Total"
 
 
 # ----------------------------------------------------------------------------- formatting
-
-def format_number(value: float, digits: int) -> str:
-    """``value`` rounded half up to ``digits`` decimals (``"NE"`` when not estimable).
-
-    The decimal text of the float (its ``repr``) is rounded, so 2.675 gives 2.68 as on
-    paper and in SAS, not 2.67 as binary rounding does.
-    """
-    if value is None or not math.isfinite(value):
-        return "NE"
-    quantum = Decimal(1).scaleb(-digits)
-    rounded = Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
-    return str(abs(rounded) if rounded == 0 else rounded)
-
-
-def format_p(p: float, digits: int = 3) -> str:
-    """A p-value with ``digits`` decimals, ``"<0.001"`` below the smallest printable value."""
-    if p is None or not math.isfinite(p):
-        return "NE"
-    floor = 10.0 ** -digits
-    return f"<{format_number(floor, digits)}" if p < floor else format_number(p, digits)
-
-
-def n_percent(n: int, total: int, *, digits: int = 0, percent_sign: bool = False,
-              denominator: bool = False) -> str:
-    """``"n (%)"`` or, with ``denominator``, ``"n/N (%)"``; ``"0/0"`` style when ``total`` is 0."""
-    count = f"{n}/{total}" if denominator else f"{n}"
-    if total == 0:
-        return count
-    return f"{count} ({format_number(100 * n / total, digits)}{'%' if percent_sign else ''})"
-
 
 # ----------------------------------------------------------------------------- Table 1
 
@@ -318,9 +285,9 @@ def _continuous(adsl: pd.DataFrame, groups: dict[str, pd.Series], var: Continuou
         printed = {
             "n": str(n),
             "mean_sd": f"{format_number(mean, d)} ({format_number(sd, d + 1)})",
-            "median_iqr": f"{format_number(median, d)} ({format_number(q1, d)}–{format_number(q3, d)})",
+            "median_iqr": format_estimate(median, q1, q3, d),
             "median": format_number(median, d),
-            "range": f"{format_number(low, d)}–{format_number(high, d)}",
+            "range": format_ci(low, high, d),
         }
         for s in var.statistics:
             cells[_CONTINUOUS_LABELS[s]][arm] = printed[s]
@@ -573,8 +540,9 @@ class ResponseTable(Result):
             rows += [{"endpoint": c.endpoint, "arm": c.arm, "statistic": "difference", "value": c.difference,
                       "lower": c.lower, "upper": c.upper,
                       "method": f"{c.arm} minus {c.reference}; Newcombe hybrid score CI (method 10)"},
-                     {"endpoint": c.endpoint, "arm": c.arm, "statistic": "fisher_p", "value": c.fisher_p,
-                      "method": f"Fisher's exact test, two-sided, {c.arm} vs {c.reference}"}]
+                     *([] if pd.isna(c.fisher_p) else [
+                         {"endpoint": c.endpoint, "arm": c.arm, "statistic": "fisher_p", "value": c.fisher_p,
+                          "method": f"Fisher's exact test, two-sided, {c.arm} vs {c.reference}"}])]
         for b in self.best_response.itertuples(index=False):
             sub = f"BOR={b.category}"
             rows += [{"endpoint": "BOR", "arm": b.arm, "subgroup": sub, "statistic": "n", "value": b.n},
@@ -592,12 +560,12 @@ class ResponseTable(Result):
             row = {"row": endpoint}
             for r in rates.itertuples(index=False):
                 row[r.arm] = (f"{n_percent(r.n, r.N, digits=digits)} [{level} CI "
-                              f"{format_number(100 * r.lower, digits)}–{format_number(100 * r.upper, digits)}]")
+                              f"{format_ci(r.lower, r.upper, digits, scale=100)}]")
             for c in self.comparisons[self.comparisons["endpoint"] == endpoint].itertuples(index=False):
                 row[f"{c.arm} − {c.reference}"] = (
-                    f"{format_number(100 * c.difference, digits)} ({format_number(100 * c.lower, digits)} to "
-                    f"{format_number(100 * c.upper, digits)})")
-                row[f"p ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
+                    format_estimate(c.difference, c.lower, c.upper, digits, scale=100))
+                if not pd.isna(c.fisher_p):
+                    row[f"P ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
             rows.append(row)
         for category, best in self.best_response.groupby("category", sort=False):
             rows.append({"row": f"BOR {category}",
@@ -636,7 +604,7 @@ def _arm_order(values: pd.Series, arms: Sequence[str] | None, reference: str | N
 
 def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
                    arms: Sequence[str] | None = None, reference: str | None = None,
-                   conf_level: float = 0.95) -> ResponseTable:
+                   conf_level: float = 0.95, p_values: Collection[str] | None = None) -> ResponseTable:
     """ORR and DCR of the randomised patients by ``arm`` from the ADRS best overall response.
 
     The BOR is the ``PARAMCD = "BOR"`` record (``AVALC``; records with ``ANL01FL`` other than
@@ -644,7 +612,10 @@ def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
     denominator: a patient without a BOR record is a non-responder (RECIST and FDA guidance:
     the ORR denominator must not shrink with missing assessments); the rates and exact CIs
     come from :func:`oncotrial.clinical.recist_bor.response_rates`. ``reference`` (default:
-    the first arm) is the comparator of the differences and Fisher tests.
+    the first arm) is the comparator of the differences and Fisher tests. ``p_values``: the
+    end points (``"ORR"``, ``"DCR"``) whose comparison gets a Fisher P, as the protocol's
+    ``endpoints[].p_value`` says (default: both); the others show the difference and its CI
+    only.
     """
     from oncotrial.clinical.recist_bor import response_rates  # the clinical tree is heavy to import
 
@@ -678,9 +649,11 @@ def response_table(adsl: pd.DataFrame, adrs: pd.DataFrame, *, arm: str = "ARM",
         base = group[group["arm"] == ref].iloc[0]
         for r in group[group["arm"] != ref].itertuples(index=False):
             d, lo, hi = newcombe_difference(int(r.n), int(r.N), int(base["n"]), int(base["N"]), conf_level)
+            tested = p_values is None or endpoint in p_values
             comparisons.append({"endpoint": endpoint, "arm": r.arm, "reference": ref, "difference": d,
                                 "lower": lo, "upper": hi,
-                                "fisher_p": fisher_p(int(r.n), int(r.N), int(base["n"]), int(base["N"]))})
+                                "fisher_p": fisher_p(int(r.n), int(r.N), int(base["n"]), int(base["N"]))
+                                if tested else np.nan})
     categories = best.set_index("USUBJID")["BOR"].reindex(list(arm_of)).fillna(NO_BOR)
     shown = [*RESPONSE_CATEGORIES, *[c for c in ("MISSING", NO_BOR) if (categories == c).any()]]
     arm_values = pd.Series(arm_of).reindex(categories.index)
@@ -769,7 +742,7 @@ class AdverseEventTable(Result):
             if not sub.empty:
                 row = add(label, sub)
                 for c in self.comparisons[self.comparisons["row"] == key].itertuples(index=False):
-                    row[f"p ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
+                    row[f"P ({c.arm} vs {c.reference})"] = format_p(c.fisher_p)
         for term, sub in self.by_term.groupby("AEDECOD", sort=False):
             add(str(term), sub, "any_n")
             if not sub["grade34_n"].isna().any():
@@ -795,7 +768,7 @@ def _grades(teae: pd.DataFrame) -> pd.Series:
 
 def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "ACTARM",
                         arms: Sequence[str] | None = None, reference: str | None = None,
-                        reductions: Mapping[str, str] | None = None) -> AdverseEventTable:
+                        reductions: Mapping[str, str] | None = None, p_values: bool = True) -> AdverseEventTable:
     """Patients with treatment-emergent AEs (``TRTEMFL = "Y"``) in the safety population
     (``SAFFL = "Y"``) by actual ``arm``; percentages of the arm's safety patients.
 
@@ -808,7 +781,9 @@ def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "A
     (flag → printed label, in order; default :data:`DOSE_REDUCTION_ANY`) present, over the
     arm's safety patients (an arm where the flag is blank for everyone, e.g. a phase its
     regimen does not have, has no row). The counts equal
-    :func:`oncotrial.clinical.adae.adverse_event_summary`'s.
+    :func:`oncotrial.clinical.adae.adverse_event_summary`'s. ``p_values=False`` (the
+    protocol's ``reporting.adverse_event_p_values``) leaves the Fisher tests out: the table
+    then describes only.
     """
     require_columns(adsl, ["USUBJID", "SAFFL", arm], source="ADSL")
     require_columns(adae, ["USUBJID", "AEDECOD", "TRTEMFL"], source="ADAE")
@@ -842,7 +817,7 @@ def adverse_event_table(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "A
         counts = teae[condition].groupby("_arm")["USUBJID"].nunique()
         for a in order:
             overview.append({"row": key, "arm": a, "n": int(counts.get(a, 0)), "N": arm_n[a]})
-        for a in order[1:]:
+        for a in order[1:] if p_values else ():
             comparisons.append({"row": key, "arm": a, "reference": ref,
                                 "fisher_p": fisher_p(int(counts.get(a, 0)), arm_n[a],
                                                      int(counts.get(ref, 0)), arm_n[ref])})

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,7 @@ from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse
 from oncotrial.report.ard import ard_to_csv, ard_to_json
+from oncotrial.report.ars import ars_records
 from oncotrial.report.docx import write_docx
 from oncotrial.report.efficacy import EfficacySummary, sided_text
 from oncotrial.report.forest import (
@@ -45,10 +46,11 @@ from oncotrial.report.forest import (
     spec_column,
     subgroup_hazard_ratios,
 )
+from oncotrial.report.format import format_number
 from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
-from oncotrial.report.km_plot import km_figure, save_figure
+from oncotrial.report.km_plot import TAIL_FRACTION, km_figure, save_figure
 from oncotrial.report.lay_summary import lay_summary
-from oncotrial.report.ph_plot import loglog_figure
+from oncotrial.report.ph_plot import loglog_figure, ph_test_sentence, schoenfeld_p_values
 from oncotrial.report.provenance import mark_figure
 from oncotrial.report.tables import (
     DAYS_PER_UNIT,
@@ -60,8 +62,8 @@ from oncotrial.report.tables import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FIGURE_FORMATS", "Progress", "build_report", "draw_figures", "endpoint_data",
-           "write_report"]
+__all__ = ["FIGURE_FORMATS", "Progress", "build_report", "draw_figures", "endpoint_data", "km_caption",
+           "ph_caption", "write_report"]
 
 #: ``progress(step, done, total)``: called before each step (``done`` steps finished out of
 #: ``total``) and once at the end with ``done == total``
@@ -146,19 +148,17 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
 
         report(f"Proportional-hazards check, {paramcd}", done, total)
         try:
-            fig = loglog_figure(data, time="TIME", event="EVENT", group="ARM", reference=analysis.control,
-                                arm_order=list(summary.arms["arm"]), adjust=adjust, strata=strata,
-                                time_unit=analysis.time_unit, convention=analysis.convention)
+            model: dict[str, Any] = {"time": "TIME", "event": "EVENT", "group": "ARM", "reference": analysis.control,
+                     "arm_order": list(summary.arms["arm"]), "adjust": adjust, "strata": strata,
+                     "convention": analysis.convention}
+            fig = loglog_figure(data, time_unit=analysis.time_unit, **model)
+            p_values = schoenfeld_p_values(data, **model)
         except ValueError as exc:
             messages.append(f"{paramcd}: proportional-hazards figure skipped ({exc})")
         else:
             figures.append(_saved(fig, folder / f"ph_{key}", paramcd, "ph",
                                   f"{label}: check of proportional hazards",
-                                  "Left: log(−log) of the Kaplan–Meier estimate by arm against log time; parallel "
-                                  "curves support proportional hazards. Right: scaled Schoenfeld residuals of the "
-                                  f"treatment term with a spline smooth, and the cox.zph test of the end point's "
-                                  f"model ({summary.model}).",
-                                  analysis))
+                                  ph_caption(p_values, analysis.control, summary.model), analysis))
         done += 1
 
         report(f"Forest plot, {paramcd}", done, total)
@@ -187,6 +187,33 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
     return figures, messages
 
 
+def ph_caption(p_values: dict[str, float], control: str, model: str) -> str:
+    """The caption of the proportional-hazards figure, whose conclusion follows the
+    Schoenfeld residual test of each comparison (:func:`~oncotrial.report.ph_plot.ph_test_sentence`)."""
+    tests = [ph_test_sentence(p) if len(p_values) == 1 else f"{arm} vs {control}: {ph_test_sentence(p)}"
+             for arm, p in p_values.items()]
+    return ("Left: log(−log) of the Kaplan–Meier estimate by arm against log time; under proportional hazards "
+            "the curves are parallel. Right: scaled Schoenfeld residuals of the treatment term against time, "
+            "with a spline smooth (±2 SE); a flat smooth supports proportional hazards. "
+            + "; ".join(tests) + f" (model: {model}).")
+
+
+def km_caption(summary: EfficacySummary, tail_fraction: float | None = TAIL_FRACTION) -> str:
+    """The caption of the Kaplan–Meier figure: what the bands, the dashed tails and the
+    table show, and where the hazard ratio and P come from."""
+    level = format_number(100 * summary.conf_level, 0)
+    caption = f"Shaded bands: pointwise {level}% confidence intervals. "
+    if tail_fraction is not None:
+        caption += (f"Curves are dashed, without band, where fewer than {format_number(100 * tail_fraction, 0)}% "
+                    "of the arm's patients remain at risk. ")
+    caption += ("Censored patients marked +. Below the time axis, per arm at each time: numbers at risk, "
+                "cumulative numbers of events and of censored patients. "
+                f"Hazard ratio ({level}% CI): {summary.model}")
+    if summary.p_value:
+        caption += f". P: {summary.test_method}, {sided_text(summary.sided)}"
+    return caption + "."
+
+
 def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: TrialAnalysis,
         base: Path) -> ReportFigure:
     """The Kaplan–Meier figure with the hazard ratio and, when the end point reports one,
@@ -201,11 +228,7 @@ def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: Tria
                     p=p, p_label=summary.p_label, show_p=summary.p_value,
                     conf_level=summary.conf_level, time_unit=analysis.time_unit, ylabel=label,
                     convention=analysis.convention)
-    caption = (f"Censored patients marked +; numbers at risk below the time axis. Hazard ratio "
-               f"({100 * summary.conf_level:g}% CI): {summary.model}")
-    if summary.p_value:
-        caption += f". P: {summary.test_method}, {sided_text(summary.sided)}"
-    return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm", caption + ".",
+    return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm", km_caption(summary),
                   analysis)
 
 
@@ -233,6 +256,9 @@ def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], proto
     report("Analysis-results dataset", done, total)
     written["ard.json"] = ard_to_json(analysis.ard, folder / "ard.json")
     written["ard.csv"] = ard_to_csv(analysis.ard, folder / "ard.csv")
+    ars = ars_records(analysis.ard, protocol)
+    written["ars.json"] = ars.write_json(folder / "ars.json")
+    written["ars.csv"] = ars.write_csv(folder / "ars.csv")
     content = report_content(analysis, protocol, figures, messages)
 
     report("HTML report", done + 1, total)

@@ -953,10 +953,12 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
 def bundled_scenarios() -> list[str]:
     """Names of the scenarios shipped with oncotrial (``Scenario.load(name)``); a
     ``<name>_targets.yaml`` next to a scenario holds its published calibration targets
-    (:func:`oncotrial.simulate.calibrate.load_targets`) and is not a scenario."""
+    (:func:`oncotrial.simulate.calibrate.load_targets`) and ``<name>_published.yaml`` the
+    published numbers with their sources (:mod:`oncotrial.simulate.published`); neither is a
+    scenario."""
     folder = resources.files("oncotrial") / "scenarios"
     return sorted(p.name[:-5] for p in folder.iterdir()
-                  if p.name.endswith(".yaml") and not p.name.endswith("_targets.yaml"))
+                  if p.name.endswith(".yaml") and not p.name.endswith(("_targets.yaml", "_published.yaml")))
 
 
 def _read(name_or_path: str | Path) -> tuple[str, str]:
