@@ -58,13 +58,13 @@ def test_efficacy_follows_the_protocol_analysis_section(analysis, derived):
     itt = derived.adsl[derived.adsl["ITTFL"] == "Y"]
     os_ = derived.adtte[derived.adtte["PARAMCD"] == "OS"].merge(itt[["USUBJID", "ARM", "origin", "stage"]])
     os_ = os_.assign(EVENT=(os_["CNSR"] == 0).astype(int))
-    direct = efficacy_summary(os_, time="AVALM", event="EVENT", group="ARM", adjust=["origin", "stage"],
-                              landmarks=[24], reference="Doxorubicin", convention="sas", endpoint="OS")
+    direct = efficacy_summary(os_, time="AVALM", event="EVENT", group="ARM", strata=["origin", "stage"],
+                              landmarks=[12, 24], reference="Doxorubicin", convention="sas", endpoint="OS")
     got = analysis.efficacy["OS"]
     assert_close(got.arms["median"], direct.arms["median"], what="median")
-    assert_close(got.rates["rate"], direct.rates["rate"], what="24-month rate")
-    assert_close(got.hazard_ratios["hr"], direct.hazard_ratios["hr"], what="adjusted HR")
-    assert got.model == "Cox model, Breslow ties, adjusted for origin, stage"  # adjusted_cox
+    assert_close(got.rates["rate"], direct.rates["rate"], what="12- and 24-month rates")
+    assert_close(got.hazard_ratios["hr"], direct.hazard_ratios["hr"], what="stratified HR")
+    assert got.model == "Cox model, Breslow ties, stratified by origin, stage"  # stratified_cox
     assert not got.p_value and got.comparisons.empty  # OS: estimates with CIs only (p_value: false)
     pfs = analysis.efficacy["PFS"]
     assert pfs.test_method == "log-rank test stratified by origin, stage" and pfs.sided == 2

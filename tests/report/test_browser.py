@@ -76,6 +76,9 @@ def test_lay_summary_renders_in_chromium(browser, report, tmp_path):
     page, errors, requests = _render(browser, report["lay_summary.html"], screenshot)
     assert errors == []
     assert all(url.startswith("file://") for url in requests), requests
-    assert page.locator("h2").count() == 10
+    markdown = report["lay_summary.md"].read_text(encoding="utf-8").splitlines()
+    headings = [line[3:] for line in markdown if line.startswith("## ")]
+    assert len(headings) >= 10 and "What are the limits of this trial?" in headings
+    assert page.locator("h2").all_inner_texts() == headings
     assert screenshot.stat().st_size > 10_000
     page.close()

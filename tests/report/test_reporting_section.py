@@ -102,7 +102,10 @@ def test_the_demo_report_numbers_are_unchanged(tmp_path):
     and subgroups moved to the protocol; the simulated-data mark is the one record added.
     Since the end points follow their protocol analysis, OS and PFS2 (``p_value: false``)
     have no P records, PFS has the one P of its stratified log-rank test (filed under the
-    experimental arm, its sidedness in the method) and no Wald P. Every record and text is
+    experimental arm, its sidedness in the method) and no Wald P. Since the SAP's rules were
+    applied, the end points' hazard ratios come from the stratified Cox model of their test,
+    the 12-month landmark rates are added, and ORR, DCR and adverse events carry no P (the
+    golden file was regenerated for exactly these records). Every record and text is
     the same; numbers to 1e-12 relative, because the last binary digit of a Cox fit depends
     on the BLAS build. Regenerate the golden file only when a change of the simulator is
     intended."""
