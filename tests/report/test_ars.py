@@ -18,15 +18,8 @@ from oncotrial.clinical import derive_all
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse
-from oncotrial.report.ars import (
-    ARS_COLUMNS,
-    ArsDataset,
-    ars_records,
-    forest_ard_rows,
-    json_number,
-    ph_test_ard_rows,
-    risk_table_ard_rows,
-)
+from oncotrial.report.ard_rows import forest_ard_rows, ph_test_ard_rows, risk_table_ard_rows
+from oncotrial.report.ars import ARS_COLUMNS, ArsDataset, ars_records, json_number
 from oncotrial.report.forest import protocol_subgroups, spec_column, subgroup_hazard_ratios
 from oncotrial.report.format import DASH
 from oncotrial.report.html import report_content

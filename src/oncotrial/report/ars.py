@@ -37,8 +37,7 @@ from oncotrial.report.format import format_number, format_p
 from oncotrial.report.html import format_level
 from oncotrial.report.tables import Continuous
 
-__all__ = ["ARS_COLUMNS", "ArsDataset", "ars_records", "forest_ard_rows", "ph_test_ard_rows",
-           "risk_table_ard_rows"]
+__all__ = ["ARS_COLUMNS", "ArsDataset", "ars_records"]
 
 ARS_COLUMNS = ["result_id", "analysis_id", "output_id", "analysis_set", "population", "dataset", "filter",
                "method_id", "method", "operation", "group1_var", "group1", "group2_var", "group2", "time",
@@ -52,7 +51,8 @@ _INTEGER = {"n", "N", "events", "n_missing", "randomised", "simulated", "look", 
 #: statistics whose ``lower``/``upper`` are a CI (else, for a median, the quartiles)
 _CI = {"rate", "hazard_ratio", "orr", "dcr", "difference", "km_median", "forest_hr"}
 _QUARTILES = {"table1_median", "median_followup"}
-_PROPORTIONS = {"n_percent", "bor", "teae_any", "grade34_any", "serious_any", "grade5_any", "term_any",
+_PROPORTIONS = {"n_percent", "bor", "related_any", "related_grade34", "related_serious", "related_grade5",
+                "term_related", "teae_any", "grade34_any", "serious_any", "grade5_any", "term_any",
                 "term_grade34", "term_grade5", "dose_reduction", "orr", "dcr", "rate", "difference"}
 _P = {"logrank_p", "score_p", "fisher_p", "p_interaction", "ph_p"}
 _OPERATION = {"n": "count", "N": "denominator", "events": "count of events", "n_missing": "count of missing",
@@ -70,6 +70,11 @@ _METHOD_ID = {"median": "KM-MEDIAN", "rate": "KM-RATE-GREENWOOD", "hazard_ratio"
               "mean": "MEAN", "sd": "SD", "min": "MIN", "max": "MAX", "look": "GSD", "information_fraction": "GSD",
               "critical_value": "GSD", "nominal_level": "GSD", "boundary_crossed": "GSD", "simulated": "SIMULATED",
               "p_interaction": "COX-LRT-INTERACTION", "ph_chisq": "COX-ZPH", "ph_df": "COX-ZPH", "ph_p": "COX-ZPH"}
+#: output ids of the per-end-point tables and figures (``-<PARAMCD>`` appended)
+_ENDPOINT_OUTPUT = {"efficacy": "T-EFF", "km_risk": "F-KM", "forest": "F-FOREST", "ph_test": "F-PH",
+                    "events": "T-EVENTS", "dor": "T-DOR", "sensitivity": "T-SENS"}
+#: safety tables counted from ADSL (the rest from ADAE)
+_SAFETY_FROM_ADSL = {"safety-exposure", "safety-subsequent", "safety-discontinuation"}
 _OUTPUT = {"trial": "T-TRIAL", "table1": "T-1", "consort": "F-CONSORT", "response": "T-RESP",
            "adverse_events": "T-AE"}
 
@@ -149,6 +154,8 @@ def _kind(table: str, statistic: str) -> str:
     """The statistic with its table where the same name means different numbers."""
     if statistic == "median":
         return {"table1": "table1_median", "forest": "forest_median"}.get(table, "km_median")
+    if statistic == "median" and table == "safety":
+        return "safety_median"
     if table == "forest" and statistic == "hazard_ratio":
         return "forest_hr"
     return statistic
@@ -196,8 +203,11 @@ def _analysis_id(table: str, endpoint: str | None, kind: str, var: str | None, s
             "look": "GSD-LOOK", "at_risk": "AT-RISK", "censored": "CENSORED", "ph_chisq": "PH-CHISQ",
             "ph_df": "PH-DF", "ph_p": "PH-P", "pct": "PCT"}.get(kind, _slug(stat).replace("_", "-"))
     prefix = {"table1": "T1", "consort": "CONSORT", "trial": "TRIAL", "km_risk": f"{ep}-RISK",
-              "forest": f"{ep}-SUBGROUP", "ph_test": ep, "response": ep, "adverse_events": ep}.get(table, ep)
-    middle = f"-{_slug(var).replace('_', '-')}" if var and table in ("table1", "consort", "adverse_events") else ""
+              "forest": f"{ep}-SUBGROUP", "ph_test": ep, "response": ep, "adverse_events": ep,
+              "events": f"{ep}-EVENTS", "dor": f"{ep}-DOR", "sensitivity": f"{ep}-SENS",
+              "adverse_reactions": "LAY-ADR", "age_groups": "LAY-AGE"}.get(table, ep)
+    middle = (f"-{_slug(var).replace('_', '-')}" if var and table in ("table1", "consort", "adverse_events", "events",
+                                                                      "dor", "sensitivity", "safety") else "")
     if table == "adverse_events" and var and var.startswith("AEDECOD"):
         grade = var.partition(" G")[2]
         middle = "-TERM" + (f"-G{grade}" if grade else "")
@@ -210,9 +220,17 @@ def _context(table: str, endpoint: str | None, protocol: Protocol) -> dict[str, 
            or "all randomised patients", "filter_set": 'ITTFL = "Y"'}
     saf = {"analysis_set": "SAF", "population": protocol.safety_population.text, "filter_set": 'SAFFL = "Y"'}
     ep = endpoint or ""
-    if table in ("efficacy", "km_risk", "forest", "ph_test"):
-        output = {"efficacy": "T-EFF", "km_risk": "F-KM", "forest": "F-FOREST", "ph_test": "F-PH"}[table]
-        return {**itt, "output_id": f"{output}-{_slug(ep)}", "dataset": "ADTTE", "filter": f'PARAMCD = "{ep}"'}
+    if table in _ENDPOINT_OUTPUT:
+        return {**itt, "output_id": f"{_ENDPOINT_OUTPUT[table]}-{_slug(ep)}", "dataset": "ADTTE",
+                "filter": f'PARAMCD = "{ep}"'}
+    if table == "safety":
+        dataset = "ADSL" if ep in _SAFETY_FROM_ADSL else "ADAE"
+        return {**saf, "output_id": f"T-{_slug(ep).replace('_', '-')}", "dataset": dataset,
+                "filter": None if dataset == "ADSL" else 'TRTEMFL = "Y"'}
+    if table in ("adverse_reactions", "age_groups"):
+        dataset = "ADAE" if table == "adverse_reactions" else "ADSL"
+        return {**(saf if dataset == "ADAE" else itt), "output_id": "T-LAY", "dataset": dataset,
+                "filter": 'TRTEMFL = "Y"' if dataset == "ADAE" else None}
     if table == "response":
         return {**itt, "output_id": "T-RESP", "dataset": "ADRS", "filter": 'PARAMCD = "BOR"'}
     if table == "adverse_events":
@@ -224,7 +242,7 @@ def _context(table: str, endpoint: str | None, protocol: Protocol) -> dict[str, 
                 "output_id": "F-CONSORT", "dataset": "ADSL", "filter": None}
     if table not in _OUTPUT:
         raise ValueError(f"table: unknown ARD table {table!r}; expected one of "
-                         f"{sorted([*_OUTPUT, 'efficacy', 'km_risk', 'forest', 'ph_test'])}")
+                         f"{sorted([*_OUTPUT, *_ENDPOINT_OUTPUT, 'safety', 'adverse_reactions', 'age_groups'])}")
     return {**itt, "output_id": _OUTPUT[table], "dataset": "ADSL", "filter": None}
 
 
@@ -233,7 +251,7 @@ def _method_id(kind: str, stat: str, method: Any) -> str:
     text = str(method or "")
     if kind == "km_median":
         return "KM-MEDIAN-BROOKMEYER-CROWLEY" if "Brookmeyer" in text else "KM-MEDIAN-R-SURVIVAL"
-    if kind == "table1_median":
+    if kind in ("table1_median", "safety_median"):
         return "QUANTILE"
     base = _METHOD_ID.get(stat) or ("COUNT" if kind in _INTEGER else "PERCENT" if kind in _PROPORTIONS
                                     else _slug(stat).replace("_", "-"))
@@ -257,8 +275,7 @@ def _operation(kind: str, column: str) -> str:
 
 def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.95) -> ArsDataset:
     """The ARS records of ``ard`` (:func:`~oncotrial.report.ard.build_ard`, optionally with
-    the rows of :func:`forest_ard_rows`, :func:`risk_table_ard_rows`,
-    :func:`ph_test_ard_rows` appended): one record per number (``value`` always, ``lower``
+    the rows of :mod:`oncotrial.report.ard_rows` appended): one record per number (``value`` always, ``lower``
     and ``upper`` for a statistic that has a CI or quartiles), in ARD order, with
     ``ard_row`` / ``ard_column`` pointing back to the ARD cell. ``ci_level`` is the level
     the record's ARD ``method`` states ("95% CI"), else ``conf_level``.
@@ -327,64 +344,3 @@ def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.
         raise ValueError(f"ard: records not distinguishable by table, endpoint, arm, subgroup, statistic and "
                          f"time (duplicate result_id {dup})")
     return ArsDataset(tuple({c: r[c] for c in ARS_COLUMNS} for r in records))
-
-
-# ------------------------------------------------------------------ builders: ARD rows
-
-
-def forest_ard_rows(table: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """ARD rows (:data:`ARD_COLUMNS`, ``table = "forest"``) of the forest plot's table from
-    :func:`oncotrial.report.forest.subgroup_hazard_ratios`: per level and arm ``n``,
-    ``events``, ``median``; per level ``hazard_ratio`` (with its CI) under the experimental
-    arm; per subgroup variable one ``p_interaction``. The all-patients row has no subgroup."""
-    control, experimental = table.attrs.get("control"), table.attrs.get("experimental")
-    if control is None or experimental is None:
-        raise ValueError("table: expected the table of subgroup_hazard_ratios (attrs 'control' and 'experimental')")
-    rows: list[dict[str, Any]] = []
-    model, interaction = table.attrs.get("model"), table.attrs.get("interaction")
-    seen: set[str] = set()
-    for r in table.to_dict("records"):
-        name = r["subgroup"] if isinstance(r["subgroup"], str) else None
-        sub = None if name is None else f"{name}={r['level']}"
-        for arm, suffix in ((control, "control"), (experimental, "experimental")):
-            rows += [{"arm": str(arm), "subgroup": sub, "statistic": s, "value": r[f"{s}_{suffix}"]}
-                     for s in ("n", "events", "median")]
-        note = f"{model}" + (f"; {r['note']}" if r.get("note") else "")
-        rows.append({"arm": str(experimental), "subgroup": sub, "statistic": "hazard_ratio", "value": r["hr"],
-                     "lower": r["lower"], "upper": r["upper"], "method": f"{note}; vs {control}"})
-        if name is not None and name not in seen:
-            seen.add(name)
-            rows.append({"arm": str(experimental), "subgroup": name, "statistic": "p_interaction",
-                         "value": r["p_interaction"], "method": interaction})
-    return pd.DataFrame(rows).assign(table="forest", endpoint=endpoint).reindex(columns=ARD_COLUMNS)
-
-
-def risk_table_ard_rows(risk: pd.DataFrame, endpoint: str, arm_labels: Mapping[Any, str] | None = None
-                        ) -> pd.DataFrame:
-    """ARD rows (``table = "km_risk"``) of :func:`oncotrial.report.km_plot.risk_table`
-    (the KM figure's risk table): per arm and tick ``at_risk``, ``events`` and
-    ``censored`` (cumulative), with ``time`` the tick."""
-    need = [c for c in ("arm", "time", "at_risk", "events", "censored") if c not in risk.columns]
-    if need:
-        raise ValueError(f"risk: missing column(s) {need}; expected the table of km_plot.risk_table")
-    labels = dict(arm_labels or {})
-    rows = [{"arm": labels.get(r["arm"], str(r["arm"])), "statistic": s, "value": r[s], "time": r["time"],
-             "method": "number at risk (follow-up >= t)" if s == "at_risk" else f"cumulative {s} up to t"}
-            for r in risk.to_dict("records") for s in ("at_risk", "events", "censored")]
-    return pd.DataFrame(rows).assign(table="km_risk", endpoint=endpoint).reindex(columns=ARD_COLUMNS)
-
-
-def ph_test_ard_rows(test: Any, endpoint: str, terms: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """ARD rows (``table = "ph_test"``) of a :func:`oncotrial.stats.cox_zph` result (the PH
-    figure's test): per tested coefficient ``ph_chisq``, ``ph_df``, ``ph_p``; ``terms``
-    maps a coefficient name to its arm label (the experimental arm), ``GLOBAL`` has no arm."""
-    table = getattr(test, "table", test)
-    names = dict(terms or {})
-    rows: list[dict[str, Any]] = []
-    for term, r in table.iterrows():
-        arm = None if term == "GLOBAL" else names.get(str(term), str(term))
-        method = (f"score test of proportional hazards (cox.zph), transform {getattr(test, 'transform', 'km')}"
-                  + ("; all terms" if term == "GLOBAL" else ""))
-        rows += [{"arm": arm, "subgroup": "GLOBAL" if arm is None else None, "statistic": s, "value": r[c],
-                  "method": method} for s, c in (("ph_chisq", "chisq"), ("ph_df", "df"), ("ph_p", "p"))]
-    return pd.DataFrame(rows).assign(table="ph_test", endpoint=endpoint).reindex(columns=ARD_COLUMNS)

@@ -16,13 +16,21 @@ own way. The conventions, chosen once:
   ``ci_style``.
 
 Which convention applies comes from the protocol's analysis (``analysis.convention``):
-:func:`number_format` gives the formatter of a convention.
+:func:`number_format` gives the formatter of a convention, and :func:`formatting` makes it
+the one the module functions (:func:`format_number`, :func:`format_p`, ...) use while a
+report is written — a context variable, as :func:`decimal.localcontext` does for decimals,
+so that the tables, figures and lay summary of one report cannot round differently and no
+function deep in a table needs the protocol passed down to print a number. Outside
+:func:`formatting` the SAS convention applies.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -34,6 +42,8 @@ __all__ = [
     "format_estimate",
     "format_number",
     "format_p",
+    "current_format",
+    "formatting",
     "n_percent",
     "number_format",
 ]
@@ -107,6 +117,24 @@ class NumberFormat:
 _CONVENTIONS = {"sas": NumberFormat(rounding="half_up"), "r": NumberFormat(rounding="half_even")}
 
 DEFAULT = _CONVENTIONS["sas"]
+_CURRENT: ContextVar[NumberFormat] = ContextVar("number_format", default=DEFAULT)
+
+
+@contextmanager
+def formatting(convention: str | NumberFormat) -> Iterator[NumberFormat]:
+    """Within the block, the module functions format with ``convention`` ("sas", "r", or a
+    :class:`NumberFormat`); the previous formatter is restored on leaving it."""
+    chosen = convention if isinstance(convention, NumberFormat) else number_format(convention)
+    token = _CURRENT.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_format() -> NumberFormat:
+    """The formatter in force: that of the innermost :func:`formatting` block, else SAS."""
+    return _CURRENT.get()
 
 
 def number_format(convention: str = "sas") -> NumberFormat:
@@ -118,28 +146,28 @@ def number_format(convention: str = "sas") -> NumberFormat:
 
 
 def format_number(value: float | None, digits: int) -> str:
-    """:meth:`NumberFormat.number` of the default (SAS) convention."""
-    return DEFAULT.number(value, digits)
+    """:meth:`NumberFormat.number` of the formatter in force (:func:`formatting`)."""
+    return _CURRENT.get().number(value, digits)
 
 
 def format_p(p: float | None, digits: int = 3) -> str:
-    """:meth:`NumberFormat.p` of the default convention, with ``digits`` decimals."""
-    return dataclasses.replace(DEFAULT, p_digits=digits).p(p)
+    """:meth:`NumberFormat.p` of the formatter in force, with ``digits`` decimals."""
+    return dataclasses.replace(_CURRENT.get(), p_digits=digits).p(p)
 
 
 def format_ci(lower: float | None, upper: float | None, digits: int, scale: float = 1.0) -> str:
-    """:meth:`NumberFormat.ci` of the default convention."""
-    return DEFAULT.ci(lower, upper, digits, scale)
+    """:meth:`NumberFormat.ci` of the formatter in force."""
+    return _CURRENT.get().ci(lower, upper, digits, scale)
 
 
 def format_estimate(estimate: float | None, lower: float | None, upper: float | None, digits: int,
                     scale: float = 1.0) -> str:
-    """:meth:`NumberFormat.estimate` of the default convention."""
-    return DEFAULT.estimate(estimate, lower, upper, digits, scale)
+    """:meth:`NumberFormat.estimate` of the formatter in force."""
+    return _CURRENT.get().estimate(estimate, lower, upper, digits, scale)
 
 
 
 def n_percent(n: int, total: int, *, digits: int = 0, percent_sign: bool = False,
               denominator: bool = False) -> str:
-    """:meth:`NumberFormat.n_percent` of the default convention."""
-    return DEFAULT.n_percent(n, total, digits=digits, percent_sign=percent_sign, denominator=denominator)
+    """:meth:`NumberFormat.n_percent` of the formatter in force."""
+    return _CURRENT.get().n_percent(n, total, digits=digits, percent_sign=percent_sign, denominator=denominator)

@@ -118,7 +118,8 @@ FigureKind = Literal["km", "ph", "forest", "consort"]
 @dataclasses.dataclass(frozen=True)
 class ReportFigure:
     """A figure written by the report writer: its files by format (``png``, ``svg``,
-    ``pdf``), a title and a caption. ``kind`` is ``"km"``, ``"ph"`` or ``"forest"``."""
+    ``pdf``), a title and a caption. ``kind`` is ``"km"``, ``"ph"``, ``"forest"`` or
+    ``"consort"``."""
 
     key: str
     endpoint: str
@@ -126,6 +127,9 @@ class ReportFigure:
     title: str
     caption: str
     paths: Mapping[str, Path]
+    #: the ARD records of the numbers the figure prints beyond its table's (the KM risk
+    #: table, the PH test), appended to the report's ARD
+    records: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def png_data_uri(self) -> str:
         """The PNG as a ``data:`` URI, so that the HTML file needs nothing beside it."""

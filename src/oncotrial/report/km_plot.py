@@ -72,8 +72,8 @@ from oncotrial.stats import kaplan_meier, logrank_test
 from oncotrial.stats.conventions import Convention, resolve_convention
 from oncotrial.stats.kaplan_meier import ConfType, KaplanMeier, check_conf_level, check_conf_type
 
-__all__ = ["PALETTE", "RISK_STATISTICS", "TAIL_FRACTION", "coefficient_name", "format_estimate", "format_number",
-           "format_p", "km_figure", "risk_table", "save_figure", "tail_start"]
+__all__ = ["PALETTE", "RISK_STATISTICS", "TAIL_FRACTION", "coefficient_name", "default_risk_times",
+           "format_estimate", "format_number", "format_p", "km_figure", "risk_table", "save_figure", "tail_start"]
 
 #: rows the numbers-at-risk table can show, with their printed headers
 RISK_STATISTICS: dict[str, str] = {
@@ -159,7 +159,7 @@ def _arm_risk_frame(data: pd.DataFrame, time: str, event: str, group: str, arm: 
 # --------------------------------------------------------------------------------------
 # the figure
 # --------------------------------------------------------------------------------------
-def _default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
+def default_risk_times(tmax: float, time_unit: str) -> np.ndarray:
     """Round tick times from 0 to the first one at or past ``tmax`` (in months: a step of
     1, 2, 3, 6, 12, ... months, the usual assessment intervals)."""
     step: float
@@ -361,7 +361,7 @@ def km_figure(
         sub = data.loc[data[group] == arm]
         fits[arm] = kaplan_meier(sub[time], sub[event], conf_type=ctype, conf_level=conf_level, convention=conv)
     tmax = float(data[time].max())
-    ticks = _default_risk_times(tmax, time_unit) if risk_times is None else np.sort(_check_times(risk_times))
+    ticks = default_risk_times(tmax, time_unit) if risk_times is None else np.sort(_check_times(risk_times))
     xmax = float(ticks[-1]) if ticks[-1] > 0 else tmax
     counts = {arm: _risk_counts(km, ticks) for arm, km in fits.items()}
 

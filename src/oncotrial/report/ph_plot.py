@@ -49,7 +49,7 @@ from oncotrial.stats.conventions import Convention, resolve_convention
 from oncotrial.stats.cox_zph import left_km
 
 __all__ = ["PH_TEST_LEVEL", "loglog_figure", "ph_test_sentence", "scaled_schoenfeld", "schoenfeld_p_values",
-           "zph_smooth"]
+           "schoenfeld_tests", "zph_smooth"]
 
 #: P value of the Schoenfeld residual test below which the figure reports evidence of
 #: non-proportional hazards (the test has little power, so no stricter level is used)
@@ -236,12 +236,25 @@ def schoenfeld_p_values(data: pd.DataFrame, *, time: str, event: str, group: str
     """P of the Schoenfeld residual test (R ``cox.zph``) of each arm's treatment term, the
     numbers the residual panels of :func:`loglog_figure` print, for a caption that says
     what they show (:func:`ph_test_sentence`)."""
+    tests = schoenfeld_tests(data, time=time, event=event, group=group, reference=reference, arm_order=arm_order,
+                             adjust=adjust, strata=strata, transform=transform, convention=convention)
+    return {arm: float(r["p"]) for arm, r in tests.iterrows()}
+
+
+def schoenfeld_tests(data: pd.DataFrame, *, time: str, event: str, group: str, reference: Any = None,
+                     arm_order: Sequence[Any] | None = None, adjust: Sequence[str] = (),
+                     strata: Sequence[str] = (), transform: Transform = "km",
+                     convention: str | Convention = "r") -> pd.DataFrame:
+    """The Schoenfeld residual tests (R ``cox.zph``: ``chisq``, ``df``, ``p``) of each arm's
+    treatment term, indexed by the arm: the numbers behind the figure, for the ARD."""
     conv = resolve_convention(convention)
     adjust, strata = check_survival_input(data, time, event, group, adjust, strata)
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
     fit = _treatment_fit(data, time, event, group, ref, adjust, strata, conv)
     tests = cox_zph(fit, transform, terms=False)
-    return {arm: float(tests.loc[coefficient_name(group, arm), "p"]) for arm in order if arm != ref}
+    table = getattr(tests, "table", tests)
+    names = {coefficient_name(group, arm): arm for arm in order if arm != ref}
+    return table.loc[list(names), ["chisq", "df", "p"]].rename(index=names)
 
 
 def loglog_figure(
