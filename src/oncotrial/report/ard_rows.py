@@ -57,9 +57,8 @@ def _events(result: EventsAndCensoring) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     counts = result.counts
     method = "count of the arm's randomised patients with a record of the end point"
-    for arm in result.arms:
+    for arm, total in result.arm_totals().items():
         mine = counts[counts["arm"] == arm]
-        total = int(mine["total"].max()) if not mine.empty else 0
         for kind in ("event", "censored"):
             part = mine[mine["kind"] == kind]
             if part.empty:
@@ -188,8 +187,9 @@ def safety_records(numbers: pd.DataFrame) -> pd.DataFrame:
     column = numbers["column"].fillna("").astype(str)
     subgroup = numbers["row"].astype(str).where(column == "", numbers["row"].astype(str) + "; " + column)
     percent = numbers["statistic"] == "pct"
+    value = pd.to_numeric(numbers["value"]).astype(float)
     records = pd.DataFrame({
         "table": "safety", "endpoint": numbers["table"], "arm": numbers["group"], "subgroup": subgroup,
         "statistic": numbers["statistic"].where(~percent, "n_percent"),
-        "value": pd.to_numeric(numbers["value"]).astype(float).where(~percent, numbers["value"] / 100)})
+        "value": value.where(~percent, value / 100)})
     return records.reindex(columns=ARD_COLUMNS)

@@ -100,6 +100,12 @@ class EventsAndCensoring(Result):
     censoring: str | None
     assessed_by: str | None
 
+    def arm_totals(self) -> dict[str, int]:
+        """Each arm's patients with a record of the end point, the denominator of its counts."""
+        counts = self.counts
+        return {arm: int(counts.loc[counts["arm"] == arm, "total"].max()) if (counts["arm"] == arm).any() else 0
+                for arm in self.arms}
+
     def to_frame(self) -> pd.DataFrame:
         return self.counts.assign(endpoint=self.endpoint)[["endpoint", "arm", "kind", "reason", "n", "total"]]
 

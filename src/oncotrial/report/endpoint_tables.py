@@ -45,8 +45,7 @@ def events_table(result: EventsAndCensoring) -> ReportTable:
     each group summing to the arm's events and censorings; the protocol's event definition,
     censoring rule and who assessed the end point in the footnotes."""
     counts = result.counts
-    totals = {arm: int(counts.loc[counts["arm"] == arm, "total"].max()) if (counts["arm"] == arm).any() else 0
-              for arm in result.arms}
+    totals = result.arm_totals()
     rows: list[Row] = []
     for kind, heading in (("event", "Events"), ("censored", "Censored")):
         part = counts[counts["kind"] == kind]

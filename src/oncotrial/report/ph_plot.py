@@ -252,9 +252,8 @@ def schoenfeld_tests(data: pd.DataFrame, *, time: str, event: str, group: str, r
     order, ref = resolve_arms(data, group, reference=reference, order=arm_order, convention=conv)
     fit = _treatment_fit(data, time, event, group, ref, adjust, strata, conv)
     tests = cox_zph(fit, transform, terms=False)
-    table = getattr(tests, "table", tests)
     names = {coefficient_name(group, arm): arm for arm in order if arm != ref}
-    return table.loc[list(names), ["chisq", "df", "p"]].rename(index=names)
+    return tests.table.loc[list(names), ["chisq", "df", "p"]].rename(index=names)
 
 
 def loglog_figure(
