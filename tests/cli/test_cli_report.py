@@ -33,7 +33,7 @@ def test_demo_writes_every_file(demo_run):
     out, result = demo_run
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} >= REPORT_FILES
-    assert len(list((out / "figures").iterdir())) == 27
+    assert len(list((out / "figures").iterdir())) == 30  # CONSORT and 3 figures × 3 end points, 3 formats each
     for dataset in ("adsl", "adtte", "adrs", "adae"):
         for suffix in (".csv", ".parquet", ".xpt"):
             assert (out / "adam" / f"{dataset}{suffix}").is_file(), dataset + suffix

@@ -49,7 +49,8 @@ def test_analysis_of_the_simulated_trial_has_every_table(analysis, derived):
     entered = analysis.consort.table.query("stage == 'entered_maintenance'")
     assert entered["arm"].tolist() == ["Doxorubicin + trabectedin"]  # the protocol's maintenance arm only
     assert analysis.adverse_events.arm_n == {"Doxorubicin": 75, "Doxorubicin + trabectedin": 74}
-    assert set(analysis.ard["table"]) == {"trial", "table1", "consort", "efficacy", "response", "adverse_events"}
+    assert set(analysis.ard["table"]) == {"trial", "table1", "consort", "efficacy", "response", "adverse_events",
+                                          "events", "dor", "forest", "adverse_reactions", "age_groups"}
     assert analysis.to_frame() is analysis.ard
     assert "PFS" in repr(analysis) and set(analysis.to_dict()) >= {"efficacy", "ard", "messages"}
 

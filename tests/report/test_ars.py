@@ -225,7 +225,8 @@ def test_forest_rows_map_to_ars_records(lms04):
     rows = forest_ard_rows(table, "PFS")
     assert (rows["statistic"] == "p_interaction").sum() == table["subgroup"].dropna().nunique()
     assert (rows["statistic"] == "hazard_ratio").sum() == len(table)
-    records = ars_records(pd.concat([analysis.ard, rows], ignore_index=True), protocol).to_frame()
+    others = analysis.ard[analysis.ard["table"] != "forest"]  # the analysis's own subgroup records
+    records = ars_records(pd.concat([others, rows], ignore_index=True), protocol).to_frame()
     forest = records[records["output_id"] == "F-FOREST-PFS"]
     hr = forest[(forest["analysis_id"] == "PFS-SUBGROUP-COX-HR") & (forest["operation"] == "hazard ratio")]
     assert len(hr) == len(table)

@@ -29,7 +29,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 def report(tmp_path_factory) -> dict[str, Path]:
     trial = simulate_trial("lms04", seed=1)
     derived = derive_all(trial.domains, LMS04, cutoff=trial.cutoff)
-    # the primary end point only: three figures keep the test fast (the HTML test covers all)
+    # the primary end point only: the CONSORT diagram and three figures keep the test fast (the HTML test
+    # covers all)
     adam = AdamData(derived.adsl, derived.adtte[derived.adtte["PARAMCD"] == "PFS"], derived.adrs, derived.adae)
     return build_report(adam, LMS04, tmp_path_factory.mktemp("report"))
 
@@ -64,7 +65,7 @@ def test_report_renders_in_chromium(browser, report, tmp_path):
     assert errors == []
     assert all(url.startswith(("file://", "data:")) for url in requests), requests
     widths = page.evaluate("Array.from(document.images, image => image.complete ? image.naturalWidth : 0)")
-    assert len(widths) == 3 and all(w > 0 for w in widths), widths
+    assert len(widths) == 4 and all(w > 0 for w in widths), widths
     assert page.locator("h2").first.inner_text() == "Patient flow"
     assert page.locator("table#efficacy-pfs").is_visible()
     assert screenshot.stat().st_size > 10_000 and screenshot.read_bytes()[:4] == b"\x89PNG"

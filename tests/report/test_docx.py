@@ -27,6 +27,7 @@ from oncotrial.report.docx import render_docx
 from oncotrial.report.docx_fields import caption_title
 from oncotrial.report.docx_layout import fit_columns
 from oncotrial.report.html import ReportContent, ReportTable, Row, report_content
+from oncotrial.report.safety_tables import safety_tables
 from oncotrial.report.writer import build_report
 from oncotrial.simulate.trial import simulate_trial
 
@@ -50,8 +51,9 @@ def document(adam, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def content(adam):
-    """The printed content of the same analysis (figures aside), as the HTML report shows it."""
-    return report_content(analyse(adam, LMS04), LMS04)
+    """The printed content of the same analysis (figures aside), as the HTML report shows it: the
+    safety tables in place of the adverse-event overview, as build_report makes it."""
+    return report_content(analyse(adam, LMS04), LMS04, safety=safety_tables(adam, LMS04).tables)
 
 
 def _cells(table) -> list[list[str]]:
@@ -72,11 +74,13 @@ def _tables(content) -> list[ReportTable]:
     tables = [content.consort, content.table1]
     for endpoint in content.endpoints:
         tables += [*([endpoint.table] if endpoint.table else []), *endpoint.extra_tables]
-    return [*tables, *content.followup, content.response, content.adverse_events, *content.safety]
+    return [*tables, *content.followup, content.response,
+            *([content.adverse_events] if content.adverse_events else []), *content.safety]
 
 
 def _printed(report_table) -> list[list[str]]:
-    return [list(report_table.header)] + [list(row.cells) for row in report_table.rows]
+    groups = [[label for label, _ in report_table.header_groups]] if report_table.header_groups else []
+    return [*groups, list(report_table.header)] + [list(row.cells) for row in report_table.rows]
 
 
 def test_every_table_is_a_word_table_with_its_numbered_caption(document, content):
@@ -118,9 +122,10 @@ def test_header_rows_repeat_and_columns_are_aligned(document):
 
 
 def test_figures_are_inserted_as_pictures(document):
-    assert len(document.inline_shapes) == 3
+    assert len(document.inline_shapes) == 4
     captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
-    for title in ("Progression-free survival: Kaplan–Meier estimate by arm.",
+    for title in ("Patient flow (CONSORT diagram).",
+                  "Progression-free survival: Kaplan–Meier estimate by arm.",
                   "Progression-free survival: check of proportional hazards.",
                   "Progression-free survival: hazard ratio by subgroup."):
         assert sum(re.match(rf"Figure \d+\. {re.escape(title)}", c) is not None for c in captions) == 1, title
@@ -151,10 +156,14 @@ def test_rows_never_split_and_tables_have_rules_but_no_grid(document):
         sides = {child.tag.removeprefix(W): child.get(qn("w:val")) for child in borders}
         assert sides == {"top": "single", "bottom": "single", "left": "nil", "right": "nil",
                          "insideH": "nil", "insideV": "nil"}
+        header_rows = sum(tr.trPr.find(qn("w:tblHeader")) is not None for tr in table._tbl.tr_lst)
+        assert header_rows in (1, 2)
         for i, tr in enumerate(table._tbl.tr_lst):
             for tc in tr.tc_lst:
                 cell_borders = tc.tcPr.find(qn("w:tcBorders"))
-                if i == 0:  # the rule under the header, nothing else
+                text = "".join(t.text or "" for t in tc.iter(qn("w:t"))).strip()
+                if i == header_rows - 1 or (i < header_rows - 1 and text):
+                    # the rule under the header, and under each spanning label above it; nothing else
                     assert [b.tag.removeprefix(W) for b in cell_borders] == ["bottom"]
                 else:
                     assert cell_borders is None
@@ -203,7 +212,7 @@ def test_caption_rows_and_footnotes_are_kept_together(document, content):
 
 def test_figures_are_kept_with_their_caption(document):
     pictures = [p for p in document.paragraphs if p._p.findall(".//" + qn("w:drawing"))]
-    assert len(pictures) == 3 and all(_keeps(p) for p in pictures)
+    assert len(pictures) == 4 and all(_keeps(p) for p in pictures)
 
 
 def test_fields_page_x_of_y_toc_and_caption_numbers(document, content):
@@ -213,11 +222,11 @@ def test_fields_page_x_of_y_toc_and_caption_numbers(document, content):
     body = _instructions(document.element.body)
     assert sum(i.startswith('TOC \\o "1-3" \\h') for i in body) == 1
     assert body.count("SEQ Table \\* ARABIC") == len(document.tables)
-    assert body.count("SEQ Figure \\* ARABIC") == 3
+    assert body.count("SEQ Figure \\* ARABIC") == 4
     toc_at = next(i for i, p in enumerate(document.paragraphs) if p.text == "Contents")
     assert toc_at < next(i for i, p in enumerate(document.paragraphs) if p.text == "Patient flow")
     figures = [p.text for p in document.paragraphs if p.style.name == "Caption" and p.text.startswith("Figure")]
-    assert [c.split(".")[0] for c in figures] == ["Figure 1", "Figure 2", "Figure 3"]
+    assert [c.split(".")[0] for c in figures] == ["Figure 1", "Figure 2", "Figure 3", "Figure 4"]
 
 
 def test_every_page_header_names_trial_version_and_cutoff(document):

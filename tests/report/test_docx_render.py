@@ -51,11 +51,13 @@ def _label(source: Path, target: Path) -> dict[int, int]:
     for t, table in enumerate(document.tables, start=1):
         at = body.index(table._tbl)
         _mark(paragraphs[body[at - 1]], f"QQC{t}x0QQ")
-        for r, row in enumerate(table.rows[1:], start=1):
+        body_rows = [row for row in table.rows
+                     if row._tr.trPr is None or row._tr.trPr.find(qn("w:tblHeader")) is None]
+        for r, row in enumerate(body_rows, start=1):
             cells = row.cells
             _mark(cells[0].paragraphs[0], f"QQR{t}x{r}QQ")
             _mark(cells[-1].paragraphs[-1], f"QQE{t}x{r}QQ")
-        rows[t] = len(table.rows) - 1
+        rows[t] = len(body_rows)
         after = body[at + 1] if at + 1 < len(body) else None
         if after is not None and after.tag == qn("w:p") and paragraphs[after].text.startswith("1. "):
             _mark(paragraphs[after], f"QQF{t}x0QQ")

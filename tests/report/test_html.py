@@ -124,14 +124,15 @@ def test_every_section_is_present(page):
     assert {"PFS (primary end point)", "OS (secondary end point)", "PFS2 (secondary end point)", "Response",
             "Adverse events", "Notes"} <= set(page.headings)
     for table in ("consort", "table1", "efficacy-pfs", "efficacy-os", "efficacy-pfs2", "response",
-                  "adverse-events"):
+                  "safety-overview", "safety-teae", "safety-deaths", "safety-exposure"):
         assert page.tables.get(table), table
+    assert "adverse-events" not in page.tables  # the safety tables take the overview's place
 
 
 def test_figures_are_embedded_and_nothing_is_fetched(page, html):
     keys = {f"figure-{kind}_{e}" for kind in ("km", "ph", "forest") for e in ("pfs", "os", "pfs2")}
-    assert keys <= page.ids
-    assert len(page.images) == 9
+    assert keys | {"figure-consort"} <= page.ids
+    assert len(page.images) == 10
     for image in page.images:
         prefix = "data:image/png;base64,"
         assert image["src"].startswith(prefix)

@@ -27,12 +27,11 @@ WRITTEN = date(2026, 12, 4)
 
 @pytest.fixture(scope="module", params=NAMES)
 def trial(request) -> tuple[Protocol, pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
-    """Protocol, the ARD with the Annex V records, ADSL, ADAE and the cut-off (ISO)."""
+    """Protocol, the analysis ARD (which holds the Annex V records), ADSL, ADAE and the cut-off (ISO)."""
     protocol = Protocol.load(request.param)
     simulated = simulate_trial(request.param, seed=1)
     derived = derive_all(simulated.domains, protocol, cutoff=simulated.cutoff)
     ard = analyse(AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae), protocol).ard
-    ard = pd.concat([ard, annex_v_records(derived.adsl, derived.adae)], ignore_index=True)
     return protocol, ard, derived.adsl, derived.adae, simulated.cutoff.date().isoformat()
 
 

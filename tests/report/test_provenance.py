@@ -98,7 +98,7 @@ def test_every_output_says_simulated_with_its_seed(simulated_report):
     lay_html = simulated_report["lay_summary.html"].read_text(encoding="utf-8")
     assert f"<title>{MARK}: " in lay_html and f'<p class="notice" role="note">{MARK}</p>' in lay_html
     svgs = [path for key, path in simulated_report.items() if key.endswith(".svg")]
-    assert len(svgs) == 9  # Kaplan-Meier, proportional hazards and forest plot of PFS, OS and PFS2
+    assert len(svgs) == 10  # CONSORT; Kaplan-Meier, proportional hazards and forest plot of PFS, OS and PFS2
     for path in svgs:
         assert 'id="provenance"' in path.read_text(encoding="utf-8"), path.name
     ard = pd.read_json(simulated_report["ard.json"])

@@ -97,6 +97,10 @@ def test_the_protocol_holds_the_table1_and_subgroups_that_were_in_code(patients)
     pd.testing.assert_frame_equal(from_protocol, in_code)
 
 
+#: the tables of the golden ARD
+GOLDEN_TABLES = ("trial", "table1", "consort", "efficacy", "response", "adverse_events")
+
+
 def test_the_demo_report_numbers_are_unchanged(tmp_path):
     """The ARD of the demo replica (seed 4) against the one of the report before its Table 1
     and subgroups moved to the protocol; the simulated-data mark is the one record added.
@@ -105,13 +109,16 @@ def test_the_demo_report_numbers_are_unchanged(tmp_path):
     experimental arm, its sidedness in the method) and no Wald P. Since the SAP's rules were
     applied, the end points' hazard ratios come from the stratified Cox model of their test,
     the 12-month landmark rates are added, and ORR, DCR and adverse events carry no P (the
-    golden file was regenerated for exactly these records). Every record and text is
+    golden file was regenerated for exactly these records). The records of the tables added
+    since (events, duration of response, subgroups, Annex V) are tested where they are made;
+    the golden file holds the tables it was made of. Every record and text is
     the same; numbers to 1e-12 relative, because the last binary digit of a Cox fit depends
     on the BLAS build. Regenerate the golden file only when a change of the simulator is
     intended."""
     trial = simulate_trial("lms04", seed=4)
     derived = derive_all(trial.domains, LMS04, cutoff=trial.cutoff)
     ard = analyse(AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae), LMS04).ard
+    ard = ard[ard["table"].isin(GOLDEN_TABLES)].reset_index(drop=True)
     marked = ard["statistic"] == "simulated"
     assert ard.loc[marked, "value"].tolist() == [4.0]
     written = ard_to_csv(ard[~marked].reset_index(drop=True), tmp_path / "ard.csv")

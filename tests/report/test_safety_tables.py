@@ -179,7 +179,9 @@ def test_footnotes_give_ctcae_version_window_meddra_and_threshold(trial, result)
     notes = " ".join(result.table("safety-teae").footnotes)
     assert f"CTCAE version {protocol.adverse_events.ctcae_version}" in notes
     assert protocol.adverse_events.window.rstrip(".") in notes
-    assert "MedDRA version not stated in the protocol" in notes
+    meddra = protocol.adverse_events.meddra_version
+    assert (f"MedDRA version {meddra}." if meddra else "MedDRA version not stated in the protocol") in notes
+    assert (meddra is None) == (protocol.id == "LMS04")  # the publication does not state it
     assert "All preferred terms are shown" in notes
 
 

@@ -47,7 +47,7 @@ def reduced(adam, tmp_path_factory):
 def test_every_file_is_written(full):
     out, paths, _ = full
     figures = {f"figures/{kind}_{e}.{fmt}" for kind in ("km", "ph", "forest") for e in ("pfs", "os", "pfs2")
-               for fmt in ("png", "svg", "pdf")}
+               for fmt in ("png", "svg", "pdf")} | {f"figures/consort.{fmt}" for fmt in ("png", "svg", "pdf")}
     assert set(paths) == MAIN_FILES | figures
     for key, path in paths.items():
         assert path == out / key and path.is_file() and path.stat().st_size > 0, key
@@ -64,8 +64,44 @@ def test_ard_files_hold_every_record(full, adam):
     assert len(records) == len(table) > 500
     assert list(table.columns) == ["table", "endpoint", "arm", "subgroup", "statistic", "value", "lower", "upper",
                                    "time", "method"]
-    pfs_hr = [r for r in records if r["endpoint"] == "PFS" and r["statistic"] == "hazard_ratio"]
+    pfs_hr = [r for r in records if r["table"] == "efficacy" and r["endpoint"] == "PFS"
+              and r["statistic"] == "hazard_ratio"]
     assert len(pfs_hr) == 1 and 0 < pfs_hr[0]["value"] < 1
+
+
+def test_ard_holds_the_numbers_of_figures_and_safety_tables(full, adam):
+    """Every number the report prints is a record: the KM risk tables (equal to
+    km_plot.risk_table at the figure's ticks), the PH tests, each safety table."""
+    from oncotrial.report.km_plot import default_risk_times, risk_table
+    from oncotrial.report.writer import endpoint_data
+
+    _, paths, _ = full
+    ard = pd.read_csv(paths["ard.csv"])
+    assert {"km_risk", "ph_test", "safety", "events", "dor", "forest", "adverse_reactions"} <= set(ard["table"])
+    data = endpoint_data(adam, LMS04, "OS")
+    ticks = default_risk_times(float(data["TIME"].max()), "months")
+    arms = ["Doxorubicin", "Doxorubicin + trabectedin"]
+    expected = risk_table(data, "TIME", "EVENT", "ARM", ticks, arm_order=arms, convention="sas")
+    got = ard[(ard["table"] == "km_risk") & (ard["endpoint"] == "OS") & (ard["statistic"] == "at_risk")]
+    assert got["value"].tolist() == expected["at_risk"].astype(float).tolist()
+    assert got["time"].tolist() == expected["time"].tolist()
+    ph = ard[(ard["table"] == "ph_test") & (ard["statistic"] == "ph_p")]
+    assert set(ph["endpoint"]) == {"PFS", "OS", "PFS2"} and ph["value"].between(0, 1).all()
+    safety = ard[ard["table"] == "safety"]
+    assert {"safety-overview", "safety-teae", "safety-deaths", "safety-exposure"} <= set(safety["endpoint"])
+    shares = safety[safety["statistic"] == "n_percent"]["value"]
+    assert shares.between(0, 1).all() and not shares.empty
+
+
+def test_safety_tables_replace_the_overview_and_consort_is_a_figure(full):
+    _, paths, _ = full
+    html = paths["report.html"].read_text(encoding="utf-8")
+    assert 'id="adverse-events"' not in html and 'id="safety-teae"' in html and 'id="safety-deaths"' in html
+    assert "Patient flow" in html and html.count("data:image/png;base64") == 10  # CONSORT + 3 × (KM, PH, forest)
+    document = Document(str(paths["report.docx"]))
+    assert len(document.inline_shapes) == 10
+    assert len(document.tables) == html.count('<table class="data"')
+    assert "Numbers are rounded half up (SAS ROUND)" in html
 
 
 def test_progress_counts_every_step(full):

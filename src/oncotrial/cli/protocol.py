@@ -94,8 +94,9 @@ def protocol_show(
            for e in d["endpoints"]])
     line("Design: " + _plain(d["design"]))
     line("Analysis: " + _plain(d["analysis"]))
-    line(f"Adverse events: CTCAE v{d['adverse_events']['ctcae_version']}; "
-         f"window: {d['adverse_events']['window']}")
+    meddra = d["adverse_events"].get("meddra_version")
+    line(f"Adverse events: CTCAE v{d['adverse_events']['ctcae_version']}"
+         + (f", MedDRA v{meddra}" if meddra else "") + f"; window: {d['adverse_events']['window']}")
     line(f"Safety population: {d['safety_population']['text']} "
          f"(at least {d['safety_population']['min_cycles']} cycle(s))")
     line("Plausible body measurements: " + _plain(d["dosing"]))

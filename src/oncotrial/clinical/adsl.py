@@ -58,7 +58,11 @@ record is reported and left out, never silently used. Derivation rules, per colu
   drug in is not compared, and an implausible dose is excluded
   (:func:`~oncotrial.clinical.consistency.check_doses`). With ``EPOCH`` also per phase as
   ``RED`` + the phase suffix.
-* Per-phase variables are ``RED``/``EOT``/``CYC`` + the phase's suffix: the first 5 letters
+* ``RDI`` + the phase suffix (with EX ``EPOCH``): relative dose intensity of the phase in %,
+  the mean over its drugs of the dose received relative to the full dose times the cycles
+  received over the cycles the time allowed
+  (:func:`~oncotrial.clinical.dose_intensity.derive_rdi`).
+* Per-phase variables are ``RED``/``EOT``/``CYC``/``RDI`` + the phase's suffix: the first 5 letters
   or digits of the phase name, upper case, so names have <= 8 characters for SAS v5
   (``induction`` -> ``REDINDUC``); a suffix shared with an earlier protocol phase ends in a
   digit instead (:func:`~oncotrial.clinical.exposure.phase_suffixes`). ``EPOCH`` values are
@@ -89,15 +93,12 @@ from typing import Any
 import pandas as pd
 
 from oncotrial.clinical.consistency import check_death_flags, check_doses, planned_arms
+from oncotrial.clinical.dose_intensity import derive_rdi, relative_doses
 from oncotrial.clinical.exposure import (
-    FullDose,
-    administrations_per_day,
     body_sizes,
     count_cycles,
     epoch_suffixes,
-    full_dose,
     regimen_drugs,
-    unit_of,
 )
 from oncotrial.clinical.plausibility import Range, plausible_ranges
 from oncotrial.clinical.quality import DataQualityIssue, source_rows
@@ -429,7 +430,7 @@ def derive_adsl(
             adsl["CYC" + suffix] = (adsl["USUBJID"].map(count_cycles(group, arms, protocol,
                                                                      phase)).fillna(0)
                                     .astype("int64"))
-    _dose_reductions(adsl, given_ex, protocol, other_unit, body_sizes(dmv))
+    _dose_variables(adsl, given_ex, protocol, other_unit, body_sizes(dmv))
     # ADaM oncology DCUTDT: every output states the cut-off of the data it was made from
     adsl["DCUTDT"] = pd.Series(cut if cut is not None else pd.NaT, index=adsl.index, dtype="datetime64[ns]")
     for column in _baseline_columns(dmv, protocol):
@@ -508,39 +509,21 @@ def _end_of_treatment(adsl: pd.DataFrame, ds: pd.DataFrame, protocol: Any) -> No
             adsl["EOT" + suffix] = adsl["USUBJID"].map(first.set_index("USUBJID")["DSDECOD"])
 
 
-def _dose_reductions(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any,
+def _dose_variables(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any,
                      other_unit: set[Any], sizes: Mapping[str, tuple[float, float]]) -> None:
-    """``DOSREDFL`` and, with EX ``EPOCH``, ``RED<phase>`` (see module docstring); records
-    in ``other_unit`` (index labels; not comparable with the protocol dose) are flagged only
-    by ``EXADJ``."""
+    """``DOSREDFL``, ``RDI<phase>`` and, with EX ``EPOCH``, ``RED<phase>`` (see module
+    docstring); records in ``other_unit`` (index labels; not comparable with the protocol
+    dose) are flagged only by ``EXADJ``."""
     if not len(given):
         adsl["DOSREDFL"] = "N"
         return
-    arm = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
     phase_column = "EPOCH" if "EPOCH" in given.columns else None
-    reduced = []
-    full: dict[tuple[Any, ...], FullDose | None] = {}
-    for index, row in zip(given.index, given.to_dict(orient="records"), strict=True):
-        adj = row.get("EXADJ")
-        flagged = isinstance(adj, str) and "REDUC" in adj.upper()
-        code = arm.get(row["USUBJID"])
-        below = False
-        if code is not None and index not in other_unit:
-            epoch = row.get(phase_column) if phase_column else None
-            unit = unit_of(row.get("EXDOSU"))
-            body = sizes.get(str(row["USUBJID"]))
-            key = (code, epoch if isinstance(epoch, str) else None,
-                   str(row["EXTRT"]).lower(), unit, body)
-            if key not in full:
-                full[key] = full_dose(protocol, *key)
-            expected = full[key]
-            if expected is not None and expected.amount is not None:
-                frequency = row.get("EXDOSFRQ")
-                per_day = (administrations_per_day(frequency) if isinstance(frequency, str)
-                           and frequency.strip() else None) or expected.per_day
-                daily = float(row["EXDOSE"]) * per_day
-                below = daily < expected.amount * expected.per_day * (1 - expected.tolerance)
-        reduced.append(flagged or below)
+    doses = relative_doses(adsl, given, protocol, other_unit, sizes)
+    below = (doses["ratio"] < 1 - doses["tolerance"]).fillna(False)
+    flagged = given["EXADJ"].map(lambda adj: isinstance(adj, str) and "REDUC" in adj.upper()) \
+        if "EXADJ" in given.columns else pd.Series(False, index=given.index)
+    reduced = (flagged.astype(bool) | below).tolist()
+    derive_rdi(adsl, given, protocol, doses["ratio"])
     flags = given.assign(_RED=reduced)
     any_red = set(flags.loc[flags["_RED"], "USUBJID"])
     adsl["DOSREDFL"] = adsl["USUBJID"].isin(any_red).map({True: "Y", False: "N"})

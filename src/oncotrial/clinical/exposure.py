@@ -53,8 +53,8 @@ import pandas as pd
 from oncotrial.core.errors import InputError
 
 __all__ = ["BODY_SIZE_TOLERANCE", "FullDose", "administrations_per_day", "body_sizes",
-           "count_cycles", "epoch_suffixes", "full_dose", "phase_key", "phase_suffixes",
-           "regimen_drugs", "unit_of"]
+           "count_cycles", "cycle_starts", "epoch_suffixes", "full_dose", "phase_key", "phase_of",
+           "phase_suffixes", "regimen_drugs", "unit_of"]
 
 #: relative shortfall of a dose computed from the subject's body size that is not a reduction
 BODY_SIZE_TOLERANCE = 0.05
@@ -124,7 +124,8 @@ def regimen_drugs(protocol: Any, arm: str, *, supportive: bool = False) -> set[s
     return drugs
 
 
-def _phase_of(regimen: Any, epoch: Any) -> Any:
+def phase_of(regimen: Any, epoch: Any) -> Any:
+    """The phase of ``regimen`` an ``EPOCH`` value names (rule: module docstring), else None."""
     if not isinstance(epoch, str):
         return None
     key = phase_key(epoch)
@@ -133,28 +134,36 @@ def _phase_of(regimen: Any, epoch: Any) -> Any:
 
 def _window(regimen: Any, epoch: Any) -> int:
     """Days after a cycle's first record that still belong to the cycle."""
-    phase = _phase_of(regimen, epoch)
+    phase = phase_of(regimen, epoch)
     phases = [phase] if phase is not None else list(regimen.phases)
     last = [d.days[-1] - d.days[0] for p in phases for d in (*p.drugs, *p.supportive_care)]
     return max(last, default=0)
+
+
+def cycle_starts(given: pd.DataFrame, arms: Mapping[str, Any], protocol: Any,
+                 phase_column: str | None = None) -> dict[str, list[pd.Timestamp]]:
+    """The first dosing date of each cycle received per subject (rule: module docstring),
+    in date order; with ``phase_column`` the records are those of one phase."""
+    starts: dict[str, list[pd.Timestamp]] = {}
+    for subject, group in given.groupby("USUBJID", sort=False):
+        regimen = protocol.regimens.get(arms.get(subject))
+        epoch = group[phase_column].iloc[0] if phase_column else None
+        window = _window(regimen, epoch) if regimen is not None else 0
+        dates = sorted(pd.to_datetime(group["EXSTDTC"]).dropna().dt.normalize().unique())
+        mine: list[pd.Timestamp] = []
+        for date in dates:
+            if not mine or (date - mine[-1]).days > window:
+                mine.append(pd.Timestamp(date))
+        starts[str(subject)] = mine
+    return starts
 
 
 def count_cycles(given: pd.DataFrame, arms: Mapping[str, Any], protocol: Any,
                  phase_column: str | None = None) -> pd.Series:
     """Cycles received per subject (index ``USUBJID``) from given EX records (rule: module
     docstring); with ``phase_column`` the records are those of one phase."""
-    counts: dict[str, int] = {}
-    for subject, group in given.groupby("USUBJID", sort=False):
-        regimen = protocol.regimens.get(arms.get(subject))
-        epoch = group[phase_column].iloc[0] if phase_column else None
-        window = _window(regimen, epoch) if regimen is not None else 0
-        dates = sorted(pd.to_datetime(group["EXSTDTC"]).dropna().dt.normalize().unique())
-        n, start = 0, None
-        for date in dates:
-            if start is None or (date - start).days > window:
-                n, start = n + 1, date
-        counts[str(subject)] = n
-    return pd.Series(counts, dtype="int64")
+    starts = cycle_starts(given, arms, protocol, phase_column)
+    return pd.Series({subject: len(dates) for subject, dates in starts.items()}, dtype="int64")
 
 
 def administrations_per_day(frequency: Any) -> int | None:
@@ -208,7 +217,7 @@ def _drug_in(protocol: Any, arm: str, epoch: Any, drug: str) -> tuple[Any, Any] 
     regimen = protocol.regimens.get(arm)
     if regimen is None:
         return None
-    phase = _phase_of(regimen, epoch)
+    phase = phase_of(regimen, epoch)
     phases = [phase] if phase is not None else list(regimen.phases)
     found = [(p, d) for p in phases for d in p.drugs if d.drug.lower() == drug]
     if not found:

@@ -82,6 +82,8 @@ class AdverseEvents(SchemaModel):
 
     ctcae_version: Text = Field(description='CTCAE version, e.g. "5.0".')
     window: Text = Field(description="Free text: the reporting window.")
+    meddra_version: Text | None = Field(default=None, description='MedDRA version the events are coded '
+                                        'with, e.g. "26.1"; omitted: the tables say it is not stated.')
 
 
 class SafetyPopulation(SchemaModel):

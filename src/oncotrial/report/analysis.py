@@ -2,8 +2,11 @@
 
 One call validates the data against the protocol and computes every table of the trial
 report — Table 1, the CONSORT flow, the efficacy table of each time-to-event end point, the
-response table and the adverse-event table — plus the analysis-results dataset (ARD) that
-holds each of their numbers. Reports (HTML, DOCX) and plain-language summaries are rendered
+response table and the adverse-event table, the end-point summaries of
+:mod:`oncotrial.report.endpoint_results` — plus the analysis-results dataset (ARD) that
+holds each of their numbers (:mod:`oncotrial.report.ard_rows` for the end-point summaries)
+and the lay summary's adverse-reaction and age-group records
+(:func:`~oncotrial.report.lay_records.annex_v_records`). Reports (HTML, DOCX) and plain-language summaries are rendered
 from a :class:`TrialAnalysis`, never recomputed, so that they cannot disagree.
 
 Everything trial-specific comes from the protocol: each end point's model, test, sidedness,
@@ -33,10 +36,12 @@ from oncotrial.design.group_sequential import GroupSequentialDesign, group_seque
 from oncotrial.protocol import Protocol
 from oncotrial.protocol.reporting import Table1Row
 from oncotrial.report.adam import AdamData, validate_adam
-from oncotrial.report.ard import build_ard
+from oncotrial.report.ard import append_records, build_ard
+from oncotrial.report.ard_rows import endpoint_result_records
 from oncotrial.report.consort import arm_phases
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.endpoint_results import EndpointResults, endpoint_results
+from oncotrial.report.lay_records import annex_v_records
 from oncotrial.report.provenance import Simulated, provenance
 from oncotrial.report.tables import (
     DOSE_REDUCTION_ANY,
@@ -363,6 +368,13 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
                                       reductions=reductions, p_values=proto.reporting.adverse_event_p_values)
         messages += list(adverse.messages)
 
+    extra = [endpoint_result_records(endpoints)]
+    if data.adae is not None:
+        try:
+            extra.append(annex_v_records(adsl, data.adae, arm="ACTARM", arms=order))
+        except InputError as exc:
+            messages.append(f"ADAE: the lay summary's adverse reactions and age groups left out ({exc})")
+
     parts: dict[str, Any] = {
         "protocol_id": proto.id, "arm_roles": arm_roles, "time_unit": proto.analysis.time_unit,
         "convention": proto.analysis.convention, "table1": characteristics, "consort": consort,
@@ -370,4 +382,4 @@ def analyse(adam: AdamData, protocol: Protocol | str | Path, *,
         "simulated": simulated, "look": look, "looks": proto.design.looks, "interim": interim,
         "endpoints": endpoints, "data_cutoff": data_cutoff(adsl)}
     draft = TrialAnalysis(ard=pd.DataFrame(), **parts)
-    return TrialAnalysis(ard=build_ard(draft), **parts)
+    return TrialAnalysis(ard=append_records(build_ard(draft), *extra), **parts)

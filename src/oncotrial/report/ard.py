@@ -50,7 +50,7 @@ import pandas as pd
 from oncotrial.report.efficacy import EfficacySummary, sided_text
 from oncotrial.stats.conventions import resolve_convention
 
-__all__ = ["ARD_COLUMNS", "ard_to_csv", "ard_to_json", "build_ard", "efficacy_records"]
+__all__ = ["ARD_COLUMNS", "append_records", "ard_to_csv", "ard_to_json", "build_ard", "efficacy_records"]
 
 ARD_COLUMNS = ["table", "endpoint", "arm", "subgroup", "statistic", "value", "lower", "upper", "time",
                "method"]
@@ -133,7 +133,16 @@ def build_ard(analysis: Any) -> pd.DataFrame:
         parts.append(analysis.response.to_frame().assign(table="response"))
     if analysis.adverse_events is not None:
         parts.append(analysis.adverse_events.to_frame().assign(table="adverse_events"))
-    ard = pd.concat([p.reindex(columns=ARD_COLUMNS) for p in parts if not p.empty], ignore_index=True)
+    return append_records(*parts)
+
+
+def append_records(*parts: pd.DataFrame) -> pd.DataFrame:
+    """The ARD made of ``parts`` in order (each with some of :data:`ARD_COLUMNS`): numbers
+    as floats, text columns with ``None`` for a missing value — the one shape of
+    :func:`build_ard`, whatever the part a record came from (the analysis, a figure, a
+    safety table)."""
+    frames = [p.reindex(columns=ARD_COLUMNS) for p in parts if not p.empty]
+    ard = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ARD_COLUMNS)
     for column in ("value", "lower", "upper", "time"):
         ard[column] = ard[column].astype(float)
     for column in ("table", "endpoint", "arm", "subgroup", "statistic", "method"):

@@ -43,6 +43,7 @@ from oncotrial.report.docx_layout import (
     set_running_header_footer,
     text_width,
 )
+from oncotrial.report.format import current_format
 from oncotrial.report.html import ReportContent, ReportFigure, ReportTable
 
 __all__ = ["render_docx", "write_docx"]
@@ -94,8 +95,16 @@ def add_table(document: DocumentObject, table: ReportTable, counter: _Counter) -
     title.paragraph_format.keep_with_next = True
     title.paragraph_format.space_before = Pt(10)
     columns = len(table.header)
-    word = document.add_table(rows=1, cols=columns)
-    header = word.rows[0]
+    word = document.add_table(rows=2 if table.header_groups else 1, cols=columns)
+    if table.header_groups:
+        start = 0
+        for label, span in table.header_groups:
+            cells = word.rows[0].cells
+            group = cells[start].merge(cells[start + span - 1]) if span > 1 else cells[start]
+            _write_cell(group, label, bold=True,
+                        align=WD_ALIGN_PARAGRAPH.LEFT if start == 0 else WD_ALIGN_PARAGRAPH.CENTER)
+            start += span
+    header = word.rows[-1]
     for i, text in enumerate(table.header):
         _write_cell(header.cells[i], text, bold=True,
                     align=WD_ALIGN_PARAGRAPH.LEFT if i == 0 else WD_ALIGN_PARAGRAPH.CENTER)
@@ -110,7 +119,7 @@ def add_table(document: DocumentObject, table: ReportTable, counter: _Counter) -
         targets = [cells[1].merge(cells[-1])] if row.kind == "span" and columns > 2 else cells[1:]
         for cell, text in zip(targets, values, strict=True):
             _write_cell(cell, text, align=WD_ALIGN_PARAGRAPH.CENTER)
-    lay_out_table(word, fit, has_footnotes=bool(table.footnotes))
+    lay_out_table(word, fit, has_footnotes=bool(table.footnotes), header_rows=2 if table.header_groups else 1)
     for i, note in enumerate(table.footnotes, start=1):
         _note(document, f"{i}. {note}")
         document.paragraphs[-1].paragraph_format.keep_with_next = i < len(table.footnotes)
@@ -222,7 +231,7 @@ def render_docx(content: ReportContent) -> DocumentObject:
     document.add_heading("Notes", level=1)
     for note in content.notes or ("Every output of the report was produced.",):
         document.add_paragraph(note, style="List Bullet")
-    document.add_paragraph("Numbers are rounded half up (SAS ROUND); NE: not estimable. Every number is read "
+    document.add_paragraph(f"Numbers are {current_format().rule}; NE: not estimable. Every number is read "
                            "from the analysis-results dataset delivered with this report (ard.json, ard.csv).")
     return document
 

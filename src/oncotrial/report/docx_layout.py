@@ -119,10 +119,13 @@ def _table_borders(table: Table) -> None:
     tbl_pr.append(borders)
 
 
-def _rule_under(row: _Row) -> None:
-    """The rule under the header row, as a bottom border of each of its cells."""
-    for cell in row.cells:
-        tc_pr = cell._tc.get_or_add_tcPr()
+def _rule_under(row: _Row, *, labelled_only: bool = False) -> None:
+    """The rule under a header row, as a bottom border of each of its cells (with
+    ``labelled_only``, of its cells with text: the short rule under a spanning label)."""
+    for tc in row._tr.tc_lst:
+        if labelled_only and not "".join(t.text or "" for t in tc.iter(qn("w:t"))).strip():
+            continue
+        tc_pr = tc.get_or_add_tcPr()
         borders = OxmlElement("w:tcBorders")
         _border(borders, "bottom", size=_RULE // 2 + 2)
         tc_pr.append(borders)
@@ -191,16 +194,20 @@ def schema_order(table: Table) -> None:
                 _schema_order(tc.tcPr, _TC_PR_ORDER)
 
 
-def lay_out_table(table: Table, fit: TableFit, *, has_footnotes: bool) -> None:
-    """Rules, widths, the repeated header, rows that never split across pages, and the
-    keep-with-next chain that holds the caption, the rows and the first footnote together
-    (Word breaks a chain longer than a page where it must, never inside a row)."""
+def lay_out_table(table: Table, fit: TableFit, *, has_footnotes: bool, header_rows: int = 1) -> None:
+    """Rules, widths, the repeated header (its first ``header_rows`` rows), rows that never
+    split across pages, and the keep-with-next chain that holds the caption, the rows and
+    the first footnote together (Word breaks a chain longer than a page where it must, never
+    inside a row)."""
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _table_borders(table)
     _fixed_widths(table, fit.widths)
     rows = list(table.rows)
-    _row_flag(rows[0], "tblHeader")
-    _rule_under(rows[0])
+    for row in rows[:header_rows]:
+        _row_flag(row, "tblHeader")
+    for row in rows[:header_rows - 1]:
+        _rule_under(row, labelled_only=True)
+    _rule_under(rows[header_rows - 1])
     for i, row in enumerate(rows):
         _row_flag(row, "cantSplit")
         if i < len(rows) - 1 or has_footnotes:

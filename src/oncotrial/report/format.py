@@ -70,6 +70,12 @@ class NumberFormat:
     ci_style: CiStyle = "dash"
     p_digits: int = 3
 
+    @property
+    def rule(self) -> str:
+        """The rounding rule in words, for a report's notes."""
+        return ("rounded half up (SAS ROUND)" if self.rounding == "half_up"
+                else "rounded half to even (R round, IEC 60559)")
+
     def number(self, value: float | None, digits: int) -> str:
         """``value`` rounded to ``digits`` decimals, with a true minus sign; "NE" if missing.
 

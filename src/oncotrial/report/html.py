@@ -42,7 +42,13 @@ from oncotrial.protocol import Protocol
 from oncotrial.report.analysis import InterimLook, TrialAnalysis
 from oncotrial.report.efficacy import EfficacySummary
 from oncotrial.report.figures import PNG_DPI
-from oncotrial.report.format import format_estimate, format_number, format_p, n_percent
+from oncotrial.report.format import (
+    current_format,
+    format_estimate,
+    format_number,
+    format_p,
+    n_percent,
+)
 
 __all__ = [
     "ConsortBox",
@@ -103,13 +109,21 @@ class Row:
 @dataclasses.dataclass(frozen=True)
 class ReportTable:
     """A table as printed: a title, header cells, rows and footnotes; ``key`` names it in
-    the HTML (``id``) and in tests."""
+    the HTML (``id``) and in tests. ``header_groups``: an optional header row above
+    ``header``, each ``(label, columns spanned)`` left to right (e.g. an arm over its grade
+    columns), spanning exactly the table's columns."""
 
     key: str
     title: str
     header: tuple[str, ...]
     rows: tuple[Row, ...]
     footnotes: tuple[str, ...] = ()
+    header_groups: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.header_groups and sum(span for _, span in self.header_groups) != len(self.header):
+            raise ValueError(f"{self.key}: header groups span {sum(s for _, s in self.header_groups)} columns, "
+                             f"the header has {len(self.header)}")
 
 
 FigureKind = Literal["km", "ph", "forest", "consort"]
@@ -405,7 +419,8 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
     (names, definitions) and the ``figures`` drawn from the same data; ``messages`` are the
     writer's notes (figures skipped) added to the analysis's own; ``safety``: the safety and
     exposure tables (:func:`oncotrial.report.safety_tables.safety_tables`, which needs the
-    ADaM data); ``consort_figure``: the CONSORT diagram drawn as a figure."""
+    ADaM data), printed in place of the analysis's adverse-event overview;
+    ``consort_figure``: the CONSORT diagram drawn as a figure."""
     all_messages = (*analysis.messages, *messages)
     from oncotrial.report.endpoint_tables import (  # it builds html tables: imported here, not at the top
         endpoint_section_tables,
@@ -453,7 +468,7 @@ def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequenc
         consort_total=total, consort_arms=tuple(analysis.arm_roles), consort_rows=boxes, consort=consort,
         table1=_table1(analysis), endpoints=tuple(sections),
         response=_response(analysis), response_notes=_notes_about(all_messages, "ADRS"),
-        adverse_events=_adverse_events(analysis),
+        adverse_events=None if safety else _adverse_events(analysis),
         adverse_event_notes=_notes_about(all_messages, "ADAE"),
         notes=tuple(all_messages), followup=followup, data_cutoff=analysis.data_cutoff,
         safety=tuple(safety), consort_figure=consort_figure,
@@ -490,7 +505,8 @@ def render_html(content: ReportContent) -> str:
     """The report as one HTML document (``templates/report.html.j2``)."""
     table_numbers, figure_numbers = output_numbers(content)
     return _environment().get_template("report.html.j2").render(
-        c=content, px_per_inch=CSS_PX_PER_INCH, table_numbers=table_numbers, figure_numbers=figure_numbers)
+        c=content, px_per_inch=CSS_PX_PER_INCH, table_numbers=table_numbers, figure_numbers=figure_numbers,
+        number_rule=current_format().rule)
 
 
 def write_html(content: ReportContent, path: str | Path) -> Path:

@@ -24,11 +24,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from oncotrial.core.errors import InputError
+from oncotrial.report.causality import related_events
 
-__all__ = ["AGE_GROUPS", "NOT_RELATED", "annex_v_records"]
+__all__ = ["AGE_GROUPS", "annex_v_records"]
 
-#: ``AEREL`` values that say the event was not caused by the treatment (upper case)
-NOT_RELATED = frozenset({"NOT RELATED", "N", "NO", "UNRELATED", "UNLIKELY", "UNLIKELY RELATED", "NONE"})
 #: the age groups of the EU trial registers: label, lowest and highest age (years)
 AGE_GROUPS: tuple[tuple[str, float, float], ...] = (
     ("under 18", 0, 18), ("18-64", 18, 65), ("65-84", 65, 85), ("85 and over", 85, float("inf")))
@@ -57,8 +56,7 @@ def annex_v_records(adsl: pd.DataFrame, adae: pd.DataFrame, *, arm: str = "ACTAR
     order = list(arms) if arms is not None else list(dict.fromkeys(safety[arm].astype(str)))
     events = adae[(adae["TRTEMFL"] == "Y") & adae["USUBJID"].astype(str).isin(arm_of)].copy()
     events["_arm"] = events["USUBJID"].astype(str).map(arm_of)
-    relation = events["AEREL"].astype("string").str.strip().str.upper()
-    related = events[~relation.isin(NOT_RELATED).fillna(False).astype(bool)]
+    related = events[related_events(events["AEREL"])[0]]
     grade = pd.to_numeric(related["ATOXGR"], errors="coerce") if "ATOXGR" in related else None
     conditions = {"related_any": pd.Series(True, index=related.index)}
     if grade is not None:

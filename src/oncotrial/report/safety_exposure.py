@@ -122,8 +122,10 @@ def _capital(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _median_range(values: pd.Series, log: NumberLog, table: str, group: str, row: str) -> str:
-    """"6 (1–6)": median and range of whole numbers (a half prints as such: 4.5), logged."""
+def _median_range(values: pd.Series, log: NumberLog, table: str, group: str, row: str,
+                  digits: int | None = None) -> str:
+    """"6 (1–6)": median and range, logged; ``digits`` decimals for all three, or (None)
+    whole numbers with a half printed as such (4.5)."""
     values = pd.to_numeric(values, errors="coerce").dropna()
     if values.empty:
         return NOT_APPLICABLE
@@ -131,8 +133,10 @@ def _median_range(values: pd.Series, log: NumberLog, table: str, group: str, row
     for statistic, number in (("median", median), ("min", values.min().item()), ("max", values.max().item()),
                               ("n", len(values))):
         log.value(table, group, row, statistic, number)
-    digits = 0 if median.is_integer() else 1
-    return (f"{format_number(median, digits)} ({format_number(float(values.min()), 0)}"
+    if digits is not None:
+        return (f"{format_number(median, digits)} ({format_number(float(values.min()), digits)}"
+                f"{DASH}{format_number(float(values.max()), digits)})")
+    return (f"{format_number(median, 0 if median.is_integer() else 1)} ({format_number(float(values.min()), 0)}"
             f"{DASH}{format_number(float(values.max()), 0)})")
 
 
@@ -189,6 +193,13 @@ def exposure_table(population: SafetyPopulation, protocol: Protocol, log: Number
                          *[_median_range(entered[a][cycles_column], log, key, a, f"{phase}: Cycles received")
                            if a in arms else NOT_APPLICABLE
                            for a in population.arms]), indent=True))
+        if f"RDI{suffix}" in adsl.columns:
+            rows.append(Row(("Relative dose intensity, %, median (range)",
+                             *[_median_range(entered[a][f"RDI{suffix}"], log, key, a,
+                                             f"{phase}: Relative dose intensity", digits=1)
+                               if a in arms else NOT_APPLICABLE for a in population.arms]), indent=True))
+        else:
+            absent.append(f"RDI{suffix}")
         checks = [(f"EOT{suffix}", "Stopped because of an adverse event", ADVERSE_EVENT),
                   (f"RED{suffix}", "Dose reduced", "Y")]
         if not _open_ended(protocol, population, name):
@@ -202,19 +213,19 @@ def exposure_table(population: SafetyPopulation, protocol: Protocol, log: Number
                              *[log.count(key, a, f"{phase}: {label}", int((entered[a][flag] == wanted).sum()),
                                          len(entered[a])) if a in arms else NOT_APPLICABLE
                                for a in population.arms]), indent=True))
-    rdi = [c for c in adsl.columns if str(c).upper().startswith("RDI")]
-    if not rdi:
-        messages.append("Relative dose intensity not shown: ADSL has no RDI variable (planned and received "
-                        "dose per phase are needed).")
-    for column in rdi:
-        rows.append(Row((f"Relative dose intensity ({column}), median (range)",
-                         *[_median_range(population.of(a)[column], log, key, a, str(column))
-                           for a in population.arms])))
+    if "RDI" in adsl.columns:  # a dose intensity of the whole treatment, supplied with the data
+        rows.append(Row(("Relative dose intensity (RDI), %, median (range)",
+                         *[_median_range(population.of(a)["RDI"], log, key, a, "Relative dose intensity",
+                                         digits=1) for a in population.arms])))
     if absent:
         messages.append(f"Exposure table: ADSL has no {', '.join(absent)}; those phase rows are left out.")
     notes = ["Safety population by the arm actually received. Cycles: cycles with at least one dose given.",
              "Phase rows: n (%) of the arm's patients who entered the phase (received at least one cycle of it); "
              f"{NOT_APPLICABLE}: the phase is not part of the arm's regimen."]
+    if any(str(r.cells[0]).startswith("Relative dose intensity") for r in rows):
+        notes.append("Relative dose intensity: dose received relative to the full protocol dose, times the cycles "
+                     "received over the cycles the time from the first to the last cycle allowed; the mean over the "
+                     "phase's drugs (Hryniuk and Bush, J Clin Oncol 1984).")
     return ReportTable(key=key, title="Exposure to study treatment by phase", header=population.header(),
                        rows=tuple(rows), footnotes=tuple(notes))
 

@@ -30,6 +30,7 @@ from oncotrial.core.results import Result
 from oncotrial.io import require_columns
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
+from oncotrial.report.causality import related_events
 from oncotrial.report.format import format_number
 from oncotrial.report.html import ReportTable, Row
 from oncotrial.report.safety_exposure import (
@@ -42,15 +43,11 @@ from oncotrial.report.safety_exposure import (
     subsequent_therapy_table,
 )
 
-__all__ = ["DRUG_WITHDRAWN", "GRADE_COLUMNS", "NOT_RELATED", "RELATED", "SafetyTables", "safety_tables"]
+__all__ = ["DRUG_WITHDRAWN", "GRADE_COLUMNS", "SafetyTables", "safety_tables"]
 
 #: the grade columns of the by-term tables: label -> worst grade counted (None: any grade)
 GRADE_COLUMNS: tuple[tuple[str, int | None], ...] = (("Any grade", None), ("Grade 3", 3), ("Grade 4", 4),
                                                        ("Grade 5", 5))
-#: AEREL values read as related to study treatment, and as not related (upper case)
-RELATED = frozenset({"RELATED", "Y", "YES", "POSSIBLE", "POSSIBLY RELATED", "PROBABLE", "PROBABLY RELATED",
-                     "DEFINITE", "DEFINITELY RELATED"})
-NOT_RELATED = frozenset({"NOT RELATED", "N", "NO", "UNRELATED", "UNLIKELY", "UNLIKELY RELATED"})
 _ANY = "Any treatment-emergent adverse event"
 #: the AEACN decode of an event that made study treatment stop (CDISC ACN)
 DRUG_WITHDRAWN = "DRUG WITHDRAWN"
@@ -135,9 +132,14 @@ def _grade_cells(worst: pd.DataFrame, population: SafetyPopulation, log: NumberL
 
 
 def _grade_header(population: SafetyPopulation, first: str) -> tuple[str, ...]:
-    return (first, *[f"{arm} (N={population.totals[arm]}): {column.lower()}" if i == 0 else
-                     f"{arm}: {column.lower()}"
-                     for arm in population.arms for i, (column, _) in enumerate(GRADE_COLUMNS)])
+    """The label column, then the grade columns of each arm (under :func:`_grade_groups`)."""
+    return (first, *[column for _ in population.arms for column, _ in GRADE_COLUMNS])
+
+
+def _grade_groups(population: SafetyPopulation) -> tuple[tuple[str, int], ...]:
+    """Each arm with its N over its grade columns: the CSR layout, where a flat header would
+    repeat the arm in every column and wrap it."""
+    return (("", 1), *[(f"{arm} (N={population.totals[arm]})", len(GRADE_COLUMNS)) for arm in population.arms])
 
 
 def _frequent(worst: pd.DataFrame, population: SafetyPopulation, min_percent: float) -> bool:
@@ -155,7 +157,7 @@ def _order(records: pd.DataFrame, key: str) -> list[str]:
 
 
 def _notes(protocol: Protocol, min_percent: float, extra: str = "") -> tuple[str, ...]:
-    meddra = getattr(protocol.adverse_events, "meddra_version", None)
+    meddra = protocol.adverse_events.meddra_version
     coding = (f"MedDRA version {meddra}." if meddra else "MedDRA version not stated in the protocol.")
     threshold = ("All preferred terms are shown." if min_percent <= 0 else
                  f"Preferred terms reported in at least {format_number(min_percent, 1)}% of the patients of "
@@ -168,8 +170,7 @@ def _notes(protocol: Protocol, min_percent: float, extra: str = "") -> tuple[str
         extra,
         f"Grades: CTCAE version {protocol.adverse_events.ctcae_version}. {coding}",
         f"Reporting window: {protocol.adverse_events.window.rstrip('.')}.",
-        threshold,
-        "Sorted by descending frequency over all arms.",
+        f"{threshold} Sorted by descending frequency over all arms.",
     ) if note)
 
 
@@ -190,26 +191,20 @@ def _soc_term_table(records: pd.DataFrame, population: SafetyPopulation, protoco
                 rows.append(Row((str(term), *_grade_cells(worst, population, log, key, f"{soc} / {term}")),
                                 indent=True))
     return ReportTable(key=key, title=title, header=_grade_header(population, "System organ class / preferred term"),
-                       rows=tuple(rows), footnotes=_notes(protocol, min_percent, extra))
+                       rows=tuple(rows), footnotes=_notes(protocol, min_percent, extra),
+                       header_groups=_grade_groups(population))
 
 
 def _related(teae: pd.DataFrame, messages: list[str]) -> pd.Series | None:
-    """Whether each record is related to study treatment (``AEREL``); a blank counts as
-    related (the conservative convention), a value outside :data:`RELATED` and
-    :data:`NOT_RELATED` is an error naming it."""
+    """Whether each record is related to study treatment (``AEREL``, the rule of
+    :func:`~oncotrial.report.causality.related_events`)."""
     if "AEREL" not in teae.columns:
         messages.append("Treatment-related adverse events left out: ADAE has no AEREL (causality).")
         return None
-    value = teae["AEREL"].astype("string").str.strip().str.upper()
-    blank = value.isna() | (value == "")
-    unknown = ~blank & ~value.isin(RELATED | NOT_RELATED)
-    if unknown.any():
-        raise DataError(f"ADAE: AEREL value {teae.loc[unknown, 'AEREL'].iloc[0]!r} is neither related "
-                        f"({sorted(RELATED)}) nor not related ({sorted(NOT_RELATED)})",
-                        dataset="ADAE", variable="AEREL")
-    if blank.any():
-        messages.append(f"{int(blank.sum())} event(s) without AEREL are counted as related.")
-    return (blank | value.isin(RELATED)).fillna(True).astype(bool)
+    related, blank = related_events(teae["AEREL"])
+    if blank:
+        messages.append(f"{blank} event(s) without AEREL are counted as related.")
+    return related
 
 
 def _overview(teae: pd.DataFrame, related: pd.Series | None, population: SafetyPopulation,

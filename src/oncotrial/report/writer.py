@@ -9,8 +9,10 @@ each efficacy end point from the same data, and writes every output into one fol
       lay_summary.md       plain-language summary (Markdown), from the ARD only
       lay_summary.html     the same, as a self-contained web page
       ard.json, ard.csv    the analysis-results dataset: every number of the report
+      ars.json, ars.csv    the same numbers as CDISC ARS records (docs/ars.md)
       messages.txt         every output skipped or restricted, and why (empty if none)
-      figures/             km_<endpoint>, ph_<endpoint>, forest_<endpoint> as .png, .svg, .pdf
+      figures/             consort, km_<endpoint>, ph_<endpoint>, forest_<endpoint>
+                           as .png, .svg, .pdf
 
 An output whose input is missing is skipped with a message, never silently: the analysis
 reports the tables it could not make (no ADRS, no ADAE, an end point absent from ADTTE), and
@@ -19,12 +21,19 @@ fitted). The messages appear in the report's notes, in the sections concerned, a
 ``messages.txt``.
 
 The figures are given the numbers of the analysis (hazard ratio, P value) rather than
-computing their own, so that a figure and the table beside it cannot disagree. Figures of
-simulated data carry the mark of :mod:`oncotrial.report.provenance` above them.
+computing their own, so that a figure and the table beside it cannot disagree; the numbers a
+figure prints beyond its table (the KM risk table, the PH tests) become ARD records like the
+tables', as do those of the safety and exposure tables
+(:func:`~oncotrial.report.safety_tables.safety_tables`), which take the place of the
+analysis's adverse-event overview. Every output is written within
+:func:`~oncotrial.report.format.formatting` of the protocol's convention, so one rounding
+rule prints them all. Figures of simulated data carry the mark of
+:mod:`oncotrial.report.provenance` above them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,8 +44,10 @@ import pandas as pd
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData, validate_adam
 from oncotrial.report.analysis import TrialAnalysis, analyse
-from oncotrial.report.ard import ard_to_csv, ard_to_json
+from oncotrial.report.ard import append_records, ard_to_csv, ard_to_json
+from oncotrial.report.ard_rows import ph_test_ard_rows, risk_table_ard_rows, safety_records
 from oncotrial.report.ars import ars_records
+from oncotrial.report.consort_figure import draw_consort
 from oncotrial.report.docx import write_docx
 from oncotrial.report.efficacy import EfficacySummary, sided_text
 from oncotrial.report.forest import (
@@ -46,12 +57,19 @@ from oncotrial.report.forest import (
     spec_column,
     subgroup_hazard_ratios,
 )
-from oncotrial.report.format import format_number
+from oncotrial.report.format import format_number, formatting
 from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
-from oncotrial.report.km_plot import TAIL_FRACTION, km_figure, save_figure
+from oncotrial.report.km_plot import (
+    TAIL_FRACTION,
+    default_risk_times,
+    km_figure,
+    risk_table,
+    save_figure,
+)
 from oncotrial.report.lay_summary import lay_summary
-from oncotrial.report.ph_plot import loglog_figure, ph_test_sentence, schoenfeld_p_values
+from oncotrial.report.ph_plot import loglog_figure, ph_test_sentence, schoenfeld_tests
 from oncotrial.report.provenance import mark_figure
+from oncotrial.report.safety_tables import SafetyTables, safety_tables
 from oncotrial.report.tables import (
     DAYS_PER_UNIT,
     efficacy_endpoints,
@@ -63,7 +81,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["FIGURE_FORMATS", "Progress", "build_report", "draw_figures", "endpoint_data", "km_caption",
-           "ph_caption", "write_report"]
+           "ph_caption", "report_ard", "write_report"]
 
 #: ``progress(step, done, total)``: called before each step (``done`` steps finished out of
 #: ``total``) and once at the end with ``done == total``
@@ -152,13 +170,15 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
                      "arm_order": list(summary.arms["arm"]), "adjust": adjust, "strata": strata,
                      "convention": analysis.convention}
             fig = loglog_figure(data, time_unit=analysis.time_unit, **model)
-            p_values = schoenfeld_p_values(data, **model)
+            tests = schoenfeld_tests(data, **model)
         except ValueError as exc:
             messages.append(f"{paramcd}: proportional-hazards figure skipped ({exc})")
         else:
+            p_values = {arm: float(p) for arm, p in tests["p"].items()}
             figures.append(_saved(fig, folder / f"ph_{key}", paramcd, "ph",
                                   f"{label}: check of proportional hazards",
-                                  ph_caption(p_values, analysis.control, summary.model), analysis))
+                                  ph_caption(p_values, analysis.control, summary.model), analysis,
+                                  ph_test_ard_rows(tests, paramcd)))
         done += 1
 
         report(f"Forest plot, {paramcd}", done, total)
@@ -223,69 +243,98 @@ def _km(summary: EfficacySummary, data: pd.DataFrame, label: str, analysis: Tria
     if summary.p_value:
         by_arm = dict(zip(summary.comparisons["arm"], summary.comparisons["p"], strict=True))
         p = by_arm[arms[1]] if len(arms) == 2 else by_arm
+    ticks = default_risk_times(float(data["TIME"].max()), analysis.time_unit).tolist()
     fig = km_figure(data, time="TIME", event="EVENT", group="ARM", reference=arms[0], arm_order=arms,
                     hazard_ratio={r.arm: (r.hr, r.lower, r.upper) for r in summary.hazard_ratios.itertuples()},
                     p=p, p_label=summary.p_label, show_p=summary.p_value,
                     conf_level=summary.conf_level, time_unit=analysis.time_unit, ylabel=label,
-                    convention=analysis.convention)
+                    convention=analysis.convention, risk_times=ticks)
+    risk = risk_table(data, "TIME", "EVENT", "ARM", ticks, arm_order=arms, convention=analysis.convention)
     return _saved(fig, base, summary.endpoint, "km", f"{label}: Kaplan–Meier estimate by arm", km_caption(summary),
-                  analysis)
+                  analysis, risk_table_ard_rows(risk, summary.endpoint))
 
 
 def _saved(fig: Figure, base: Path, endpoint: str, kind: FigureKind, title: str, caption: str,
-           analysis: TrialAnalysis) -> ReportFigure:
-    """Save ``fig`` in every format, marked first when the data are simulated."""
+           analysis: TrialAnalysis, records: pd.DataFrame | None = None) -> ReportFigure:
+    """Save ``fig`` in every format, marked first when the data are simulated; ``records``:
+    the ARD rows of the numbers it prints beyond its table."""
     if analysis.simulated is not None:
         mark_figure(fig, analysis.simulated.note)
     paths = save_figure(fig, base, FIGURE_FORMATS)
     return ReportFigure(key=base.name, endpoint=endpoint, kind=kind, title=title, caption=caption,
-                        paths={p.suffix.lstrip("."): p for p in paths})
+                        paths={p.suffix.lstrip("."): p for p in paths}, records=records)
+
+
+def report_ard(analysis: TrialAnalysis, figures: Sequence[ReportFigure] = (),
+               safety: SafetyTables | None = None) -> pd.DataFrame:
+    """The report's ARD: the analysis's records, then those of the figures (risk tables,
+    PH tests) and of the safety tables — every number the report prints, once."""
+    parts = [analysis.ard, *[f.records for f in figures if f.records is not None]]
+    if safety is not None:
+        parts.append(safety_records(safety.numbers))
+    return append_records(*parts)
 
 
 def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], protocol: Protocol,
-                 out_dir: str | Path, *, messages: Sequence[str] = (), progress: Progress | None = None,
-                 done: int = 0, total: int | None = None) -> dict[str, Path]:
+                 out_dir: str | Path, *, messages: Sequence[str] = (), safety: SafetyTables | None = None,
+                 progress: Progress | None = None, done: int = 0, total: int | None = None) -> dict[str, Path]:
     """Write the ARD, the HTML and Word reports, the lay summary and ``messages.txt`` for an
-    analysis and its figures; returns the files by their path relative to ``out_dir``."""
-    report = progress or _quiet
-    total = total if total is not None else done + 4
-    folder = Path(out_dir)
+    analysis and its figures, with the CONSORT diagram drawn into ``out_dir/figures``;
+    ``safety``: the safety and exposure tables (in place of the analysis's adverse-event
+    overview). Everything is written within :func:`~oncotrial.report.format.formatting`
+    of the protocol's convention. Returns the files by their path relative to ``out_dir``."""
+    with formatting(protocol.analysis.convention):
+        return _write_report(analysis, figures, protocol, Path(out_dir), messages=messages, safety=safety,
+                             progress=progress or _quiet, done=done,
+                             total=total if total is not None else done + 4)
+
+
+def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], protocol: Protocol, folder: Path, *,
+                  messages: Sequence[str], safety: SafetyTables | None, progress: Progress, done: int,
+                  total: int) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    notes = [*messages, *(safety.messages if safety is not None else ())]
+    content = report_content(analysis, protocol, figures, notes,
+                             safety=safety.tables if safety is not None else ())
+    mark = None if analysis.simulated is None else analysis.simulated.note
+    consort = draw_consort(content.consort_total, content.consort_arms, content.consort_rows, folder / "figures",
+                           flow=analysis.consort, note=mark, formats=FIGURE_FORMATS)
+    content = dataclasses.replace(content, consort_figure=consort)
 
-    report("Analysis-results dataset", done, total)
-    written["ard.json"] = ard_to_json(analysis.ard, folder / "ard.json")
-    written["ard.csv"] = ard_to_csv(analysis.ard, folder / "ard.csv")
-    ars = ars_records(analysis.ard, protocol)
+    progress("Analysis-results dataset", done, total)
+    ard = report_ard(analysis, figures, safety)
+    written["ard.json"] = ard_to_json(ard, folder / "ard.json")
+    written["ard.csv"] = ard_to_csv(ard, folder / "ard.csv")
+    ars = ars_records(ard, protocol)
     written["ars.json"] = ars.write_json(folder / "ars.json")
     written["ars.csv"] = ars.write_csv(folder / "ars.csv")
-    content = report_content(analysis, protocol, figures, messages)
 
-    report("HTML report", done + 1, total)
+    progress("HTML report", done + 1, total)
     written["report.html"] = write_html(content, folder / "report.html")
 
-    report("Word report", done + 2, total)
+    progress("Word report", done + 2, total)
     written["report.docx"] = write_docx(content, folder / "report.docx")
 
-    report("Lay summary", done + 3, total)
-    summary = lay_summary(analysis.ard, protocol)
+    progress("Lay summary", done + 3, total)
+    summary = lay_summary(ard, protocol, data_cutoff=analysis.data_cutoff)
     written["lay_summary.md"] = summary.write_markdown(folder / "lay_summary.md")
     written["lay_summary.html"] = summary.write_html(folder / "lay_summary.html")
 
-    notes = [*analysis.messages, *messages]
-    (folder / "messages.txt").write_text("".join(f"{m}\n" for m in notes), encoding="utf-8")
+    (folder / "messages.txt").write_text("".join(f"{m}\n" for m in [*analysis.messages, *notes]), encoding="utf-8")
     written["messages.txt"] = folder / "messages.txt"
-    for figure in figures:
+    for figure in (consort, *figures):
         for path in figure.paths.values():
             written[path.relative_to(folder).as_posix()] = path
-    report("Report written", total, total)
+    progress("Report written", total, total)
     return written
 
 
 def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str | Path, *,
                  progress: Progress | None = None, look: int | None = None) -> dict[str, Path]:
-    """Analyse ``adam`` against ``protocol``, draw the figures and write every output of the
-    module docstring into ``out_dir``; returns the files by relative path (``"report.html"``,
+    """Analyse ``adam`` against ``protocol``, draw the figures, make the safety tables
+    (when ADAE is supplied) and write every output of the module docstring into
+    ``out_dir``; returns the files by relative path (``"report.html"``,
     ``"figures/km_pfs.png"``, ...). ``look``: the analysis of a group-sequential design the
     data are (default: the final one; see :func:`~oncotrial.report.analysis.analyse`).
     Invalid ADaM data raise the :class:`~oncotrial.report.adam.AdamValidationError` (a
@@ -296,9 +345,11 @@ def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str |
     present = set(adam.adtte["PARAMCD"].dropna()) if "PARAMCD" in adam.adtte.columns else set()
     total = _FIXED_STEPS + 3 * len([p for p in efficacy_endpoints(proto) if p in present])
     report("Analysis", 0, total)
-    analysis = analyse(adam, proto, look=look)
-    total = _FIXED_STEPS + 3 * len(analysis.efficacy)
-    figures, messages = draw_figures(adam, analysis, proto, folder / "figures", progress=report, done=1,
-                                     total=total)
-    return write_report(analysis, figures, proto, folder, messages=messages, progress=report,
-                        done=total - 4, total=total)
+    with formatting(proto.analysis.convention):
+        analysis = analyse(adam, proto, look=look)
+        safety = None if adam.adae is None else safety_tables(validate_adam(adam, proto), proto)
+        total = _FIXED_STEPS + 3 * len(analysis.efficacy)
+        figures, messages = draw_figures(adam, analysis, proto, folder / "figures", progress=report, done=1,
+                                         total=total)
+        return write_report(analysis, figures, proto, folder, messages=messages, safety=safety, progress=report,
+                            done=total - 4, total=total)
