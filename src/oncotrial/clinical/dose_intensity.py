@@ -13,7 +13,7 @@ length both lower it. Per subject, phase and drug of the phase (supportive care 
     RDI = 100 × mean(day's amount / full daily dose) × cycles with the drug / cycles the time allowed
 
 where *cycles the time allowed* is ``(last cycle start − first cycle start) / cycle length + 1``
-(cycles as :func:`~oncotrial.clinical.exposure.cycle_starts` delimits them), so that the
+(cycles as :func:`~oncotrial.clinical.exposure.cycle_numbers` delimits them), so that the
 time after the last cycle does not count against it. A phase's RDI is the mean over its
 drugs. A drug of the phase the subject never received in it counts 0%; a drug one of whose
 records cannot be compared with the protocol dose (another unit, no body size) is left out
@@ -33,7 +33,7 @@ import pandas as pd
 from oncotrial.clinical.exposure import (
     FullDose,
     administrations_per_day,
-    cycle_starts,
+    cycle_numbers,
     epoch_suffixes,
     full_dose,
     phase_of,
@@ -76,22 +76,6 @@ def relative_doses(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, other
     return pd.DataFrame({"ratio": ratios, "tolerance": tolerances}, index=given.index, dtype=float)
 
 
-def _phase_rdi(records: pd.DataFrame, starts: list[pd.Timestamp], phase: Any) -> float:
-    """The RDI of one subject's records of one phase (formula: module docstring)."""
-    allowed = (starts[-1] - starts[0]).days / phase.cycle_length_days + 1
-    cycle = np.searchsorted(np.array(starts, dtype="datetime64[ns]"),
-                            pd.to_datetime(records["EXSTDTC"]).dt.normalize().to_numpy(), side="right") - 1
-    records = records.assign(_CYCLE=cycle)
-    per_drug = []
-    for drug in phase.drugs:
-        mine = records[records["EXTRT"].astype(str).str.lower() == drug.drug.lower()]
-        if mine.empty:
-            per_drug.append(0.0)
-        elif mine["_RATIO"].notna().all():
-            per_drug.append(100 * float(mine["_RATIO"].mean()) * mine["_CYCLE"].nunique() / allowed)
-    return float(np.mean(per_drug)) if per_drug else np.nan
-
-
 def derive_rdi(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, ratios: pd.Series) -> None:
     """Add ``RDI`` + the phase suffix to ``adsl`` for each phase of EX ``EPOCH`` that is a
     protocol phase: the relative dose intensity in % (module docstring), missing for a
@@ -99,15 +83,33 @@ def derive_rdi(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, ratios: p
     ``given``. Without ``EPOCH`` nothing is added: the planned schedule is a phase's."""
     if "EPOCH" not in given.columns or not len(given):
         return
-    arms = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
-    records = given.assign(_RATIO=ratios, _PHASE=given["EPOCH"].map(epoch_suffixes(protocol, given["EPOCH"])))
+    arms = dict(zip(adsl["USUBJID"].astype(str), adsl["ACTARMCD"], strict=True))
+    records = given.assign(USUBJID=given["USUBJID"].astype(str), _RATIO=ratios,
+                           _DRUG=given["EXTRT"].astype(str).str.lower(),
+                           _PHASE=given["EPOCH"].map(epoch_suffixes(protocol, given["EPOCH"])))
     for suffix, group in records.groupby("_PHASE", sort=False):
-        starts = cycle_starts(group, arms, protocol, "EPOCH")
+        cycles = cycle_numbers(group, arms, protocol, "EPOCH")
+        group = group.assign(_CYCLE=cycles["cycle"], _START=cycles["start"]).dropna(subset=["_START"])
+        span = group.groupby("USUBJID", sort=False)["_START"].agg(["min", "max"])
+        epoch = group.groupby("USUBJID", sort=False)["EPOCH"].first()
+        drugs = group.groupby(["USUBJID", "_DRUG"], sort=False).agg(
+            ratio=("_RATIO", "mean"), unknown=("_RATIO", lambda r: bool(r.isna().any())),
+            cycles=("_CYCLE", "nunique"))
+        by_drug = drugs.to_dict("index")
         values: dict[str, float] = {}
-        for subject, mine in group.groupby("USUBJID", sort=False):
+        for subject, first, last in span.itertuples(index=True, name=None):
             regimen = protocol.regimens.get(arms.get(subject))
-            phase = None if regimen is None else phase_of(regimen, mine["EPOCH"].iloc[0])
-            if phase is not None and starts.get(str(subject)):
-                values[str(subject)] = _phase_rdi(mine, starts[str(subject)], phase)
+            phase = None if regimen is None else phase_of(regimen, epoch[subject])
+            if phase is None:
+                continue
+            allowed = (last - first).days / phase.cycle_length_days + 1
+            per_drug = []
+            for drug in phase.drugs:
+                mine = by_drug.get((subject, drug.drug.lower()))
+                if mine is None:
+                    per_drug.append(0.0)
+                elif not mine["unknown"]:
+                    per_drug.append(100 * float(mine["ratio"]) * int(mine["cycles"]) / allowed)
+            values[subject] = float(np.mean(per_drug)) if per_drug else np.nan
         if values:
             adsl["RDI" + str(suffix)] = adsl["USUBJID"].astype(str).map(values).astype(float)
