@@ -306,3 +306,13 @@ def test_a_safety_patient_without_an_arm_is_an_error_naming_the_column():
     with pytest.raises(DataError, match="ACTARM") as error:
         safety_tables(AdamData(adsl, adam.adtte, None, adam.adae), LMS04)
     assert error.value.rows == [2]
+
+
+def test_a_supplied_dose_intensity_that_is_no_phase_s_is_shown_under_its_name(trial):
+    adam, protocol = trial
+    adsl = adam.adsl.assign(RDI=90.0)
+    table = safety_tables(AdamData(adsl, adam.adtte, adam.adrs, adam.adae), protocol).table("safety-exposure")
+    labels = [row.cells[0] for row in table.rows]
+    assert "Relative dose intensity (RDI), %, median (range)" in labels
+    phase_rows = [label for label in labels if label == "Relative dose intensity, %, median (range)"]
+    assert len(phase_rows) == len([c for c in adsl.columns if c.startswith("RDI") and c != "RDI"])

@@ -519,7 +519,7 @@ def _dose_variables(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any,
         return
     phase_column = "EPOCH" if "EPOCH" in given.columns else None
     doses = relative_doses(adsl, given, protocol, other_unit, sizes)
-    below = (doses["ratio"] < 1 - doses["tolerance"]).fillna(False)
+    below = doses["ratio"] < 1 - doses["tolerance"]  # False where the ratio is unknown (NaN)
     flagged = given["EXADJ"].map(lambda adj: isinstance(adj, str) and "REDUC" in adj.upper()) \
         if "EXADJ" in given.columns else pd.Series(False, index=given.index)
     reduced = (flagged.astype(bool) | below).tolist()

@@ -213,10 +213,12 @@ def exposure_table(population: SafetyPopulation, protocol: Protocol, log: Number
                              *[log.count(key, a, f"{phase}: {label}", int((entered[a][flag] == wanted).sum()),
                                          len(entered[a])) if a in arms else NOT_APPLICABLE
                                for a in population.arms]), indent=True))
-    if "RDI" in adsl.columns:  # a dose intensity of the whole treatment, supplied with the data
-        rows.append(Row(("Relative dose intensity (RDI), %, median (range)",
-                         *[_median_range(population.of(a)["RDI"], log, key, a, "Relative dose intensity",
-                                         digits=1) for a in population.arms])))
+    phase_rdi = {f"RDI{suffix}" for _, suffix, _ in _phases(population, protocol)}
+    for column in [c for c in adsl.columns if str(c).upper().startswith("RDI") and c not in phase_rdi]:
+        # a dose intensity supplied with the data that is not a phase's: shown under its own name
+        rows.append(Row((f"Relative dose intensity ({column}), %, median (range)",
+                         *[_median_range(population.of(a)[column], log, key, a, str(column), digits=1)
+                           for a in population.arms])))
     if absent:
         messages.append(f"Exposure table: ADSL has no {', '.join(absent)}; those phase rows are left out.")
     notes = ["Safety population by the arm actually received. Cycles: cycles with at least one dose given.",
