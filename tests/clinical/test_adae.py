@@ -161,3 +161,12 @@ def test_worst_grade_is_max_teae_grade_and_grade3_never_exceeds_any(rows):
     summary = adverse_event_summary(adae, adsl)
     assert (summary.by_term["gr34_n"] <= summary.by_term["any_n"]).all()
     assert (summary.overall["gr34_n"] <= summary.overall["any_n"]).all()
+
+
+def test_derive_adae_keeps_the_action_taken_upper_cased():
+    actions = ["drug withdrawn", "DOSE REDUCED", "DOSE NOT CHANGED", None, None, "NOT APPLICABLE", None, None]
+    adae = derive_adae(AE.assign(AEACN=actions), ADSL).data
+    kept = adae.set_index(["USUBJID", "AEDECOD", "AETOXGR"])["AEACN"]
+    assert kept[("S1", "Neutropenia", 3)] == "DRUG WITHDRAWN"
+    assert kept[("S1", "Neutropenia", 4)] == "DOSE REDUCED"
+    assert pd.isna(kept[("S1", "Nausea", 2)])

@@ -27,6 +27,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from oncotrial.clinical.adsl import derive_dthcaus
 from oncotrial.clinical.derive import derive_all
 from oncotrial.protocol import Protocol
 
@@ -209,6 +210,7 @@ def test_adsl(derived):
     assert adsl["PDDT"].drop("S1").isna().all()
     assert adsl.at["S1", "DTHDT"] == T("2024-06-01")
     assert adsl.at["S4", "DTHDT"] == T("2024-02-15")
+    assert adsl["DTHCAUS"].isna().all()  # DS has no DSTERM: no cause is made up
     assert adsl.at["S1", "TEAEENDT"] == T("2024-03-25")
     assert pd.isna(adsl.at["S2", "TEAEENDT"])
     assert adsl.at["S3", "TEAEENDT"] == T("2024-02-01")
@@ -225,6 +227,22 @@ def test_adsl(derived):
         "locally_advanced",
         "locally_advanced",
     ]
+
+
+def test_cause_of_death_is_the_earliest_death_record_term():
+    ds = pd.DataFrame(
+        [
+            ("S1", "DEATH", "Progressive disease", T("2024-06-01")),
+            ("S1", "DEATH", "Sepsis", T("2024-06-03")),  # a later duplicate is not the cause
+            ("S2", "DEATH", "DEATH", T("2024-05-01")),  # repeats the decode: no cause
+            ("S3", "DEATH", "  ", T("2024-05-01")),
+            ("S4", "WITHDRAWAL BY SUBJECT", "moved away", T("2024-02-01")),
+            ("S5", "DEATH", " Sepsis ", T("2024-04-01")),
+        ],
+        columns=["USUBJID", "DSDECOD", "DSTERM", "DSSTDTC"],
+    )
+    assert derive_dthcaus(ds).to_dict() == {"S1": "Progressive disease", "S5": "Sepsis"}
+    assert derive_dthcaus(ds.drop(columns="DSTERM")).empty
 
 
 def test_adtte(derived):

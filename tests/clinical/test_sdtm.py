@@ -53,6 +53,7 @@ def test_valid_record_is_typed():
         ("AETOXGR", 2.5, "not an integer"),
         ("AETOXGR", "severe", "not a number"),
         ("AESER", "maybe", "unknown code"),
+        ("AEACN", "STOPPED", "unknown code"),
         ("AESTDTC", "2020-02", "partial date"),
         ("AESTDTC", "10/01/2020", "unparsable"),
         ("AESTDTC", "2020-02-30", "unparsable"),

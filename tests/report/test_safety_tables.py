@@ -5,6 +5,7 @@ entered the phase, and nothing prints a P value or another trial's words."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pandas as pd
@@ -17,6 +18,7 @@ from oncotrial.clinical.exposure import phase_suffixes
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
+from oncotrial.report.safety_exposure import readable
 from oncotrial.report.safety_tables import SafetyTables, safety_tables
 from oncotrial.simulate.scenario import Scenario
 from oncotrial.simulate.trial import simulate_trial
@@ -78,7 +80,7 @@ def _texts(result: SafetyTables) -> list[str]:
 
 def test_every_table_is_there_in_order(result):
     assert [t.key for t in result.tables] == [
-        "safety-overview", "safety-teae", "safety-serious", "safety-related", "safety-deaths",
+        "safety-overview", "safety-teae", "safety-serious", "safety-related", "safety-withdrawn", "safety-deaths",
         "safety-discontinuation", "safety-exposure", "safety-subsequent"]
     for table in result.tables:
         assert all(len(row.cells) in (1, len(table.header)) for row in table.rows), table.key
@@ -119,7 +121,7 @@ def test_n_values_are_integers_and_percentages_of_the_safety_population(trial, r
 
 
 def test_grade_5_patients_are_in_the_grade_5_column_and_among_deaths(trial, result):
-    adam, _ = trial
+    adam, protocol = trial
     teae = _teae(adam)
     fatal = teae[teae["grade"] == 5]
     assert not fatal.empty, "the replica should hold a fatal event"
@@ -127,24 +129,51 @@ def test_grade_5_patients_are_in_the_grade_5_column_and_among_deaths(trial, resu
     for arm, part in fatal.groupby("ACTARM"):
         assert _n(result, "safety-teae", "Any treatment-emergent adverse event", arm, "Grade 5") \
             == part["USUBJID"].nunique()
-        fatal_rows = [r for r in result.to_frame()["row"].unique() if str(r).startswith("Fatal adverse event:")]
-        in_deaths = sum(_n(result, "safety-deaths", r, arm) for r in fatal_rows)
+        classed = safety_tables(dataclasses.replace(adam, adsl=adam.adsl.drop(columns="DTHCAUS")), protocol)
+        fatal_rows = [r for r in classed.to_frame()["row"].unique() if str(r).startswith("Fatal adverse event:")]
+        in_deaths = sum(_n(classed, "safety-deaths", r, arm) for r in fatal_rows)
         assert in_deaths == part["USUBJID"].nunique()
         assert deaths.loc[part["USUBJID"].unique()].notna().all()
 
 
-def test_causes_of_death_partition_the_deaths(trial, result):
-    adam, _ = trial
-    numbers = result.to_frame()
+@pytest.mark.parametrize("recorded", [True, False], ids=["DTHCAUS", "classed from ADAE"])
+def test_causes_of_death_partition_the_deaths(trial, recorded):
+    adam, protocol = trial
+    if not recorded:
+        adam = dataclasses.replace(adam, adsl=adam.adsl.drop(columns="DTHCAUS"))
+    numbers = safety_tables(adam, protocol).to_frame()
     deaths = numbers[(numbers["table"] == "safety-deaths") & (numbers["statistic"] == "n")]
     safety = adam.adsl[adam.adsl["SAFFL"] == "Y"]
     for arm, part in deaths.groupby("group"):
         total = int(part.loc[part["row"] == "Deaths", "value"].iloc[0])
         assert total == int(safety.loc[safety["ACTARM"] == arm, "DTHDT"].notna().sum())
-        causes = part[part["row"].str.startswith(("Fatal adverse event:", "No fatal adverse event"))]
+        window = part["row"].str.endswith("treatment-emergent window")
+        assert part.loc[window, "value"].sum() == total
+        causes = part[~window & (part["row"] != "Deaths")]
         assert causes["value"].sum() == total
-        window = part[part["row"].str.endswith("treatment-emergent window")]
-        assert window["value"].sum() == total
+        fallback = causes["row"].str.startswith(("Fatal adverse event:", "No fatal adverse event"))
+        assert fallback.all() != recorded
+    if recorded:
+        dead = safety[safety["DTHDT"].notna()]
+        assert set(deaths["row"]) - {"Deaths"} >= {readable(c) for c in dead["DTHCAUS"].dropna()}
+
+
+def test_discontinuation_phase_rows_add_up_to_the_patients_who_stopped(trial, result):
+    adam, _ = trial
+    numbers = result.to_frame()
+    stops = numbers[(numbers["table"] == "safety-discontinuation") & (numbers["statistic"] == "n")]
+    for _, part in stops.groupby("group"):
+        total = part.loc[part["row"] == "Treatment stopped because of an adverse event", "value"].sum()
+        phases = part[part["row"] != "Treatment stopped because of an adverse event"]
+        assert phases["value"].sum() == total
+    # the simulator marks the event behind each stop: the by-term table counts the same patients
+    withdrawn = numbers[(numbers["table"] == "safety-withdrawn") & (numbers["statistic"] == "n")
+                        & (numbers["row"] == "Any adverse event leading to withdrawal")
+                        & (numbers["column"] == "Any grade")]
+    stopped = stops[stops["row"] == "Treatment stopped because of an adverse event"]
+    assert "AEACN" in adam.adae.columns and not withdrawn.empty
+    assert dict(zip(withdrawn["group"], withdrawn["value"], strict=True)) == dict(
+        zip(stopped["group"], stopped["value"], strict=True))
 
 
 def test_phase_rows_use_the_patients_who_entered_the_phase(trial, result):

@@ -104,6 +104,25 @@ def test_safety_tables_replace_the_overview_and_consort_is_a_figure(full):
     assert "Numbers are rounded half up (SAS ROUND)" in html
 
 
+def test_the_unprinted_overview_keeps_only_what_the_lay_summary_prints(full):
+    """The safety tables replace the adverse-event overview: its records stay in the ARD only
+    where a lay-summary number is traced to them, and the ARS files them under the lay
+    summary's output."""
+    _, paths, _ = full
+    records = json.loads(paths["ard.json"].read_text(encoding="utf-8"))
+    overview = [r for r in records if r["table"] == "adverse_events"]
+    markdown = paths["lay_summary.md"].read_text(encoding="utf-8")
+    assert overview and "Severe side effects happened to" in markdown
+    ars = json.loads(paths["ars.json"].read_text(encoding="utf-8"))
+    outputs = {r["output_id"] for r in ars}
+    assert "T-AE" not in outputs and "T-LAY" in outputs
+    rows = {r["ard_row"] for r in ars if r["output_id"] == "T-LAY"}
+    assert {i for i, r in enumerate(records) if r["table"] == "adverse_events"} <= rows
+    grade34 = [r for r in overview if r["statistic"] == "grade34_any"]
+    assert {r["arm"] for r in grade34} == {"Doxorubicin", "Doxorubicin + trabectedin"}
+    assert len(overview) < 40  # not the whole by-term overview (hundreds of records)
+
+
 def test_progress_counts_every_step(full):
     _, _, calls = full
     totals = {total for _, _, total in calls}

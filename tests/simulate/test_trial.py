@@ -199,6 +199,22 @@ def test_exposure_and_dispositions(scenario, trial):
     assert trial.pr["PRSTDTC"].notna().all() and set(trial.pr["USUBJID"]) == set(t.index[t["SURGERY"]])
 
 
+@pytest.mark.parametrize("name", ["lms04", "gastric_example"])
+@pytest.mark.parametrize("seed", [3, 17])
+def test_the_events_behind_treatment_stops_are_marked_withdrawn(name, seed):
+    replica = simulate_trial(Scenario.load(name), seed=seed)
+    ae, ds = replica.ae, replica.ds
+    assert set(ae["AEACN"]) <= {"DRUG WITHDRAWN", "DOSE REDUCED", "DOSE NOT CHANGED", "NOT APPLICABLE"}
+    withdrawn = ae[ae["AEACN"] == "DRUG WITHDRAWN"]
+    assert set(withdrawn["USUBJID"]) == set(ds.loc[ds["DSDECOD"] == "ADVERSE EVENT", "USUBJID"])
+    assert not withdrawn["USUBJID"].duplicated().any()  # one event made treatment stop
+    assert (withdrawn["AETOXGR"] >= 3).all()
+    assert (ae.loc[ae["AETOXGR"] == 5, "AEACN"] != "DOSE REDUCED").all()
+    derived = derive_all(replica.domains, Scenario.load(name).protocol_model(), cutoff=replica.cutoff)
+    causes = derived.adsl.set_index("USUBJID")["DTHCAUS"].dropna()
+    assert causes.to_dict() == ds[ds["DSDECOD"] == "DEATH"].set_index("USUBJID")["DSTERM"].to_dict()
+
+
 def test_interim_look_during_accrual(scenario, trial):
     interim = simulate_trial(scenario.with_changes({"cutoff": date(2018, 6, 30)}), seed=SEED)
     cut = pd.Timestamp("2018-06-30")

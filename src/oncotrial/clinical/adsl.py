@@ -30,6 +30,10 @@ record is reported and left out, never silently used. Derivation rules, per colu
   ``CYCLES`` reaches ``protocol.safety_population.min_cycles``.
 * ``DTHDT``: earliest of ``DM.DTHDTC`` and the ``DS`` ``DEATH`` record. ``DM.DTHFL``
   disagreeing with it is an issue (:func:`~oncotrial.clinical.consistency.check_death_flags`).
+* ``DTHCAUS``: the cause of death, ``DSTERM`` of the earliest ``DS`` ``DEATH`` record (the
+  verbatim cause the death form collects, as admiral's ``derive_var_dthcaus`` takes it from
+  DS); empty when that record gives none (a blank ``DSTERM``, or one that only repeats
+  ``DEATH``).
 * ``PDDT``: first ``OVRLRESP == "PD"`` of ``rs_ovr`` after ``RANDDT`` (on/before the cut-off).
 * ``NACTDT``: earliest ``CMSTDTC`` after ``RANDDT`` of a CM record whose ``CMCAT`` contains
   ``ANTICANCER``, ``ANTI-CANCER`` or ``ANTINEOPLASTIC`` (case-insensitive). Without a
@@ -104,7 +108,7 @@ from oncotrial.clinical.plausibility import Range, plausible_ranges
 from oncotrial.clinical.quality import DataQualityIssue, source_rows
 from oncotrial.clinical.sdtm import DS_DISCONTINUATION, SPECS, parse_iso_date, validate_domain
 
-__all__ = ["ANTICANCER_CATEGORIES", "derive_adsl"]
+__all__ = ["ANTICANCER_CATEGORIES", "derive_adsl", "derive_dthcaus"]
 
 ANTICANCER_CATEGORIES = ("ANTICANCER", "ANTI-CANCER", "ANTINEOPLASTIC")
 
@@ -114,6 +118,19 @@ def _first(frame: pd.DataFrame, column: str, *, latest: bool = False) -> pd.Seri
         return pd.Series(dtype="datetime64[ns]")
     grouped = frame.dropna(subset=[column]).groupby("USUBJID")[column]
     return grouped.max() if latest else grouped.min()
+
+
+def derive_dthcaus(ds: pd.DataFrame) -> pd.Series:
+    """Cause of death per subject (index ``USUBJID``): ``DSTERM`` of the earliest ``DEATH``
+    record. Why DS: the death form's cause is its verbatim term there, and DM holds only the
+    date. A blank term, or one that only says ``DEATH``, gives no cause rather than a
+    misleading one."""
+    if ds.empty or "DSTERM" not in ds.columns:
+        return pd.Series(dtype=object)
+    deaths = ds[ds["DSDECOD"] == "DEATH"].sort_values("DSSTDTC", kind="stable")
+    terms = deaths.drop_duplicates("USUBJID").set_index("USUBJID")["DSTERM"]
+    text = terms.astype("string").str.strip()
+    return text[text.notna() & (text != "") & (text.str.upper() != "DEATH")].astype(object)
 
 
 def _arm_drugs(protocol: Any) -> dict[str, set[str]]:
@@ -317,6 +334,7 @@ def derive_adsl(
         )
         death = pd.concat([death, pd.to_datetime(ds_death)], axis=1).min(axis=1)
     adsl["DTHDT"] = pd.to_datetime(death).astype("datetime64[ns]")
+    adsl["DTHCAUS"] = adsl["USUBJID"].map(derive_dthcaus(dsv))
     issues.extend(check_death_flags(dmv, adsl["DTHDT"]))
 
     # first progression

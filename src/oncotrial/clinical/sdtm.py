@@ -77,6 +77,7 @@ from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
 __all__ = [
+    "AE_ACTIONS",
     "DS_DECODES",
     "DS_DISCONTINUATION",
     "SPECS",
@@ -110,6 +111,11 @@ DS_DECODES = (
     "DEATH",
     "SCREEN FAILURE",
     *DS_DISCONTINUATION,
+)
+#: AEACN codes accepted (CDISC ACN: action taken with study treatment)
+AE_ACTIONS = (
+    "DOSE INCREASED", "DOSE NOT CHANGED", "DOSE RATE REDUCED", "DOSE REDUCED", "DRUG INTERRUPTED",
+    "DRUG WITHDRAWN", "NOT APPLICABLE", "UNKNOWN",
 )
 #: EXDOSU codes accepted (CDISC UNIT terms for administered doses; compared upper case)
 DOSE_UNITS = (
@@ -208,6 +214,7 @@ SPECS: dict[str, DomainSpec] = {
             _req("AESER", "flag"),
             _opt("AEREL"),
             _opt("AEOUT"),
+            _opt("AEACN", codes=AE_ACTIONS),
         ),
         ("USUBJID", "AEDECOD", "AESTDTC"),
     ),

@@ -23,7 +23,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -273,7 +273,8 @@ def _operation(kind: str, column: str) -> str:
     return _OPERATION.get(kind, kind)
 
 
-def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.95) -> ArsDataset:
+def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.95,
+                lay_tables: Collection[str] = ()) -> ArsDataset:
     """The ARS records of ``ard`` (:func:`~oncotrial.report.ard.build_ard`, optionally with
     the rows of :mod:`oncotrial.report.ard_rows` appended): one record per number (``value`` always, ``lower``
     and ``upper`` for a statistic that has a CI or quartiles), in ARD order, with
@@ -283,7 +284,11 @@ def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.
     ``formatted`` is the number as the report's tables print it (the decimals of
     :mod:`oncotrial.report.html` and the Table 1 digits of the protocol, through
     :mod:`oncotrial.report.format`); a record's limits print separately, so a cell
-    "0.27 (0.19–0.40)" is the ``formatted`` of its three records."""
+    "0.27 (0.19–0.40)" is the ``formatted`` of its three records.
+
+    ``lay_tables``: ARD tables the report does not print and the lay summary does (the
+    adverse-event overview once the safety tables replace it); their records belong to the
+    lay summary's output ``T-LAY``."""
     missing = [c for c in ARD_COLUMNS if c not in ard.columns]
     if missing:
         raise ValueError(f"ard: missing column(s) {missing}; expected the columns of build_ard {ARD_COLUMNS}")
@@ -310,6 +315,8 @@ def ars_records(ard: pd.DataFrame, protocol: Protocol, *, conf_level: float = 0.
         elif table == "consort":
             group_var = "reason"
         ctx = _context(table, endpoint, protocol)
+        if table in lay_tables:
+            ctx["output_id"] = "T-LAY"
         filters = [f for f in (ctx.pop("filter_set"), ctx["filter"]) if f]
         if table == "table1" and row["method"] and str(row["method"]).startswith("among "):
             filters.append(str(row["method"]).removeprefix("among "))

@@ -311,13 +311,21 @@ def discontinuation_table(population: SafetyPopulation, protocol: Protocol, adae
         if flag not in adsl.columns or cycles not in adsl.columns:
             continue
         phase = _capital(name)
-        cells = []
+        cells, before = [], []
         for a in population.arms:
-            entered = population.of(a)[pd.to_numeric(population.of(a)[cycles], errors="coerce") > 0]
-            stopped = int((entered[flag].astype(str).str.upper() == ADVERSE_EVENT).sum())
-            cells.append(log.count(key, a, f"{phase}: stopped", stopped, len(entered)) if a in arms
-                         else NOT_APPLICABLE)
+            patients = population.of(a)
+            entered = pd.to_numeric(patients[cycles], errors="coerce") > 0
+            because = patients[flag].astype(str).str.upper() == ADVERSE_EVENT
+            cells.append(log.count(key, a, f"{phase}: stopped", int((entered & because).sum()), int(entered.sum()))
+                         if a in arms else NOT_APPLICABLE)
+            before.append((a, int((~entered & because).sum())))
         rows.append(Row((f"During the {phase.lower()} phase", *cells), indent=True))
+        if any(n for _, n in before):
+            label = f"Before starting the {phase.lower()} phase"
+            rows.append(Row((label, *[log.count(key, a, label, n, population.totals[a]) if a in arms
+                                      else NOT_APPLICABLE for a, n in before]), indent=True))
+            notes.append(f"Before starting the {phase.lower()} phase: the phase's end-of-treatment reason is an "
+                         "adverse event and no cycle of it was given; n (%) of the safety population.")
     if "AEACN" in adae.columns:
         notes.append("The events themselves, by term: table of adverse events leading to withdrawal of study "
                      "treatment (ADAE AEACN).")

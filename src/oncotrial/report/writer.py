@@ -34,8 +34,9 @@ rule prints them all. Figures of simulated data carry the mark of
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ from oncotrial.report.km_plot import (
     risk_table,
     save_figure,
 )
+from oncotrial.report.lay_numbers import NumberSource
 from oncotrial.report.lay_summary import lay_summary
 from oncotrial.report.ph_plot import loglog_figure, ph_test_sentence, schoenfeld_tests
 from oncotrial.report.provenance import mark_figure
@@ -275,6 +277,26 @@ def report_ard(analysis: TrialAnalysis, figures: Sequence[ReportFigure] = (),
     return append_records(*parts)
 
 
+#: the ARD table of the analysis's adverse-event overview
+OVERVIEW = "adverse_events"
+
+
+def lay_overview_only(ard: pd.DataFrame, numbers: Sequence[NumberSource]) -> pd.DataFrame:
+    """``ard`` keeping, of the adverse-event overview, only the records a lay-summary number
+    is traced to. Why: once the safety tables replace the overview, the report prints no
+    other of its numbers, and an ARD holds every printed number once and nothing else."""
+    fields = ("endpoint", "arm", "subgroup", "statistic")
+
+    def key(values: Iterable[Any]) -> tuple[Any, ...]:
+        return tuple(None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values)
+
+    traced = {key(k.get(f) for f in fields) for source in numbers for k in source.records
+              if k.get("table") == OVERVIEW}
+    rows = ard[list(fields)].astype(object).itertuples(index=False, name=None)
+    keep = (ard["table"] != OVERVIEW) | pd.Series([key(r) in traced for r in rows], index=ard.index)
+    return ard[keep].reset_index(drop=True)
+
+
 def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], protocol: Protocol,
                  out_dir: str | Path, *, messages: Sequence[str] = (), safety: SafetyTables | None = None,
                  progress: Progress | None = None, done: int = 0, total: int | None = None) -> dict[str, Path]:
@@ -304,9 +326,14 @@ def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], prot
 
     progress("Analysis-results dataset", done, total)
     ard = report_ard(analysis, figures, safety)
+    summary = lay_summary(ard, protocol, data_cutoff=analysis.data_cutoff)
+    lay_tables: tuple[str, ...] = ()
+    if safety is not None:
+        ard = lay_overview_only(ard, summary.numbers)
+        lay_tables = (OVERVIEW,)
     written["ard.json"] = ard_to_json(ard, folder / "ard.json")
     written["ard.csv"] = ard_to_csv(ard, folder / "ard.csv")
-    ars = ars_records(ard, protocol)
+    ars = ars_records(ard, protocol, lay_tables=lay_tables)
     written["ars.json"] = ars.write_json(folder / "ars.json")
     written["ars.csv"] = ars.write_csv(folder / "ars.csv")
 
@@ -317,7 +344,6 @@ def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], prot
     written["report.docx"] = write_docx(content, folder / "report.docx")
 
     progress("Lay summary", done + 3, total)
-    summary = lay_summary(ard, protocol, data_cutoff=analysis.data_cutoff)
     written["lay_summary.md"] = summary.write_markdown(folder / "lay_summary.md")
     written["lay_summary.html"] = summary.write_html(folder / "lay_summary.html")
 

@@ -21,6 +21,11 @@ treatment-emergent. Patients whose dose was reduced or who stopped for toxicity 
 3-4 event in the cycle that caused it (:mod:`.treatment`). Serious events: among patients
 with a grade 3-4 event, a share chosen so that the published proportion of patients with a
 serious event holds; one of their grade 3-4 events is serious.
+
+Action taken with study treatment (``AEACN``, CDISC ACN): ``DRUG WITHDRAWN`` for the event
+behind a toxicity stop, ``DOSE REDUCED`` for the event behind a dose reduction, ``NOT
+APPLICABLE`` for a fatal event, ``DOSE NOT CHANGED`` otherwise -- so the events leading to
+discontinuation are the patients the disposition records say stopped for an adverse event.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ import pandas as pd
 from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
+
+from oncotrial.simulate.treatment import Reason
 
 if TYPE_CHECKING:
     from oncotrial.simulate.scenario import Scenario
@@ -132,7 +139,8 @@ def adverse_event_records(scenario: Scenario, arms: np.ndarray, grades: np.ndarr
                           treatment: TreatmentCourse, *, window_end: np.ndarray,
                           record_end: np.ndarray, fatal_day: np.ndarray,
                           rng: np.random.Generator) -> pd.DataFrame:
-    """One row per event: ``patient, AEDECOD, AEBODSYS, AETOXGR, AESER, AEREL, day, end_day``
+    """One row per event: ``patient, AEDECOD, AEBODSYS, AETOXGR, AESER, AEREL, AEACN, day,
+    end_day``
     (days from randomisation; ``end_day`` NaN when unresolved at ``record_end``).
 
     ``window_end``: last day an event may start (earliest of progression, death, withdrawal
@@ -158,7 +166,10 @@ def adverse_event_records(scenario: Scenario, arms: np.ndarray, grades: np.ndarr
         order = np.where(severe, term, len(terms) + term)
         lead = pd.Series(order).groupby(patient).transform("min").to_numpy()
         first_severe = severe & (order == lead)
-    cycle = np.where(first_severe & (forced >= 0), forced, cycle)
+    behind = first_severe & (forced >= 0)
+    cycle = np.where(behind, forced, cycle)
+    stopped = treatment.stop_reason[patient] == Reason.TOXICITY
+    action = np.where(behind, np.where(stopped, "DRUG WITHDRAWN", "DOSE REDUCED"), "DOSE NOT CHANGED")
     start = treatment.cycle_day[patient, cycle] + rng.integers(ONSET_DAYS[0], ONSET_DAYS[1] + 1, m)
     start = np.minimum(start, window_end[patient])
     end = start + rng.integers(DURATION_DAYS[0], DURATION_DAYS[1] + 1, m)
@@ -178,11 +189,13 @@ def adverse_event_records(scenario: Scenario, arms: np.ndarray, grades: np.ndarr
     frame = pd.DataFrame({
         "patient": patient, "AEDECOD": decod[term], "AEBODSYS": soc[term], "AETOXGR": grade,
         "AESER": np.where(serious, "Y", "N"),
-        "AEREL": np.where(u[2] < RELATED, "RELATED", "NOT RELATED"), "day": start, "end_day": end})
+        "AEREL": np.where(u[2] < RELATED, "RELATED", "NOT RELATED"), "AEACN": action,
+        "day": start, "end_day": end})
     fatal = np.flatnonzero(~np.isnan(fatal_day))
     if len(fatal):
         frame = pd.concat([frame, pd.DataFrame({
             "patient": fatal, "AEDECOD": spec.fatal_term.decod, "AEBODSYS": spec.fatal_term.soc,
-            "AETOXGR": 5, "AESER": "Y", "AEREL": "RELATED", "day": fatal_day[fatal],
+            "AETOXGR": 5, "AESER": "Y", "AEREL": "RELATED", "AEACN": "NOT APPLICABLE",
+            "day": fatal_day[fatal],
             "end_day": np.nan})], ignore_index=True)
     return frame.sort_values(["patient", "day", "AEDECOD"], kind="stable", ignore_index=True)

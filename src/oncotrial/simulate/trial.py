@@ -365,7 +365,7 @@ def _replica(scenario: Scenario, seed: int, cutoff: np.datetime64,
     ae_frame = pd.DataFrame({
         **ids, "USUBJID": usubjid[ae["patient"]], "AETERM": ae["AEDECOD"], "AEDECOD": ae["AEDECOD"],
         "AEBODSYS": ae["AEBODSYS"], "AETOXGR": ae["AETOXGR"].astype(np.int64), "AESER": ae["AESER"],
-        "AEREL": ae["AEREL"], "AESTDTC": iso(_dates(randdt[ae["patient"]], ae["day"])),
+        "AEREL": ae["AEREL"], "AEACN": ae["AEACN"], "AESTDTC": iso(_dates(randdt[ae["patient"]], ae["day"])),
         "AEENDTC": iso(_dates(randdt[ae["patient"]], ae["end_day"]))})
     ae_frame = _sequence(ae_frame, "AE")
     tu = pd.DataFrame({**ids, "USUBJID": usubjid[tumours.tu["patient"]],

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from oncotrial.clinical.sdtm import DS_DECODES, DS_DISCONTINUATION
+from oncotrial.clinical.sdtm import AE_ACTIONS, DS_DECODES, DS_DISCONTINUATION
 from oncotrial.core.errors import InputError
 from oncotrial.core.results import Result, json_safe
 
@@ -294,9 +294,7 @@ def _adverse_event() -> FormSpec:
         _f("serious", "Serious", "flag", True, column="AESER"),
         _f("related", "Related to study treatment", "flag", column="AEREL"),
         _f("action", "Action taken with study treatment", "choice", column="AEACN",
-           choices=tuple((a, a.lower()) for a in (
-               "DOSE NOT CHANGED", "DOSE REDUCED", "DRUG INTERRUPTED", "DRUG WITHDRAWN",
-               "NOT APPLICABLE", "UNKNOWN"))),
+           choices=tuple((a, a.lower()) for a in AE_ACTIONS)),
     ))
 
 
