@@ -45,7 +45,7 @@ test: $(STAMP) chromium postgres libreoffice check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_stats.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache oncotrial-demo
