@@ -20,7 +20,15 @@ profile, ~50 ms of CPU) would measure argon2, not the allocation path; ``--argon
 measures the production cost. Without ``--postgres-url`` a throw-away PostgreSQL cluster
 is started (initdb/pg_ctl, as user ``postgres`` when run as root) and removed.
 
-Not part of ``make test``.
+``--scale`` adds the larger trial: 200 sites and 20,000 registered subjects, all but the
+last ``--clients`` x ``--per-client`` of them already randomised (through the service
+function, not timed), so the timed allocations run against a database ten times the size
+of the reference trial's. Its p99 is compared with the p99 of the first trial (20 sites, as
+many subjects as are timed) in the same run: the ratio should stay near 1 (allocation cost
+must not grow with the trial).
+
+Not part of ``make test``; ``make bench`` runs ``--db postgres --scale`` and records the
+targets (``_timing.record``).
 """
 
 from __future__ import annotations
@@ -42,7 +50,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from _timing import record
+
 PROTOCOL = "lms04"
+#: the larger trial of ``--scale``: ten times the reference trial's sites and subjects
+SCALE_SUBJECTS, SCALE_SITES = 20_000, 200
+#: targets: allocations per second over HTTP (the randomisation service's), and the p99 of
+#: the larger trial over the reference trial's (the same p99, within run-to-run noise)
+SERVICE_RATE, SCALE_P99 = 200.0, 1.2
 PASSWORD = "Bench-Randomise-2026"
 STRATA = [{"origin": o, "stage": s} for o in ("uterine", "soft_tissue")
           for s in ("locally_advanced", "metastatic")]
@@ -85,6 +100,7 @@ def postgres_cluster() -> Iterator[str]:
                              autocommit=True) as conn:
             conn.execute("CREATE DATABASE bench")
             conn.execute("CREATE DATABASE bench_direct")
+            conn.execute("CREATE DATABASE bench_scale")
         yield f"postgresql://postgres@127.0.0.1:{port}/bench"
     finally:
         subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
@@ -92,8 +108,11 @@ def postgres_cluster() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
-    """A live trial at ``url`` with 20 sites; returns (subject code, site) to randomise."""
+def setup_trial(url: str, n_subjects: int, *, n_sites: int = 20,
+                randomised: int = 0) -> list[tuple[str, str]]:
+    """A live trial at ``url`` with ``n_sites`` sites and ``n_subjects`` registered subjects,
+    the first ``randomised`` of them randomised (untimed); returns (subject code, site) of
+    the others, to randomise."""
     from sqlalchemy import select
 
     from oncotrial.server.db.models import User
@@ -106,7 +125,7 @@ def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
     settings = Settings.from_env(database_url=url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    sites = [f"S{i:02d}" for i in range(1, 21)]
+    sites = [f"S{i:03d}" for i in range(1, n_sites + 1)]
     with write_transaction(factory) as session:
         trial = accounts.init_trial(session, PROTOCOL, sites=[(s, f"Site {s}", "FR") for s in sites],
                                     admin_username="admin", admin_password=PASSWORD, settings=settings)
@@ -121,13 +140,20 @@ def setup_trial(url: str, n_subjects: int) -> list[tuple[str, str]]:
         principals = {s: accounts.principal(session, session.scalars(
             select(User).where(User.username == f"inv-{s}")).one()) for s in sites}
         for i in range(n_subjects):
-            site = sites[i % 20]
+            site = sites[i % n_sites]
             stratum = STRATA[i % 4]
             view = subjects.register(session, principals[site], subject_code=None, site_code=site,
                                      eligibility={**ELIGIBLE, **stratum}, factors=stratum)
             jobs.append((view.code, site))
+    if randomised:
+        from oncotrial.server.services import randomisation
+
+        for code, site in jobs[:randomised]:
+            with write_transaction(factory) as session:
+                randomisation.randomise(session, principals[site], code, password=PASSWORD,
+                                        idempotency_key=str(uuid.uuid4()))
     engine.dispose()
-    return jobs
+    return jobs[randomised:]
 
 
 def check(url: str, expected: int) -> str:
@@ -215,7 +241,9 @@ async def _http_clients(base: str, jobs: list[tuple[str, str]], n_clients: int) 
 
 
 def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int,
-             workers: int) -> tuple[float, float, float, int, str]:
+             workers: int) -> tuple[float, float, float, int, str, float]:
+    """Rate, p50 and p99 (ms), errors, the CPU breakdown as text, and the machine's CPU
+    seconds per allocation (less disturbed by other jobs than wall-clock latencies)."""
     port = _free_port()
     env = {**os.environ, "ONCOTRIAL_DATABASE_URL": url}
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "oncotrial.server.app:create_app",
@@ -248,7 +276,7 @@ def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int,
            f"{client_cpu / n * 1000:.1f} ms, database and the rest "
            f"{(machine_cpu - server_cpu - client_cpu) / n * 1000:.1f} ms; machine busy "
            f"{machine_cpu / elapsed / (os.cpu_count() or 1):.0%}")
-    return rate, p50, p99, errors, cpu
+    return rate, p50, p99, errors, cpu, machine_cpu / n
 
 
 def _children(pid: int) -> list[int]:
@@ -315,10 +343,11 @@ def run_direct(url: str, jobs: list[tuple[str, str]], n_clients: int) -> tuple[f
     return rate, p50, p99, errors
 
 
-def bench(label: str, http_url: str, direct_url: str, args: argparse.Namespace) -> None:
+def bench(label: str, http_url: str, direct_url: str, args: argparse.Namespace,
+          scale_url: str | None = None) -> None:
     n = args.clients * args.per_client
     jobs = setup_trial(http_url, n)
-    rate, p50, p99, errors, cpu = run_http(http_url, jobs, args.clients, args.workers)
+    rate, p50, p99, errors, cpu, cpu_each = run_http(http_url, jobs, args.clients, args.workers)
     verdict = check(http_url, n)
     print(f"{label:10s} HTTP   {n} allocations, {args.clients} clients: {rate:7.1f} alloc/s, "
           f"p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, errors {errors}, duplicates/gaps: {verdict}")
@@ -329,6 +358,27 @@ def bench(label: str, http_url: str, direct_url: str, args: argparse.Namespace) 
     print(f"{label:10s} direct {n} allocations, {args.clients} threads: {drate:7.1f} alloc/s, "
           f"p50 {dp50:6.1f} ms, p99 {dp99:6.1f} ms, errors {derrors}, duplicates/gaps: {dverdict}")
     print(f"{label:10s} HTTP/direct throughput ratio {rate / drate:.2f}")
+    record(f"allocations over HTTP, {label}, {args.clients} clients", rate, SERVICE_RATE,
+           peer="the randomisation service's target", unit="alloc/s",
+           context=f"p99 {p99:.0f} ms; the service function without HTTP: {drate:.0f} alloc/s")
+    if scale_url is None:
+        return
+    t0 = time.perf_counter()
+    big = setup_trial(scale_url, SCALE_SUBJECTS, n_sites=SCALE_SITES, randomised=SCALE_SUBJECTS - n)
+    setup = time.perf_counter() - t0
+    brate, bp50, bp99, berrors, bcpu, bcpu_each = run_http(scale_url, big, args.clients, args.workers)
+    total = SCALE_SUBJECTS - n + len(big)
+    bverdict = check(scale_url, total)
+    print(f"{label:10s} HTTP   {len(big)} allocations after {total - len(big)} ({SCALE_SITES} sites, set up in "
+          f"{setup:.0f} s): {brate:7.1f} alloc/s, p50 {bp50:6.1f} ms, p99 {bp99:6.1f} ms, errors {berrors}, "
+          f"duplicates/gaps: {bverdict}")
+    print(f"{label:10s}        {bcpu}")
+    record(f"allocation p99 at {SCALE_SUBJECTS:,} subjects / {SCALE_SITES} sites, {label}", bp99 / p99, SCALE_P99,
+           peer=f"p99 of a {n}-subject, 20-site trial", unit="x", at_most=True,
+           context=f"p99 {bp99:.0f} ms vs {p99:.0f} ms; {brate:.0f} vs {rate:.0f} alloc/s")
+    record(f"CPU per allocation at {SCALE_SUBJECTS:,} subjects / {SCALE_SITES} sites, {label}", bcpu_each / cpu_each,
+           SCALE_P99, peer=f"CPU per allocation of a {n}-subject, 20-site trial", unit="x", at_most=True,
+           context=f"{bcpu_each * 1000:.1f} ms vs {cpu_each * 1000:.1f} ms of machine CPU per allocation")
 
 
 def main() -> None:
@@ -340,6 +390,8 @@ def main() -> None:
     parser.add_argument("--argon2", choices=["low", "default"], default="low")
     parser.add_argument("--postgres-url", help="an empty PostgreSQL database (superuser or owner); "
                                                "default: a throw-away cluster")
+    parser.add_argument("--scale", action="store_true",
+                        help=f"also time a trial of {SCALE_SUBJECTS:,} subjects at {SCALE_SITES} sites")
     args = parser.parse_args()
     if args.argon2 == "low":
         os.environ.update(LOW_ARGON2)
@@ -347,15 +399,17 @@ def main() -> None:
     if args.db in ("sqlite", "both"):
         folder = Path(tempfile.mkdtemp(prefix="oncotrial-bench-"))
         try:
-            bench("SQLite", f"sqlite:///{folder / 'http.db'}", f"sqlite:///{folder / 'direct.db'}", args)
+            bench("SQLite", f"sqlite:///{folder / 'http.db'}", f"sqlite:///{folder / 'direct.db'}", args,
+                  f"sqlite:///{folder / 'scale.db'}" if args.scale else None)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if args.db in ("postgres", "both"):
         if args.postgres_url:
-            bench("PostgreSQL", args.postgres_url, args.postgres_url + "_direct", args)
+            bench("PostgreSQL", args.postgres_url, args.postgres_url + "_direct", args,
+                  args.postgres_url + "_scale" if args.scale else None)
         else:
             with postgres_cluster() as url:
-                bench("PostgreSQL", url, url + "_direct", args)
+                bench("PostgreSQL", url, url + "_direct", args, url + "_scale" if args.scale else None)
 
 
 if __name__ == "__main__":

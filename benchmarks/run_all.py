@@ -26,6 +26,7 @@ SCRIPTS: dict[str, list[str]] = {
     "derive": ["bench_derive.py"],
     "simulate": ["bench_simulate.py"],
     "demo": ["bench_demo.py"],
+    "server": ["bench_server.py", "--db", "postgres", "--scale"],
 }
 
 
