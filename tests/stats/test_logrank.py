@@ -57,6 +57,23 @@ def test_matches_r_survdiff(case):
         assert res.strata_levels is None
 
 
+@pytest.mark.parametrize("case", [c for c in R_CASES if c["time_override"] is None],
+                         ids=[c["name"] for c in R_CASES if c["time_override"] is None])
+def test_matches_r_survdiff_with_times_in_tenths(case):
+    # the same days written as decimals (t / 10) take the scaled-integer coding: same test
+    from oncotrial.stats._counting import scaled_time_codes
+
+    time, event, group, strata = _r_input(case)
+    assert scaled_time_codes(time / 10) is not None
+    res = logrank_test(time / 10, event, group, strata=strata, rho=case["rho"],
+                       convention="r" if case["timefix"] else "sas")
+    what = f"{case['name']} in tenths"
+    assert_close(res.chisq, case["chisq"], what=f"{what} chisq")
+    assert_close(res.observed, case["observed"], what=f"{what} observed")
+    assert_close(res.expected, case["expected"], what=f"{what} expected")
+    assert_close(res.variance.ravel(), np.asarray(case["variance"]).ravel(), what=f"{what} variance")
+
+
 def _fh_input(case: dict) -> tuple[pd.Series, pd.Series, pd.Series]:
     df = load(case["dataset"]).iloc[case["rows"]]
     return df[case["time"]], (df[case["event"]] == case["event_value"]).astype(int), df[case["group"]]
@@ -134,6 +151,13 @@ def test_gamma_weight_is_zero_at_the_first_death():
     res = logrank_test([1, 2, 3, 4], [1, 0, 0, 0], ["a", "b", "a", "b"], gamma=1)
     assert res.observed.tolist() == [0.0, 0.0]
     assert (res.chisq, res.p) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(("rho", "gamma"), [(0, 0), (1, 0), (0, 1)])
+def test_no_death_at_all_gives_no_test(rho, gamma):
+    res = logrank_test([1, 2, 3], [0, 0, 0], [0, 1, 0], rho=rho, gamma=gamma)
+    assert (res.chisq, res.p) == (0.0, 1.0)
+    assert res.observed.tolist() == res.expected.tolist() == [0.0, 0.0]
 
 
 # ---------------------------------------------------------------- bad input

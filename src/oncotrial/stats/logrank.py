@@ -18,9 +18,10 @@ from scipy.special import chdtrc
 
 from oncotrial.core.errors import InputError
 from oncotrial.core.results import Result
-from oncotrial.core.validation import as_groups, check_lengths, survival_arrays
+from oncotrial.core.validation import check_lengths, survival_arrays
 from oncotrial.stats.conventions import Convention, resolve_convention
-from oncotrial.stats.ties import timefix
+
+from ._counting import counting_limit, dense_codes, distinct_times, group_codes
 
 __all__ = ["LogrankResult", "logrank_test"]
 
@@ -85,14 +86,14 @@ def _strata_codes(strata: Any, n: int) -> tuple[np.ndarray, list[Any]] | None:
         raise InputError("strata: expected at least one stratification variable, got an empty "
                          "DataFrame", field="strata")
     check_lengths(**{name: col for name, col in columns}, time=np.empty(n))
-    coded = [as_groups(col, name, min_levels=1) for name, col in columns]
+    coded = [group_codes(col, name, min_levels=1) for name, col in columns]
     if len(coded) == 1:
         return coded[0]
     # mixed-radix key over the per-variable codes, then keep only observed combinations
-    key = np.zeros(n, dtype=np.int64)
-    for codes, levels in coded:
+    key = coded[0][0]
+    for codes, levels in coded[1:]:
         key = key * len(levels) + codes
-    observed, combined = np.unique(key, return_inverse=True)
+    combined, observed = dense_codes(key, math.prod(len(levels) for _, levels in coded))
     digits = []
     rest = observed
     for _, levels in reversed(coded):
@@ -102,7 +103,7 @@ def _strata_codes(strata: Any, n: int) -> tuple[np.ndarray, list[Any]] | None:
     level_tuples = [
         tuple(levels[d[j]] for (_, levels), d in zip(coded, digits)) for j in range(observed.size)
     ]
-    return combined.astype(np.intp), level_tuples
+    return combined.astype(np.intp, copy=False), level_tuples
 
 
 def _check_exponent(value: Any, name: str) -> float:
@@ -129,7 +130,10 @@ class _Blocks:
 
 
 def _time_blocks(time: np.ndarray, strata: np.ndarray) -> _Blocks:
-    """Sort by (stratum, time) and find the tied-time blocks; shared with ``cox_zph``.
+    """Sort by (stratum, time) and find the tied-time blocks, for ``cox_zph``.
+
+    ``cox_zph`` needs the rows themselves in time order; :func:`_logrank_sums` only
+    count rows per (stratum, time) and do without this sort.
 
     A quicksort on time then a stable (radix, for small codes) sort on the stratum code is
     several times faster than ``np.lexsort`` on a million rows; the order of rows inside a
@@ -154,57 +158,73 @@ def _time_blocks(time: np.ndarray, strata: np.ndarray) -> _Blocks:
 
 def _logrank_sums(
     time: np.ndarray,
+    n_times: int,
     event: np.ndarray,
     group: np.ndarray,
     k: int,
     strata: np.ndarray,
+    n_strata: int,
     rho: float,
     gamma: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weighted observed, expected (k,) and variance (k, k), accumulated within strata.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted observed, expected (k,), variance (k, k) and rows per group (k,), within strata.
 
-    One pass over the distinct (stratum, time) blocks: per-block counts by ``bincount``,
-    numbers at risk from a cumulative count (integer, hence exact, so one running sum
-    differenced at stratum ends is safe), and the pooled left-continuous Kaplan–Meier
-    by a cumulative product over the death times of each stratum (the only loop, over
-    strata; censoring-only times have factor 1 and are skipped).
+    ``time``, ``group`` and ``strata`` are codes (0..n_times-1, 0..k-1, 0..n_strata-1).
+    Each row is counted once, by one ``bincount`` over its (event, group, stratum, time)
+    cell; the blocks (stratum, time) of a stratum are consecutive, times ascending, so the
+    rest is arithmetic on the small table of cells, with no sort of the rows. Numbers at risk come
+    from a cumulative count (integer, hence exact, so one running sum differenced at
+    stratum ends is safe), and the pooled left-continuous Kaplan–Meier by a cumulative
+    product over the death times of each stratum (the only loop, over strata;
+    censoring-only times have factor 1 and are skipped).
     """
-    blocks = _time_blocks(time, strata)
-    g, dead, block = group[blocks.order], event[blocks.order], blocks.block
-    n_blocks, starts, ends = blocks.n_blocks, blocks.starts, blocks.ends
-
-    # (k, blocks) tables: rows and deaths per group; only the death times matter below
-    cell = g * n_blocks + block
-    rows = np.bincount(cell, minlength=k * n_blocks).reshape(k, n_blocks)
-    deaths_all = np.bincount(block, weights=dead, minlength=n_blocks)
+    # a block is one (stratum, time); when the table of every stratum x time x group x
+    # event would be large (e.g. continuous times in several strata) only the blocks
+    # that occur are numbered
+    key = time if n_strata == 1 else strata * n_times + time
+    n_blocks = n_strata * n_times
+    if 2 * k * n_blocks <= counting_limit(time.size):
+        block, block_stratum = key, np.repeat(np.arange(n_strata), n_times)
+    else:
+        block, occurring = dense_codes(key, n_blocks)
+        n_blocks, block_stratum = occurring.size, occurring // n_times
+    # (event, group, block) table, blocks last so that every reduction below runs over
+    # contiguous rows; only the death times matter from here on
+    cell = (event.astype(np.intp) * k + group) * n_blocks + block
+    counts = np.bincount(cell, minlength=2 * k * n_blocks).reshape(2, k, n_blocks)
+    rows = counts[0] + counts[1]
+    deaths = counts[1]
+    deaths_all = deaths.sum(axis=0)
     use = np.flatnonzero(deaths_all > 0)
-    deaths_by_group = np.bincount(cell, weights=dead, minlength=k * n_blocks).reshape(k, n_blocks)[:, use]
+
     # at risk at a time = rows of the same stratum at this time or later
+    starts = np.searchsorted(block_stratum, np.arange(n_strata))
+    ends = np.r_[starts[1:], n_blocks]
     cum = np.cumsum(rows, axis=1)
-    last = np.repeat(ends - 1, ends - starts)[use]
-    nj = (cum[:, last] - cum[:, use] + rows[:, use]).astype(float)
+    last = ends[block_stratum[use]] - 1
+    nj = (cum[:, last] - cum[:, use] + rows[:, use]).astype(float)  # (k, death times)
     nr = nj.sum(axis=0)
-    d = deaths_all[use]
+    d = deaths_all[use].astype(float)
 
     w = np.ones(use.size)
-    if rho != 0 or gamma != 0:
+    if (rho != 0 or gamma != 0) and use.size > 0:  # no death at all: nothing to weight
         surv_left = np.empty(use.size)  # pooled KM just before each death time, within stratum
         factor = (nr - d) / nr
-        death_stratum = blocks.stratum[use]
+        death_stratum = block_stratum[use]
         bounds = np.flatnonzero(np.r_[True, death_stratum[1:] != death_stratum[:-1], True])
         for a, b in zip(bounds[:-1], bounds[1:]):
             surv_left[a] = 1.0
             surv_left[a + 1:b] = np.cumprod(factor[a:b - 1])
         w = surv_left**rho * (1.0 - surv_left) ** gamma
 
-    observed = deaths_by_group @ w
+    observed = deaths[:, use].astype(float) @ w
     expected = nj @ (w * d / nr)
     # hypergeometric covariance of one time: c * (diag(n_j) - n_j n_l / n), c = w^2 d (n-d)/(n(n-1));
     # a time with a single subject at risk contributes nothing (R skips it)
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.where(nr > 1, w**2 * d * (nr - d) / (nr * (nr - 1)), 0.0)
     variance = np.diag(nj @ c) - (nj * (c / nr)) @ nj.T
-    return observed, expected, variance
+    return observed, expected, variance, rows.sum(axis=1)
 
 
 def logrank_test(
@@ -270,16 +290,19 @@ def logrank_test(
     conv = resolve_convention(convention)
     n = check_lengths(time=time, event=event, group=group)
     t, e, _ = survival_arrays(time, event)
-    codes, levels = as_groups(group, "group", min_levels=2)
+    codes, levels = group_codes(group, "group", min_levels=2)
     stratified = _strata_codes(strata, n)
-    strata_codes = np.zeros(n, dtype=np.intp) if stratified is None else stratified[0]
     rho_f = _check_exponent(rho, "rho")
     gamma_f = _check_exponent(gamma, "gamma")
-    if conv.timefix:
-        t = timefix(t)
+    uniq, time_codes = distinct_times(t, conv)
+    if stratified is None:
+        strata_codes, n_strata = np.zeros(n, dtype=np.intp), 1
+    else:
+        strata_codes, n_strata = stratified[0], len(stratified[1])
 
     k = len(levels)
-    observed, expected, variance = _logrank_sums(t, e, codes, k, strata_codes, rho_f, gamma_f)
+    observed, expected, variance, n_group = _logrank_sums(
+        time_codes, uniq.size, e, codes, k, strata_codes, n_strata, rho_f, gamma_f)
     keep = np.flatnonzero(expected > 0)
     df = int(keep.size) - 1
     if keep.size < 2:
@@ -295,7 +318,7 @@ def logrank_test(
         df=df,
         p=p,
         groups=list(levels),
-        n=np.bincount(codes, minlength=k),
+        n=n_group,
         observed=observed,
         expected=expected,
         variance=variance,
