@@ -357,28 +357,39 @@ def _tie_correction(s: _Sorted) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
     return at_risk, at_risk_1, factor
 
 
-def _cox(weight: np.ndarray, at_risk_0: np.ndarray, at_risk_1: np.ndarray, d1: np.ndarray,
-         d: np.ndarray, start: np.ndarray) -> np.ndarray:
+def _moments(at_risk_0: np.ndarray, events_1: np.ndarray, beta: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, ``sum p`` and ``sum p (1 - p)`` over the events, where
+    ``p = n1 e^b / (n0 + n1 e^b)`` is the experimental share of the risk set at hazard ratio
+    ``e^b``: the expected experimental events and the variance (at ``b = 0`` the log-rank's,
+    elsewhere the Cox score's and information's parts). ``events_1`` is ``n1`` at events and
+    0 elsewhere, and ``at_risk_0`` is ``n - events_1`` (so positive where ``events_1`` is
+    0): non-events then add exactly 0, with no weights to multiply by."""
+    p = _WORKSPACE.get("p", events_1.shape)
+    work = _WORKSPACE.get("work", events_1.shape)
+    np.multiply(events_1, np.exp(beta)[:, None], out=p)
+    np.add(at_risk_0, p, out=work)
+    np.divide(p, work, out=p)
+    expected = p.sum(axis=1)
+    return expected, expected - np.einsum("ij,ij->i", p, p)
+
+
+def _cox(at_risk_0: np.ndarray, events_1: np.ndarray, d1: np.ndarray, d: np.ndarray,
+         start: np.ndarray) -> np.ndarray:
     """Cox log hazard ratios (Breslow) of all rows by safeguarded Newton–Raphson.
 
     Score ``U(b) = d1 - sum_events p(b)`` and information ``I(b) = sum_events p (1 - p)``
-    with ``p(b) = n1 e^b / (n0 + n1 e^b)`` at each event; ``U`` decreases in ``b``, so the
-    signs of ``U`` bracket the root and a Newton step leaving the bracket (or longer than 2)
-    is replaced by bisection (or cut to 2)."""
-    p = _WORKSPACE.get("p", weight.shape)
-    work = _WORKSPACE.get("work", weight.shape)
+    (:func:`_moments`); ``U`` decreases in ``b``, so the signs of ``U`` bracket the root and
+    a Newton step leaving the bracket (or longer than 2) is replaced by bisection (or cut
+    to 2)."""
     active = (d1 > 0) & (d1 < d)
     beta = np.where(active & np.isfinite(start), np.clip(start, -_START_LIMIT, _START_LIMIT),
                     0.0)
     lower = np.full(beta.shape, -np.inf)
     upper = np.full(beta.shape, np.inf)
     for _ in range(_NEWTON_MAX):
-        np.multiply(at_risk_1, np.exp(beta)[:, None], out=p)
-        np.add(at_risk_0, p, out=work)
-        np.divide(p, work, out=p)
-        s1 = np.einsum("ij,ij->i", p, weight)
+        s1, info = _moments(at_risk_0, events_1, beta)
         score = d1 - s1
-        info = s1 - np.einsum("ij,ij->i", np.multiply(p, weight, out=work), p)
         lower = np.where(score > 0, beta, lower)
         upper = np.where(score < 0, beta, upper)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -398,7 +409,12 @@ def _cox(weight: np.ndarray, at_risk_0: np.ndarray, at_risk_1: np.ndarray, d1: n
 
 
 def _statistics(s: _Sorted) -> tuple[np.ndarray, np.ndarray]:
-    """Log-rank z and Cox log hazard ratio of each sorted trial."""
+    """Log-rank z and Cox log hazard ratio of each sorted trial.
+
+    The two share their arrays: the log-rank's expected events and variance are the Cox
+    score's parts at ``b = 0`` (:func:`_moments`, one kernel for both), and Peto's
+    estimate ``U / V`` starts the Newton iterations. Tied event times (rare) change the
+    log-rank variance (hypergeometric) but not Breslow's likelihood."""
     ws = _WORKSPACE
     shape = s.key.shape
     fixed = _tie_correction(s)
@@ -407,23 +423,21 @@ def _statistics(s: _Sorted) -> tuple[np.ndarray, np.ndarray]:
         at_risk, at_risk_1, factor = fixed
     weight = ws.get("weight", shape)
     np.copyto(weight, s.event)
-    share = np.divide(at_risk_1, at_risk, out=ws.get("share", shape))
     d = weight.sum(axis=1)
     arm = ws.get("arm_float", shape)
     np.copyto(arm, s.arm)
     d1 = np.einsum("ij,ij->i", weight, arm)
-    expected = np.multiply(share, weight, out=ws.get("expected", shape))
-    e_sum = expected.sum(axis=1)
+    events_1 = np.multiply(at_risk_1, weight, out=ws.get("events_1", shape))
+    at_risk_0 = np.subtract(at_risk, events_1, out=ws.get("at_risk_0", shape))
+    e_sum, variance = _moments(at_risk_0, events_1, np.zeros(shape[0]))
+    if fixed is not None:
+        share = np.divide(at_risk_1, at_risk, out=ws.get("share", shape))
+        variance = (share * (1.0 - share) * factor * weight).sum(axis=1)
     score = d1 - e_sum
-    if fixed is None:
-        variance = e_sum - np.einsum("ij,ij->i", expected, share)
-    else:
-        variance = (expected * (1.0 - share) * factor).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(variance > 0, score / np.sqrt(variance), 0.0)
         peto = score / variance
-    at_risk_0 = np.subtract(at_risk, at_risk_1, out=ws.get("at_risk_0", shape))
-    return z, _cox(weight, at_risk_0, at_risk_1, d1, d, peto)
+    return z, _cox(at_risk_0, events_1, d1, d, peto)
 
 
 def _strata_counts(pt: _Patients, sc: Scenario) -> tuple[np.ndarray, np.ndarray] | None:
@@ -436,10 +450,13 @@ def _strata_counts(pt: _Patients, sc: Scenario) -> tuple[np.ndarray, np.ndarray]
 
 
 def _look_times(pt: _Patients, events: np.ndarray) -> np.ndarray:
-    """(size, k) calendar time of the D-th event for each look's D (inf: never reached)."""
-    part = _WORKSPACE.get("partition", pt.calendar.shape)
+    """(size, k) calendar time of the D-th event for each look's D (inf: never reached).
+
+    One sort of each trial's event times serves every look (a full sort with NumPy's SIMD
+    kernels is also faster than ``np.partition`` at one look)."""
+    part = _WORKSPACE.get("event_times", pt.calendar.shape)
     np.copyto(part, pt.calendar)
-    part.partition(events - 1, axis=1)
+    part.sort(axis=1)
     return part[:, events - 1].copy()
 
 
