@@ -27,7 +27,7 @@ chunk:
    ``E = -log(1 - U)`` standard exponential; dropout times are exponential. A patient has
    an event at calendar time ``entry + T`` if ``T`` comes before dropout, never otherwise.
 4. **Event-driven looks.** The look with ``D`` events is at the D-th smallest calendar
-   event time of the trial (``np.partition``); a trial with fewer than ``D`` events ever
+   event time of the trial (one ``np.sort`` of its event times serves every look); a trial with fewer than ``D`` events ever
    (dropout) never reaches it. At a look at calendar time ``t`` patient ``j`` is followed for
    ``min(T, C, t - entry)``, with an event if ``entry + T <= t``; patients randomised after
    ``t`` are not included.
