@@ -27,10 +27,10 @@ chunk:
    ``E = -log(1 - U)`` standard exponential; dropout times are exponential. A patient has
    an event at calendar time ``entry + T`` if ``T`` comes before dropout, never otherwise.
 4. **Event-driven looks.** The look with ``D`` events is at the D-th smallest calendar
-   event time of the trial (one ``np.sort`` of its event times serves every look); a trial with fewer than ``D`` events ever
-   (dropout) never reaches it. At a look at calendar time ``t`` patient ``j`` is followed for
-   ``min(T, C, t - entry)``, with an event if ``entry + T <= t``; patients randomised after
-   ``t`` are not included.
+   event time of the trial (one ``np.sort`` of its event times serves every look); a
+   trial with fewer than ``D`` events ever (dropout) never reaches it. At a look at
+   calendar time ``t`` patient ``j`` is followed for ``min(T, C, t - entry)``, with an event
+   if ``entry + T <= t``; patients randomised after ``t`` are not included.
 5. **Log-rank and Cox per trial.** Each trial's patients are sorted by follow-up time with
    one ``np.sort`` of int64 keys: the IEEE bits of the (non-negative) time, whose two
    lowest mantissa bits are replaced by the arm and a censoring flag (events sort before
