@@ -61,8 +61,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BLOCK_TRIALS", "SLICE_SLOTS", "Scenario", "patient_data", "release_workspace",
-           "simulate_chunk"]
+__all__ = ["BLOCK_TRIALS", "SLICE_SLOTS", "Scenario", "Stopping", "patient_data",
+           "release_workspace", "simulate_chunk"]
 
 #: trials per random-number block (one SeedSequence child per block and variable)
 BLOCK_TRIALS = 1000
@@ -115,6 +115,26 @@ class Scenario:
     @property
     def n_strata(self) -> int:
         return 1 if self.strata_cdf is None else self.strata_cdf.size + 1
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """The stopping rule of the looks: efficacy when the statistic (``|z|`` two-sided,
+    ``sign * z`` one-sided) reaches ``critical``, futility when ``sign * z`` falls to
+    ``futility`` (-inf: no futility bound); ``sign`` is -1 when a hazard ratio below 1 is
+    tested. One rule for the engine, which stops analysing a trial once it stops, and for
+    the summary, which counts where trials stop: the two cannot disagree."""
+
+    critical: np.ndarray
+    futility: np.ndarray
+    sided: int
+    sign: float
+
+    def decide(self, z: np.ndarray, look: int) -> tuple[np.ndarray, np.ndarray]:
+        """(efficacy, futility) flags of the trials whose statistic at ``look`` is ``z``."""
+        statistic = np.abs(z) if self.sided == 2 else self.sign * z
+        efficacy = statistic >= self.critical[look]
+        return efficacy, ~efficacy & (self.sign * z <= self.futility[look])
 
 
 # ------------------------------------------------------------------------- work arrays
@@ -421,18 +441,18 @@ def _statistics(s: _Sorted) -> tuple[np.ndarray, np.ndarray]:
     at_risk, at_risk_1 = s.at_risk, s.at_risk_1
     if fixed is not None:
         at_risk, at_risk_1, factor = fixed
-    weight = ws.get("weight", shape)
-    np.copyto(weight, s.event)
-    d = weight.sum(axis=1)
-    arm = ws.get("arm_float", shape)
-    np.copyto(arm, s.arm)
-    d1 = np.einsum("ij,ij->i", weight, arm)
-    events_1 = np.multiply(at_risk_1, weight, out=ws.get("events_1", shape))
+    d = np.count_nonzero(s.event, axis=1)
+    both = np.logical_and(s.event, s.arm, out=ws.get("event_1_flag", shape, np.bool_))
+    d1 = np.count_nonzero(both, axis=1).astype(np.float64)
+    events_1 = np.multiply(at_risk_1, s.event, out=ws.get("events_1", shape))
     at_risk_0 = np.subtract(at_risk, events_1, out=ws.get("at_risk_0", shape))
-    e_sum, variance = _moments(at_risk_0, events_1, np.zeros(shape[0]))
+    # _moments at b = 0, where n0 + n1 e^b is n itself (exactly: whole numbers)
+    share = np.divide(events_1, at_risk, out=ws.get("p", shape))
+    e_sum = share.sum(axis=1)
+    variance = e_sum - np.einsum("ij,ij->i", share, share)
     if fixed is not None:
         share = np.divide(at_risk_1, at_risk, out=ws.get("share", shape))
-        variance = (share * (1.0 - share) * factor * weight).sum(axis=1)
+        variance = (share * (1.0 - share) * factor * s.event).sum(axis=1)
     score = d1 - e_sum
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(variance > 0, score / np.sqrt(variance), 0.0)
@@ -468,32 +488,42 @@ def _subjects(entry: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public
-def simulate_chunk(sc: Scenario, seed: int, start: int, size: int) -> dict[str, np.ndarray]:
+def simulate_chunk(sc: Scenario, seed: int, start: int, size: int,
+                   stopping: Stopping | None = None) -> dict[str, np.ndarray]:
     """Simulate trials ``start .. start + size - 1``; arrays of shape (size, looks):
     ``time`` (calendar time of the look, NaN if never reached), ``subjects`` (randomised by
-    then), ``z`` (log-rank) and ``log_hr`` (Cox), NaN where the look is not reached. Every
-    look is analysed for every trial; stopping rules are applied by the caller.
+    then), ``z`` (log-rank) and ``log_hr`` (Cox), NaN where the look is not reached.
+
+    Without ``stopping`` every look is analysed for every trial (the per-trial table shows
+    them all); with it a trial is analysed up to the look where it stops and is NaN after
+    it, as if it had not reached the later looks, which is all the summary needs — and, as
+    in rpact, the simulation does only the work the trials do.
 
     The work is done in slices of at most :data:`SLICE_SLOTS` patient slots, whatever
     ``size`` is, so that a large chunk (few tasks for a cluster scheduler) stays as
     cache-friendly as a small one; results do not depend on the slicing."""
     step = max(1, SLICE_SLOTS // sc.subjects)
-    parts = [_simulate_slice(sc, seed, first, min(step, start + size - first))
+    parts = [_simulate_slice(sc, seed, first, min(step, start + size - first), stopping)
              for first in range(start, start + size, step)]
     if len(parts) == 1:
         return parts[0]
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
-def _simulate_slice(sc: Scenario, seed: int, start: int, size: int) -> dict[str, np.ndarray]:
+def _simulate_slice(sc: Scenario, seed: int, start: int, size: int,
+                    stopping: Stopping | None) -> dict[str, np.ndarray]:
     pt = _draw(sc, seed, start, size)
     times = _look_times(pt, sc.events)
     k = sc.events.size
     out = {name: np.full((size, k), np.nan) for name in ("time", "subjects", "z", "log_hr")}
     counts = _strata_counts(pt, sc)
+    running = np.ones(size, dtype=bool)
     for look in range(k):
         t = times[:, look]
         reached = np.isfinite(t)
+        if stopping is not None:
+            running &= reached
+            reached = running.copy()
         rows = None if reached.all() else np.flatnonzero(reached)
         if rows is not None and rows.size == 0:
             continue
@@ -507,6 +537,9 @@ def _simulate_slice(sc: Scenario, seed: int, start: int, size: int) -> dict[str,
         out["log_hr"][target, look] = log_hr
         entry = pt.entry if pt.entry.ndim == 1 or rows is None else pt.entry[rows]
         out["subjects"][target, look] = _subjects(entry, t_rows)
+        if stopping is not None:
+            efficacy, futility = stopping.decide(z, look)
+            running[target] &= ~(efficacy | futility)
     return out
 
 
