@@ -74,3 +74,12 @@ def test_separate_scheduler_and_worker_processes(address: str) -> None:
     assert here.rejection_per_look.tolist() == there.rejection_per_look.tolist()
     assert here.hazard_ratio_quantiles == there.hazard_ratio_quantiles
     assert here.analysis_time_quantiles == there.analysis_time_quantiles
+
+
+def test_separate_processes_with_early_stopping(address: str) -> None:
+    """Without the per-trial table the workers stop analysing trials where they stop."""
+    kw = KW | {"keep_trials": False}
+    here = simulate_power(**kw, chunk_size=2_000).to_dict()
+    there = simulate_power(**kw, chunk_size=333, scheduler=address).to_dict()
+    del here["chunk_size"], there["chunk_size"]
+    assert here == there
