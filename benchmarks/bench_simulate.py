@@ -19,7 +19,9 @@ code. Wall times and their ratios are shown beside them.
   processes (one thread each; clusters started and warmed up before the clock starts).
   Wall times give the speed-up; the workers' CPU time per trial (or replica) shows whether
   the second worker got a core of its own: on a machine whose cores are busy with other
-  work it cannot, and the speed-up falls short of 2 whatever the code does.
+  work it cannot, and the speed-up falls short of 2 whatever the code does. The machine's
+  ceiling at that moment is measured beside it: two independent busy processes against
+  one (:func:`parallel_ceiling`).
 
 rpact needs ``Rscript`` on PATH with rpact installed; without it only the Dask ratios are
 recorded. Run: ``make bench-simulate`` or ``python benchmarks/bench_simulate.py [--trials N]``.
@@ -125,6 +127,21 @@ def on_workers(n: int, job: Callable[[str], Any], warm_up: Callable[[str], Any]
     return wall, sum(after[w] - before[w] for w in after), own
 
 
+def parallel_ceiling(seconds: float = 1.5) -> float:
+    """How much faster two independent CPU-bound processes get through twice the work of
+    one, right now: the ceiling of any 2-worker speed-up on this machine at that moment
+    (2 on an idle 2-core machine; about 1 when other jobs keep the cores busy)."""
+    loops = int(seconds * 2e7)
+    code = f"x = 0\nfor i in range({loops}): x += i"
+    walls = []
+    for n in (1, 2):
+        t0 = time.perf_counter()
+        for process in [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]:
+            process.wait()
+        walls.append(time.perf_counter() - t0)
+    return 2 * walls[0] / walls[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=100_000,
@@ -188,13 +205,15 @@ def main() -> None:
              args.calibrate_replicas, calibrate_job, calibrate_warm_up)):
         (wall_1, cpu_1, own_1), (wall_2, cpu_2, own_2) = (on_workers(w, job, warm_up)
                                                           for w in (1, 2))
+        ceiling = parallel_ceiling()
         scale, unit = (1e6, "us") if units == "trial" else (1.0, "s")
         record(f"{name}: 2 workers vs 1", wall_1 / wall_2, 1.7, peer="1 worker",
                context=f"wall {wall_1:.2f} s vs {wall_2:.2f} s; worker CPU per {units} "
                        f"{cpu_1 / count * scale:.2f} {unit} (1 worker) vs "
                        f"{cpu_2 / count * scale:.2f} {unit} (2 workers); cores the workers "
                        f"got: {cpu_1 / wall_1:.2f} vs {cpu_2 / wall_2:.2f}; client CPU "
-                       f"{own_1:.2f} s vs {own_2:.2f} s; load average "
+                       f"{own_1:.2f} s vs {own_2:.2f} s; two independent busy processes vs "
+                       f"one (the machine's ceiling then): {ceiling:.2f}x; load average "
                        f"{os.getloadavg()[0]:.2f}")
 
 if __name__ == "__main__":
