@@ -27,10 +27,10 @@ chunk:
    ``E = -log(1 - U)`` standard exponential; dropout times are exponential. A patient has
    an event at calendar time ``entry + T`` if ``T`` comes before dropout, never otherwise.
 4. **Event-driven looks.** The look with ``D`` events is at the D-th smallest calendar
-   event time of the trial (``np.partition``); a trial with fewer than ``D`` events ever
-   (dropout) never reaches it. At a look at calendar time ``t`` patient ``j`` is followed for
-   ``min(T, C, t - entry)``, with an event if ``entry + T <= t``; patients randomised after
-   ``t`` are not included.
+   event time of the trial (one ``np.sort`` of its event times serves every look); a
+   trial with fewer than ``D`` events ever (dropout) never reaches it. At a look at
+   calendar time ``t`` patient ``j`` is followed for ``min(T, C, t - entry)``, with an event
+   if ``entry + T <= t``; patients randomised after ``t`` are not included.
 5. **Log-rank and Cox per trial.** Each trial's patients are sorted by follow-up time with
    one ``np.sort`` of int64 keys: the IEEE bits of the (non-negative) time, whose two
    lowest mantissa bits are replaced by the arm and a censoring flag (events sort before
@@ -47,8 +47,9 @@ chunk:
    (negative when the experimental arm has fewer events than expected) — R ``survdiff``,
    rpact's ``logRankTest``. The hazard ratio is the Cox estimate with the treatment as the
    only covariate (Breslow's likelihood; identical to Efron's without ties), by
-   Newton–Raphson on all trials at once from Peto's one-step estimate ``U / V``, safeguarded
-   by bisection, to an error below 1e-12 (see :data:`_NEWTON_TOL`). A trial whose events are
+   Newton–Raphson on all trials at once, safeguarded by bisection, to an error below
+   1e-12 (see :data:`_NEWTON_TOL`), from a start taken from the log-rank's own sums
+   (:func:`_series_start`). A trial whose events are
    all in one arm has an infinite estimate (0 or inf).
 """
 
@@ -61,8 +62,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BLOCK_TRIALS", "SLICE_SLOTS", "Scenario", "patient_data", "release_workspace",
-           "simulate_chunk"]
+__all__ = ["BLOCK_TRIALS", "SLICE_SLOTS", "Scenario", "Stopping", "patient_data",
+           "release_workspace", "simulate_chunk"]
 
 #: trials per random-number block (one SeedSequence child per block and variable)
 BLOCK_TRIALS = 1000
@@ -79,7 +80,13 @@ SLICE_SLOTS = 300_000
 _NEWTON_TOL = 1e-6
 _NEWTON_MAX = 60
 _NEWTON_MAX_STEP = 2.0  # log-HR units per Newton step
-_START_LIMIT = 20.0     # Peto's estimate is clipped to +-20 (exp stays finite) as a start
+#: Newton goes on with only the rows still moving once at most 1 in this many are
+_NEWTON_SUBSET = 4
+_START_LIMIT = 20.0     # the start is clipped to +-20 (exp stays finite)
+#: Newton steps on the cubic of :func:`_series_start`, and how far (relative to
+#: ``1 + |Peto|``) its root may lie from Peto's estimate to be trusted
+_SERIES_STEPS = 3
+_SERIES_TRUST = 0.5
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,26 @@ class Scenario:
     @property
     def n_strata(self) -> int:
         return 1 if self.strata_cdf is None else self.strata_cdf.size + 1
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """The stopping rule of the looks: efficacy when the statistic (``|z|`` two-sided,
+    ``sign * z`` one-sided) reaches ``critical``, futility when ``sign * z`` falls to
+    ``futility`` (-inf: no futility bound); ``sign`` is -1 when a hazard ratio below 1 is
+    tested. One rule for the engine, which stops analysing a trial once it stops, and for
+    the summary, which counts where trials stop: the two cannot disagree."""
+
+    critical: np.ndarray
+    futility: np.ndarray
+    sided: int
+    sign: float
+
+    def decide(self, z: np.ndarray, look: int) -> tuple[np.ndarray, np.ndarray]:
+        """(efficacy, futility) flags of the trials whose statistic at ``look`` is ``z``."""
+        statistic = np.abs(z) if self.sided == 2 else self.sign * z
+        efficacy = statistic >= self.critical[look]
+        return efficacy, ~efficacy & (self.sign * z <= self.futility[look])
 
 
 # ------------------------------------------------------------------------- work arrays
@@ -357,73 +384,133 @@ def _tie_correction(s: _Sorted) -> tuple[np.ndarray, np.ndarray, np.ndarray] | N
     return at_risk, at_risk_1, factor
 
 
-def _cox(weight: np.ndarray, at_risk_0: np.ndarray, at_risk_1: np.ndarray, d1: np.ndarray,
-         d: np.ndarray, start: np.ndarray) -> np.ndarray:
+def _moments(at_risk_0: np.ndarray, events_1: np.ndarray, beta: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, ``sum p`` and ``sum p (1 - p)`` over the events, where
+    ``p = n1 e^b / (n0 + n1 e^b)`` is the experimental share of the risk set at hazard ratio
+    ``e^b``: the expected experimental events and the variance (at ``b = 0`` the log-rank's,
+    elsewhere the Cox score's and information's parts). ``events_1`` is ``n1`` at events and
+    0 elsewhere, and ``at_risk_0`` is ``n - events_1`` (so positive where ``events_1`` is
+    0): non-events then add exactly 0, with no weights to multiply by."""
+    p = _WORKSPACE.get("p", events_1.shape)
+    work = _WORKSPACE.get("work", events_1.shape)
+    np.multiply(events_1, np.exp(beta)[:, None], out=p)
+    np.add(at_risk_0, p, out=work)
+    np.divide(p, work, out=p)
+    expected = p.sum(axis=1)
+    return expected, expected - np.einsum("ij,ij->i", p, p)
+
+
+def _cox(at_risk_0: np.ndarray, events_1: np.ndarray, d1: np.ndarray, d: np.ndarray,
+         start: np.ndarray) -> np.ndarray:
     """Cox log hazard ratios (Breslow) of all rows by safeguarded Newton–Raphson.
 
     Score ``U(b) = d1 - sum_events p(b)`` and information ``I(b) = sum_events p (1 - p)``
-    with ``p(b) = n1 e^b / (n0 + n1 e^b)`` at each event; ``U`` decreases in ``b``, so the
-    signs of ``U`` bracket the root and a Newton step leaving the bracket (or longer than 2)
-    is replaced by bisection (or cut to 2)."""
-    p = _WORKSPACE.get("p", weight.shape)
-    work = _WORKSPACE.get("work", weight.shape)
+    (:func:`_moments`); ``U`` decreases in ``b``, so the signs of ``U`` bracket the root and
+    a Newton step leaving the bracket (or longer than 2) is replaced by bisection (or cut
+    to 2). A row stops once its own step is below the tolerance (and takes it); the next
+    iterations work on the rows still moving only, so that a few slow trials do not cost
+    a pass over all of them."""
     active = (d1 > 0) & (d1 < d)
     beta = np.where(active & np.isfinite(start), np.clip(start, -_START_LIMIT, _START_LIMIT),
                     0.0)
-    lower = np.full(beta.shape, -np.inf)
-    upper = np.full(beta.shape, np.inf)
+    rows = np.arange(beta.size)
+    b, a0, e1, target = beta, at_risk_0, events_1, d1
+    lower = np.full(b.shape, -np.inf)
+    upper = np.full(b.shape, np.inf)
     for _ in range(_NEWTON_MAX):
-        np.multiply(at_risk_1, np.exp(beta)[:, None], out=p)
-        np.add(at_risk_0, p, out=work)
-        np.divide(p, work, out=p)
-        s1 = np.einsum("ij,ij->i", p, weight)
-        score = d1 - s1
-        info = s1 - np.einsum("ij,ij->i", np.multiply(p, weight, out=work), p)
-        lower = np.where(score > 0, beta, lower)
-        upper = np.where(score < 0, beta, upper)
+        s1, info = _moments(a0, e1, b)
+        score = target - s1
+        lower = np.where(score > 0, b, lower)
+        upper = np.where(score < 0, b, upper)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.clip(score / info, -_NEWTON_MAX_STEP, _NEWTON_MAX_STEP)
-        new = beta + np.where(np.isfinite(step), step, 0.0)
+        new = b + np.where(np.isfinite(step), step, 0.0)
         with np.errstate(invalid="ignore"):  # -inf + inf: no bracket yet
             mid = 0.5 * (lower + upper)
         outside = ~((new > lower) & (new < upper)) & np.isfinite(mid)
         new = np.where(outside, mid, new)
-        moved = np.abs(new - beta)
-        beta = np.where(active, new, beta)
-        if not np.any(active & (moved > _NEWTON_TOL * (1.0 + np.abs(beta)))):
+        moving = np.abs(new - b) > _NEWTON_TOL * (1.0 + np.abs(new))
+        if rows.size == beta.size:
+            moving &= active
+            new = np.where(active, new, beta)
+            beta = new
+        else:
+            beta[rows] = new
+        count = np.count_nonzero(moving)
+        if count == 0:
             break
+        b = new
+        if count > rows.size // _NEWTON_SUBSET:  # gathering the rows would cost as much
+            continue
+        rows, b, lower, upper = rows[moving], b[moving], lower[moving], upper[moving]
+        target = target[moving]
+        shape = (rows.size, at_risk_0.shape[1])
+        a0 = np.take(at_risk_0, rows, axis=0, out=_WORKSPACE.get("cox_at_risk_0", shape))
+        e1 = np.take(events_1, rows, axis=0, out=_WORKSPACE.get("cox_events_1", shape))
     beta[d1 == 0] = -np.inf
     beta[(d1 == d) & (d > 0)] = np.inf
     return beta
 
 
+def _series_start(score: np.ndarray, power_sums: tuple[np.ndarray, ...]) -> np.ndarray:
+    """A start for Newton's method closer to the Cox root than Peto's ``U / V``.
+
+    The expected experimental events ``sum p(b)`` are a sum of logistic functions of ``b``
+    whose Taylor coefficients at 0 are the Bernoulli cumulants ``k2 = sum p(1 - p)``,
+    ``k3 = sum p(1 - p)(1 - 2p)``, ``k4 = sum p(1 - p)(1 - 6p + 6p^2)``, polynomials in the
+    power sums ``S_j = sum p^j`` of the shares at ``b = 0``. The root of the cubic
+    ``U - k2 b - k3 b^2 / 2 - k4 b^3 / 6`` is within ~1e-4 of the Cox estimate at the
+    hazard ratios of trials (Peto's is within ~1e-1), which saves one Newton pass over
+    the trials; where the cubic is no guide (not decreasing, far from Peto's) Peto's
+    estimate is kept."""
+    s1, s2, s3, s4 = power_sums
+    k2 = s1 - s2
+    k3 = s1 - 3 * s2 + 2 * s3
+    k4 = s1 - 7 * s2 + 12 * s3 - 6 * s4
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        peto = score / k2
+        b = peto
+        for _ in range(_SERIES_STEPS):
+            slope = k2 + k3 * b + 0.5 * k4 * b * b
+            b = b + (score - k2 * b - 0.5 * k3 * b * b - k4 * b * b * b / 6) / slope
+        good = (np.isfinite(b) & (k2 + k3 * b + 0.5 * k4 * b * b > 0)
+                & (np.abs(b - peto) <= _SERIES_TRUST * (1.0 + np.abs(peto))))
+    return np.where(good, b, peto)
+
+
 def _statistics(s: _Sorted) -> tuple[np.ndarray, np.ndarray]:
-    """Log-rank z and Cox log hazard ratio of each sorted trial."""
+    """Log-rank z and Cox log hazard ratio of each sorted trial.
+
+    The two share their arrays: the log-rank's expected events and variance are the Cox
+    score's parts at ``b = 0`` (:func:`_moments`, one kernel for both), and the power sums
+    of the same shares give Newton's start (:func:`_series_start`). Tied event times (rare)
+    change the log-rank variance (hypergeometric) but not Breslow's likelihood."""
     ws = _WORKSPACE
     shape = s.key.shape
     fixed = _tie_correction(s)
     at_risk, at_risk_1 = s.at_risk, s.at_risk_1
     if fixed is not None:
         at_risk, at_risk_1, factor = fixed
-    weight = ws.get("weight", shape)
-    np.copyto(weight, s.event)
-    share = np.divide(at_risk_1, at_risk, out=ws.get("share", shape))
-    d = weight.sum(axis=1)
-    arm = ws.get("arm_float", shape)
-    np.copyto(arm, s.arm)
-    d1 = np.einsum("ij,ij->i", weight, arm)
-    expected = np.multiply(share, weight, out=ws.get("expected", shape))
-    e_sum = expected.sum(axis=1)
-    score = d1 - e_sum
-    if fixed is None:
-        variance = e_sum - np.einsum("ij,ij->i", expected, share)
-    else:
-        variance = (expected * (1.0 - share) * factor).sum(axis=1)
+    d = np.count_nonzero(s.event, axis=1)
+    both = np.logical_and(s.event, s.arm, out=ws.get("event_1_flag", shape, np.bool_))
+    d1 = np.count_nonzero(both, axis=1).astype(np.float64)
+    events_1 = np.multiply(at_risk_1, s.event, out=ws.get("events_1", shape))
+    at_risk_0 = np.subtract(at_risk, events_1, out=ws.get("at_risk_0", shape))
+    # _moments at b = 0, where n0 + n1 e^b is n itself (exactly: whole numbers)
+    share = np.divide(events_1, at_risk, out=ws.get("p", shape))
+    e_sum = share.sum(axis=1)
+    s2 = np.einsum("ij,ij->i", share, share)
+    square = np.multiply(share, share, out=ws.get("work", shape))
+    start = _series_start(d1 - e_sum, (e_sum, s2, np.einsum("ij,ij->i", square, share),
+                                       np.einsum("ij,ij->i", square, square)))
+    variance = e_sum - s2
+    if fixed is not None:
+        share = np.divide(at_risk_1, at_risk, out=ws.get("share", shape))
+        variance = (share * (1.0 - share) * factor * s.event).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(variance > 0, score / np.sqrt(variance), 0.0)
-        peto = score / variance
-    at_risk_0 = np.subtract(at_risk, at_risk_1, out=ws.get("at_risk_0", shape))
-    return z, _cox(weight, at_risk_0, at_risk_1, d1, d, peto)
+        z = np.where(variance > 0, (d1 - e_sum) / np.sqrt(variance), 0.0)
+    return z, _cox(at_risk_0, events_1, d1, d, start)
 
 
 def _strata_counts(pt: _Patients, sc: Scenario) -> tuple[np.ndarray, np.ndarray] | None:
@@ -436,10 +523,13 @@ def _strata_counts(pt: _Patients, sc: Scenario) -> tuple[np.ndarray, np.ndarray]
 
 
 def _look_times(pt: _Patients, events: np.ndarray) -> np.ndarray:
-    """(size, k) calendar time of the D-th event for each look's D (inf: never reached)."""
-    part = _WORKSPACE.get("partition", pt.calendar.shape)
+    """(size, k) calendar time of the D-th event for each look's D (inf: never reached).
+
+    One sort of each trial's event times serves every look (a full sort with NumPy's SIMD
+    kernels is also faster than ``np.partition`` at one look)."""
+    part = _WORKSPACE.get("event_times", pt.calendar.shape)
     np.copyto(part, pt.calendar)
-    part.partition(events - 1, axis=1)
+    part.sort(axis=1)
     return part[:, events - 1].copy()
 
 
@@ -451,32 +541,42 @@ def _subjects(entry: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public
-def simulate_chunk(sc: Scenario, seed: int, start: int, size: int) -> dict[str, np.ndarray]:
+def simulate_chunk(sc: Scenario, seed: int, start: int, size: int,
+                   stopping: Stopping | None = None) -> dict[str, np.ndarray]:
     """Simulate trials ``start .. start + size - 1``; arrays of shape (size, looks):
     ``time`` (calendar time of the look, NaN if never reached), ``subjects`` (randomised by
-    then), ``z`` (log-rank) and ``log_hr`` (Cox), NaN where the look is not reached. Every
-    look is analysed for every trial; stopping rules are applied by the caller.
+    then), ``z`` (log-rank) and ``log_hr`` (Cox), NaN where the look is not reached.
+
+    Without ``stopping`` every look is analysed for every trial (the per-trial table shows
+    them all); with it a trial is analysed up to the look where it stops and is NaN after
+    it, as if it had not reached the later looks, which is all the summary needs — and, as
+    in rpact, the simulation does only the work the trials do.
 
     The work is done in slices of at most :data:`SLICE_SLOTS` patient slots, whatever
     ``size`` is, so that a large chunk (few tasks for a cluster scheduler) stays as
     cache-friendly as a small one; results do not depend on the slicing."""
     step = max(1, SLICE_SLOTS // sc.subjects)
-    parts = [_simulate_slice(sc, seed, first, min(step, start + size - first))
+    parts = [_simulate_slice(sc, seed, first, min(step, start + size - first), stopping)
              for first in range(start, start + size, step)]
     if len(parts) == 1:
         return parts[0]
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
-def _simulate_slice(sc: Scenario, seed: int, start: int, size: int) -> dict[str, np.ndarray]:
+def _simulate_slice(sc: Scenario, seed: int, start: int, size: int,
+                    stopping: Stopping | None) -> dict[str, np.ndarray]:
     pt = _draw(sc, seed, start, size)
     times = _look_times(pt, sc.events)
     k = sc.events.size
     out = {name: np.full((size, k), np.nan) for name in ("time", "subjects", "z", "log_hr")}
     counts = _strata_counts(pt, sc)
+    running = np.ones(size, dtype=bool)
     for look in range(k):
         t = times[:, look]
         reached = np.isfinite(t)
+        if stopping is not None:
+            running &= reached
+            reached = running.copy()
         rows = None if reached.all() else np.flatnonzero(reached)
         if rows is not None and rows.size == 0:
             continue
@@ -490,6 +590,9 @@ def _simulate_slice(sc: Scenario, seed: int, start: int, size: int) -> dict[str,
         out["log_hr"][target, look] = log_hr
         entry = pt.entry if pt.entry.ndim == 1 or rows is None else pt.entry[rows]
         out["subjects"][target, look] = _subjects(entry, t_rows)
+        if stopping is not None:
+            efficacy, futility = stopping.decide(z, look)
+            running[target] &= ~(efficacy | futility)
     return out
 
 
