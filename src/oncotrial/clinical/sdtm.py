@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.clinical.plausibility import Range, plausible_ranges
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
+from oncotrial.clinical.quality import DataQualityIssue, SourceRows, issues_frame, source_rows
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
@@ -521,7 +521,7 @@ def validate_domain(
             )
     excluded = typed.loc[~ok].reset_index(drop=True)
     valid.attrs["sdtm_domain"] = domain
-    valid.attrs["sdtm_rows"] = tuple(origin[i] for i in np.flatnonzero(ok.to_numpy()))
+    valid.attrs["sdtm_rows"] = SourceRows(origin[i] for i in np.flatnonzero(ok.to_numpy()))
     issues.sort(key=lambda i: (i.row is None, i.row or 0))
     return DomainCheck(domain, valid, excluded, tuple(issues))
 
