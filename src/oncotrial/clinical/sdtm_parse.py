@@ -1,0 +1,255 @@
+"""Parsing of SDTM values to their types, one value (the rules) and one column at a time.
+
+The scalar functions state the rules of :mod:`oncotrial.clinical.sdtm`: what a complete ISO
+8601 date is, that numbers must be numbers, what a code list accepts. :func:`parse_column`
+applies them to a whole column: the common shapes of data -- a column of ISO date strings,
+of text, of numpy numbers -- are checked with vectorised string and array operations, and
+any other column (mixed types, booleans, extension arrays) falls back to the scalar rules
+value by value, so the result is the same either way: per row the typed value and the
+problem, if any. Typed columns are returned with the dtype pandas would infer from the typed
+values (``datetime64[ns]`` for dates, ``float64``/``int64`` for numbers, ``object`` for
+text), which keeps the validated frames identical to a row-by-row build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api.extensions import ExtensionDtype
+from pandas.api.types import infer_dtype, is_object_dtype
+from pandas.core.dtypes.cast import maybe_box_native
+from pandas.core.internals.construction import convert_object_array
+
+__all__ = ["ColumnSpec", "Kind", "Parsed", "boxed", "inferred", "is_missing", "number",
+           "parse_column", "parse_iso_date"]
+
+Kind = Literal["text", "date", "number", "integer", "flag"]
+
+_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
+_PARTIAL = "partial date (not imputed)"
+_UNPARSABLE = "unparsable ISO 8601 date"
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnSpec:
+    """One accepted column: its name, type, whether required, and its code list if fixed."""
+
+    name: str
+    kind: Kind = "text"
+    required: bool = False
+    codes: tuple[Any, ...] | None = None
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA (a list or tuple cell is a value)."""
+    if value is None:
+        return True
+    if isinstance(value, str):  # most cells: skip the costlier pd.isna
+        return False
+    return not isinstance(value, (list, tuple)) and bool(pd.isna(value))
+
+
+def parse_iso_date(value: Any) -> tuple[Any, str | None]:
+    """``value`` as a ``Timestamp`` and, when it is not a complete ISO 8601 date, ``NaT`` and
+    the problem. A partial date (``2019``, ``2019-05``) is never completed to the first of
+    the month or year: which day to impute is an analysis decision, so it is a problem.
+    Missing values are the caller's to judge (``NaT``, no problem)."""
+    if is_missing(value):
+        return pd.NaT, None
+    return _date(value)
+
+
+def _date(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, pd.Timestamp):
+        return value, None
+    text = str(value).strip()
+    if _PARTIAL_DATE.match(text):
+        return pd.NaT, _PARTIAL
+    if not _FULL_DATE.match(text):
+        return pd.NaT, _UNPARSABLE
+    try:
+        return pd.Timestamp(text), None
+    except ValueError:
+        return pd.NaT, _UNPARSABLE
+
+
+def number(value: Any) -> tuple[float | None, str | None]:
+    """A number as given, refusing booleans and text: ``"12"`` in a numeric column means the
+    column was read or typed wrongly, and converting it would hide that."""
+    if isinstance(value, (bool, np.bool_)):
+        return None, "not a number: a boolean (True/False)"
+    if isinstance(value, str):
+        return None, "not a number: text (numbers stored as text are not converted)"
+    if not isinstance(value, (int, float, np.number)):
+        return None, f"not a number: {type(value).__name__}"
+    return float(value), None
+
+
+def _outside(codes: tuple[Any, ...]) -> str:
+    return f"outside {codes[0]}-{codes[-1]}"
+
+
+def _unknown_code(codes: tuple[Any, ...]) -> str:
+    return f"unknown code (accepted: {', '.join(map(str, codes))})"
+
+
+def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
+    """The typed value and, if it cannot be used, the problem (value is then ``None``/NaT)."""
+    if column.kind == "date":
+        return _date(value)
+    if column.kind in ("number", "integer"):
+        parsed, problem = number(value)
+        if parsed is None:
+            return None, problem
+        if not math.isfinite(parsed):
+            return None, "not a finite number"
+        if column.kind == "integer":
+            if not parsed.is_integer():
+                return None, "not an integer"
+            parsed = int(parsed)
+        if column.codes is not None and parsed not in column.codes:
+            return None, _outside(column.codes)
+        return parsed, None
+    text = str(value).strip().upper() if column.kind == "flag" else str(value).strip()
+    codes = ("Y", "N") if column.kind == "flag" else column.codes
+    if codes is not None and text.upper() not in codes:
+        return None, _unknown_code(codes)
+    return (text.upper() if codes is not None else text), None
+
+
+def boxed(series: pd.Series) -> np.ndarray:
+    """The values of ``series`` as Python objects, as ``DataFrame.to_dict`` gives them (numpy
+    scalars become Python scalars, ``pd.NA`` None), so that parsed values and the values
+    named by issues are those of a row-by-row validation."""
+    values = series.to_numpy(dtype=object)
+    if isinstance(series.dtype, ExtensionDtype) or (
+            is_object_dtype(series.dtype)
+            and infer_dtype(values, skipna=True) != "string"):
+        native = np.empty(len(values), dtype=object)
+        native[:] = [maybe_box_native(v) for v in values]
+        values = native
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class Parsed:
+    """One parsed column: typed values, and per row ``blank`` (missing or only spaces) and
+    the problem of a present value (None: fine)."""
+
+    typed: Any
+    blank: np.ndarray
+    problem: np.ndarray
+
+
+def _blank(values: np.ndarray, strings: bool) -> np.ndarray:
+    missing = pd.isna(values)
+    if strings:
+        present = ~missing
+        empty = np.zeros(len(values), dtype=bool)
+        empty[present] = pd.Series(values[present], dtype=object).str.strip().eq("").to_numpy()
+        return missing | empty
+    return np.array([is_missing(v) or (isinstance(v, str) and not v.strip()) for v in values],
+                    dtype=bool)
+
+
+def _one_by_one(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
+    """The scalar rules value by value: any column the vectorised paths do not cover."""
+    typed = np.empty(len(values), dtype=object)
+    problem = np.full(len(values), None, dtype=object)
+    fill = pd.NaT if column.kind == "date" else None
+    for i, value in enumerate(values):
+        if blank[i]:
+            typed[i] = fill
+        else:
+            typed[i], problem[i] = _parse(column, value)
+    return Parsed(inferred(typed), blank, problem)
+
+
+def inferred(values: np.ndarray) -> Any:
+    """Python values as the column pandas builds from them when a frame is made from records
+    (``pd.DataFrame(list_of_dicts)``): the same inference, so a column parsed value by value
+    gets the dtype the row-by-row validation gave it."""
+    return convert_object_array([values], dtype=None)[0]
+
+
+def _dates(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
+    """ISO date strings: partial and malformed ones by regular expression, the rest parsed at
+    once; a string the vectorised parser refuses is judged by the scalar rule."""
+    texts = pd.Series(values[~blank], dtype=object).str.strip()
+    problem = np.full(len(values), None, dtype=object)
+    stamps = pd.Series(pd.NaT, index=range(len(values)), dtype="datetime64[ns]")
+    present = np.flatnonzero(~blank)
+    partial = texts.str.match(_PARTIAL_DATE).to_numpy(dtype=bool)
+    full = ~partial & texts.str.match(_FULL_DATE).to_numpy(dtype=bool)
+    problem[present[partial]] = _PARTIAL
+    problem[present[~partial & ~full]] = _UNPARSABLE
+    parsed = pd.to_datetime(texts[full], format="ISO8601", errors="coerce")
+    refused = parsed.isna().to_numpy()
+    if refused.any():
+        return _one_by_one(column, values, blank)
+    stamps.iloc[present[full]] = parsed.to_numpy(dtype="datetime64[ns]")
+    return Parsed(stamps.to_numpy(), blank, problem)
+
+
+def _numbers(column: ColumnSpec, values: np.ndarray) -> Parsed:
+    """A numpy int or float column: only finiteness, integrality and the code list to check."""
+    floats = values.astype(np.float64)
+    blank = np.isnan(floats)
+    problem = np.full(len(values), None, dtype=object)
+    infinite = ~blank & ~np.isfinite(floats)
+    problem[infinite] = "not a finite number"
+    ok = ~blank & ~infinite
+    if column.kind == "integer":
+        fraction = ok & (floats != np.floor(np.where(ok, floats, 0)))
+        problem[fraction] = "not an integer"
+        ok &= ~fraction
+    if column.codes is not None:
+        outside = ok & ~np.isin(floats, np.asarray(column.codes, dtype=np.float64))
+        problem[outside] = _outside(column.codes)
+        ok &= ~outside
+    if not ok.any():
+        return Parsed(np.full(len(values), None, dtype=object), blank, problem)
+    if column.kind == "integer" and ok.all():
+        return Parsed(floats.astype(np.int64), blank, problem)
+    return Parsed(np.where(ok, floats, np.nan), blank, problem)
+
+
+def _texts(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
+    """Strings: stripped, and (flags, code lists) compared with the accepted codes."""
+    typed = np.full(len(values), None, dtype=object)
+    problem = np.full(len(values), None, dtype=object)
+    present = np.flatnonzero(~blank)
+    text = pd.Series(values[present], dtype=object).str.strip()
+    codes = ("Y", "N") if column.kind == "flag" else column.codes
+    if codes is None:
+        typed[present] = text.to_numpy(dtype=object)
+        return Parsed(typed, blank, problem)
+    upper = text.str.upper()
+    known = upper.isin(codes).to_numpy()
+    typed[present[known]] = upper[known].to_numpy(dtype=object)
+    problem[present[~known]] = _unknown_code(codes)
+    return Parsed(typed, blank, problem)
+
+
+def parse_column(column: ColumnSpec, series: pd.Series) -> Parsed:
+    """Typed values and problems of one column."""
+    dtype = series.dtype
+    if column.kind in ("number", "integer") and dtype in (np.int64, np.float64):
+        return _numbers(column, series.to_numpy())
+    if column.kind == "date" and dtype == np.dtype("datetime64[ns]"):
+        blank = series.isna().to_numpy()
+        return Parsed(series.to_numpy(), blank, np.full(len(series), None, dtype=object))
+    values = boxed(series)
+    strings = is_object_dtype(dtype) and infer_dtype(values, skipna=True) in ("string", "empty")
+    blank = _blank(values, strings)
+    if strings and column.kind == "date":
+        return _dates(column, values, blank)
+    if strings and column.kind in ("text", "flag"):
+        return _texts(column, values, blank)
+    return _one_by_one(column, values, blank)
