@@ -536,6 +536,31 @@ def _first_dates(ds: pd.DataFrame, decode: str) -> dict[str, pd.Timestamp]:
     return {str(k): v for k, v in rows.groupby("USUBJID")["DSSTDTC"].min().items()}
 
 
+def _after_death(spec: DomainSpec, frame: pd.DataFrame,
+                 deaths: pd.Series) -> list[DataQualityIssue]:
+    """Records of ``frame`` dated strictly after the subject's death, by row and then date
+    column in spec order; each date column is compared at once with the death dates."""
+    dates = [c.name for c in spec.columns if c.kind == "date" and c.name in frame.columns]
+    subjects = frame["USUBJID"].astype(str).to_numpy()
+    death = pd.Series(subjects).map(deaths).to_numpy(dtype="datetime64[ns]")
+    found: list[tuple[int, int]] = []
+    for rank, column in enumerate(dates):
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            late = values.to_numpy(dtype="datetime64[ns]") > death
+        else:
+            late = np.array([not pd.isna(d) and not np.isnat(t) and d > pd.Timestamp(t)
+                             for d, t in zip(values, death, strict=True)], dtype=bool)
+        found.extend((int(i), rank) for i in np.flatnonzero(late))
+    issues = []
+    for i, rank in sorted(found):
+        column = dates[rank]
+        date = frame[column].iloc[i]
+        problem = f"dated after death ({pd.Timestamp(death[i]).date()})"
+        issues.append(DataQualityIssue(spec.name, str(subjects[i]), column, date, problem))
+    return issues
+
+
 def check_dates(
     dm: pd.DataFrame, ds: pd.DataFrame, others: Mapping[str, pd.DataFrame] | None = None
 ) -> tuple[DataQualityIssue, ...]:
@@ -565,20 +590,7 @@ def check_dates(
                 DataQualityIssue("DS", subject, "DSSTDTC", randomised, problem)
             )
     domains = {"DS": ds[ds["DSDECOD"] != "DEATH"], **dict(others or {})}
+    death_dates = pd.Series(deaths, dtype="datetime64[ns]")
     for name, frame in domains.items():
-        spec = SPECS[name.upper()]
-        dates = [
-            c.name for c in spec.columns if c.kind == "date" and c.name in frame.columns
-        ]
-        for row in frame.to_dict(orient="records"):
-            death = deaths.get(str(row["USUBJID"]))
-            for column in dates:
-                date = row[column]
-                if death is not None and not pd.isna(date) and date > death:
-                    problem = f"dated after death ({death.date()})"
-                    issues.append(
-                        DataQualityIssue(
-                            spec.name, str(row["USUBJID"]), column, date, problem
-                        )
-                    )
+        issues.extend(_after_death(SPECS[name.upper()], frame, death_dates))
     return tuple(issues)
