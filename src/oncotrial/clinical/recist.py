@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,6 +56,7 @@ import pandas as pd
 from oncotrial.clinical.plausibility import DEFAULT_RANGES
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
 from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.clinical.sdtm_parse import boxed
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
@@ -141,11 +142,10 @@ def _is_node(row: Mapping[str, Any]) -> bool:
     return NODE_ORGAN in _text(row.get("TULOC"))
 
 
-def _measurement(row: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
-    """Diameter in mm (None = not assessed) and a problem text when the value is unusable."""
-    raw = row.get("TRSTRESN")
-    if raw is None or _is_missing(raw):
-        raw = row.get("TRORRES")
+def _measurement(stresn: Any, orres: Any) -> tuple[Decimal | None, str | None]:
+    """Diameter in mm (None = not assessed) and a problem text when the value is unusable,
+    from ``TRSTRESN`` or, when that is missing, ``TRORRES``."""
+    raw = orres if stresn is None or _is_missing(stresn) else stresn
     text = _text(raw)
     if text in ("", "NOT DONE"):
         return None, None
@@ -160,6 +160,37 @@ def _measurement(row: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
     if value > MAX_DIAMETER:
         return None, f"implausible diameter (plausible range 0-{MAX_DIAMETER} mm)"
     return value, None
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    """A column's values as a row of ``to_dict(orient="records")`` holds them (None for an
+    absent column): read once per column rather than once per row and field."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return list(boxed(frame[name]))
+
+
+def _dates(raw: list[Any], parsed: bool) -> list[Any]:
+    """Each value as ``parse_iso_date`` reads it (``NaT`` when not a complete date);
+    ``parsed``: the values come from a datetime column and are already Timestamps/NaT."""
+    return raw if parsed else [parse_iso_date(v)[0] for v in raw]
+
+
+def _cached(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` remembered per hashable argument tuple: TR repeats a few codes and diameters
+    across many records, and each is parsed once (NaN keys never match, so are recomputed)."""
+    memo: dict[tuple[Any, ...], Any] = {}
+
+    def call(*args: Any) -> Any:
+        key = tuple((type(a), a) for a in args)  # 1, 1.0 and True parse differently
+        try:
+            return memo[key]
+        except KeyError:
+            memo[key] = result = fn(*args)
+            return result
+        except TypeError:  # an unhashable cell value
+            return fn(*args)
+    return call
 
 
 def derive_target_response(
@@ -308,12 +339,15 @@ def _parse_results(
 ) -> dict[tuple[str, str, pd.Timestamp], Any]:
     """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
     cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    for line, row in zip(source_rows(tr), tr.to_dict(orient="records"), strict=True):
-        subject, lnkid, test = (
-            str(row["USUBJID"]),
-            str(row["TRLNKID"]),
-            _text(row["TRTESTCD"]),
-        )
+    text, measurement = _cached(_text), _cached(_measurement)
+    raw_tests, orres, stresn, raw_dates = (_column(tr, c) for c in
+                                           ("TRTESTCD", "TRORRES", "TRSTRESN", "TRDTC"))
+    stresn_or_orres = stresn if "TRSTRESN" in tr.columns else orres
+    dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tr["TRDTC"]))
+    for i, (line, subject, lnkid, date) in enumerate(zip(
+            source_rows(tr), tr["USUBJID"].astype(str), tr["TRLNKID"].astype(str), dates,
+            strict=True)):
+        test = text(raw_tests[i])
         lesion = lesions.get((subject, lnkid))
         fragment_of = lnkid.rsplit(".", 1)[0] if "." in lnkid else None
         if lesion is None and fragment_of is not None:
@@ -327,13 +361,12 @@ def _parse_results(
                 "lesion not identified in TU; record ignored", line,
             )
             continue
-        date, _ = parse_iso_date(row["TRDTC"])
         if pd.isna(date):
             dq.add(
                 "TR",
                 subject,
                 "TRDTC",
-                row["TRDTC"],
+                raw_dates[i],
                 "missing, partial or invalid date; record ignored", line,
             )
             continue
@@ -343,31 +376,31 @@ def _parse_results(
                 "TR",
                 subject,
                 "TRTESTCD",
-                row["TRTESTCD"],
+                raw_tests[i],
                 f"lesion {lesion.lnkid} ({lesion.role}) takes {expected}; record ignored", line,
             )
             continue
         value: Any
         if test == "TUMSTATE":
-            value = _text(row.get("TRORRES"))
+            value = text(orres[i])
             allowed = NEW_STATES if lesion.role == "NEW" else NONTARGET_STATES
             if value not in allowed:
                 dq.add(
                     "TR",
                     subject,
                     "TRORRES",
-                    row.get("TRORRES"),
+                    orres[i],
                     f"unknown TUMSTATE code, expected {allowed}; lesion not assessed", line,
                 )
                 value = None
         else:
-            value, problem = _measurement(row)
+            value, problem = measurement(stresn[i], orres[i])
             if problem:
                 dq.add(
                     "TR",
                     subject,
                     "TRSTRESN/TRORRES",
-                    row.get("TRSTRESN", row.get("TRORRES")),
+                    stresn_or_orres[i],
                     f"{problem}; lesion {lnkid} not assessed on {date.date()}", line,
                 )
         cells[(subject, lnkid, date)].append(value)
