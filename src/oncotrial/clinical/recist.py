@@ -51,7 +51,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from oncotrial.clinical.plausibility import DEFAULT_RANGES
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
@@ -174,6 +176,22 @@ def _dates(raw: list[Any], parsed: bool) -> list[Any]:
     """Each value as ``parse_iso_date`` reads it (``NaT`` when not a complete date);
     ``parsed``: the values come from a datetime column and are already Timestamps/NaT."""
     return raw if parsed else [parse_iso_date(v)[0] for v in raw]
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """``_text`` of each value; a column of strings is stripped and upper-cased once per
+    distinct value (other columns value by value: 1, 1.0 and True must stay apart)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    if infer_dtype(array, skipna=True) != "string":
+        return [_text(v) for v in values]
+    codes, uniques = pd.factorize(array)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [_text(u) for u in uniques]
+    out = texts[codes]
+    for i in np.flatnonzero(codes < 0):  # missing values, judged as _text judges them
+        out[i] = _text(values[i])
+    return list(out)
 
 
 def _cached(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -339,15 +357,16 @@ def _parse_results(
 ) -> dict[tuple[str, str, pd.Timestamp], Any]:
     """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
     cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    text, measurement = _cached(_text), _cached(_measurement)
+    measurement = _cached(_measurement)
     raw_tests, orres, stresn, raw_dates = (_column(tr, c) for c in
                                            ("TRTESTCD", "TRORRES", "TRSTRESN", "TRDTC"))
+    tests, states = _texts(raw_tests), _texts(orres)
     stresn_or_orres = stresn if "TRSTRESN" in tr.columns else orres
     dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tr["TRDTC"]))
     for i, (line, subject, lnkid, date) in enumerate(zip(
             source_rows(tr), tr["USUBJID"].astype(str), tr["TRLNKID"].astype(str), dates,
             strict=True)):
-        test = text(raw_tests[i])
+        test = tests[i]
         lesion = lesions.get((subject, lnkid))
         fragment_of = lnkid.rsplit(".", 1)[0] if "." in lnkid else None
         if lesion is None and fragment_of is not None:
@@ -382,7 +401,7 @@ def _parse_results(
             continue
         value: Any
         if test == "TUMSTATE":
-            value = text(orres[i])
+            value = states[i]
             allowed = NEW_STATES if lesion.role == "NEW" else NONTARGET_STATES
             if value not in allowed:
                 dq.add(

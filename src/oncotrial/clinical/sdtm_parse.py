@@ -147,15 +147,39 @@ class Parsed:
     problem: np.ndarray
 
 
-def _blank(values: np.ndarray, strings: bool) -> np.ndarray:
-    missing = pd.isna(values)
-    if strings:
-        present = ~missing
-        empty = np.zeros(len(values), dtype=bool)
-        empty[present] = pd.Series(values[present], dtype=object).str.strip().eq("").to_numpy()
-        return missing | empty
+def _blank(values: np.ndarray) -> np.ndarray:
     return np.array([is_missing(v) or (isinstance(v, str) and not v.strip()) for v in values],
                     dtype=bool)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Strings:
+    """A column of strings (and missing values) by distinct value: SDTM columns repeat a few
+    codes, study and subject ids and dates many times, so each distinct string is stripped,
+    matched and parsed once and the result spread to its rows (``rows``, ``codes``)."""
+
+    n: int
+    rows: np.ndarray
+    codes: np.ndarray
+    stripped: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _Strings:
+        rows = np.flatnonzero(~pd.isna(values))
+        codes, uniques = pd.factorize(values[rows])
+        stripped = np.empty(len(uniques), dtype=object)
+        stripped[:] = [u.strip() for u in uniques]
+        return cls(len(values), rows, codes, stripped)
+
+    def blank(self) -> np.ndarray:
+        blank = np.ones(self.n, dtype=bool)
+        blank[self.rows] = (self.stripped == "")[self.codes]
+        return blank
+
+    def spread(self, per_unique: np.ndarray, fill: Any) -> np.ndarray:
+        out = np.full(self.n, fill, dtype=per_unique.dtype if fill is not None else object)
+        out[self.rows] = per_unique[self.codes]
+        return out
 
 
 def _one_by_one(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
@@ -178,23 +202,23 @@ def inferred(values: np.ndarray) -> Any:
     return convert_object_array([values], dtype=None)[0]
 
 
-def _dates(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
+def _dates(column: ColumnSpec, values: np.ndarray, strings: _Strings) -> Parsed:
     """ISO date strings: partial and malformed ones by regular expression, the rest parsed at
     once; a string the vectorised parser refuses is judged by the scalar rule."""
-    texts = pd.Series(values[~blank], dtype=object).str.strip()
-    problem = np.full(len(values), None, dtype=object)
-    stamps = pd.Series(pd.NaT, index=range(len(values)), dtype="datetime64[ns]")
-    present = np.flatnonzero(~blank)
+    blank = strings.blank()
+    texts = pd.Series(strings.stripped, dtype=object)
     partial = texts.str.match(_PARTIAL_DATE).to_numpy(dtype=bool)
-    full = ~partial & texts.str.match(_FULL_DATE).to_numpy(dtype=bool)
-    problem[present[partial]] = _PARTIAL
-    problem[present[~partial & ~full]] = _UNPARSABLE
+    full = ~partial & texts.str.match(_FULL_DATE).to_numpy(dtype=bool) & (texts != "").to_numpy()
     parsed = pd.to_datetime(texts[full], format="ISO8601", errors="coerce")
-    refused = parsed.isna().to_numpy()
-    if refused.any():
+    if parsed.isna().any():
         return _one_by_one(column, values, blank)
-    stamps.iloc[present[full]] = parsed.to_numpy(dtype="datetime64[ns]")
-    return Parsed(stamps.to_numpy(), blank, problem)
+    stamps = np.full(len(texts), np.datetime64("NaT", "ns"))
+    stamps[full] = parsed.to_numpy(dtype="datetime64[ns]")
+    problems = np.full(len(texts), None, dtype=object)
+    problems[partial] = _PARTIAL
+    problems[~partial & ~full & (texts != "").to_numpy()] = _UNPARSABLE
+    return Parsed(strings.spread(stamps, np.datetime64("NaT", "ns")), blank,
+                  strings.spread(problems, None))
 
 
 def _numbers(column: ColumnSpec, values: np.ndarray) -> Parsed:
@@ -220,21 +244,25 @@ def _numbers(column: ColumnSpec, values: np.ndarray) -> Parsed:
     return Parsed(np.where(ok, floats, np.nan), blank, problem)
 
 
-def _texts(column: ColumnSpec, values: np.ndarray, blank: np.ndarray) -> Parsed:
+def _texts(column: ColumnSpec, strings: _Strings) -> Parsed:
     """Strings: stripped, and (flags, code lists) compared with the accepted codes."""
-    typed = np.full(len(values), None, dtype=object)
-    problem = np.full(len(values), None, dtype=object)
-    present = np.flatnonzero(~blank)
-    text = pd.Series(values[present], dtype=object).str.strip()
+    blank = strings.blank()
     codes = ("Y", "N") if column.kind == "flag" else column.codes
     if codes is None:
-        typed[present] = text.to_numpy(dtype=object)
-        return Parsed(typed, blank, problem)
-    upper = text.str.upper()
+        typed = strings.spread(strings.stripped, None)
+        typed[blank] = None
+        return Parsed(typed, blank, np.full(strings.n, None, dtype=object))
+    upper = pd.Series(strings.stripped, dtype=object).str.upper()
     known = upper.isin(codes).to_numpy()
-    typed[present[known]] = upper[known].to_numpy(dtype=object)
-    problem[present[~known]] = _unknown_code(codes)
-    return Parsed(typed, blank, problem)
+    accepted = np.full(len(upper), None, dtype=object)
+    accepted[known] = upper.to_numpy(dtype=object)[known]
+    refused = np.full(len(upper), None, dtype=object)
+    refused[~known] = _unknown_code(codes)
+    typed = strings.spread(accepted, None)
+    problems = strings.spread(refused, None)
+    typed[blank] = None
+    problems[blank] = None
+    return Parsed(typed, blank, problems)
 
 
 def parse_column(column: ColumnSpec, series: pd.Series) -> Parsed:
@@ -246,10 +274,9 @@ def parse_column(column: ColumnSpec, series: pd.Series) -> Parsed:
         blank = series.isna().to_numpy()
         return Parsed(series.to_numpy(), blank, np.full(len(series), None, dtype=object))
     values = boxed(series)
-    strings = is_object_dtype(dtype) and infer_dtype(values, skipna=True) in ("string", "empty")
-    blank = _blank(values, strings)
-    if strings and column.kind == "date":
-        return _dates(column, values, blank)
-    if strings and column.kind in ("text", "flag"):
-        return _texts(column, values, blank)
-    return _one_by_one(column, values, blank)
+    if is_object_dtype(dtype) and infer_dtype(values, skipna=True) in ("string", "empty"):
+        if column.kind == "date":
+            return _dates(column, values, _Strings.of(values))
+        if column.kind in ("text", "flag"):
+            return _texts(column, _Strings.of(values))
+    return _one_by_one(column, values, _blank(values))
