@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -194,21 +194,22 @@ def _texts(values: list[Any]) -> list[str]:
     return list(out)
 
 
-def _cached(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` remembered per hashable argument tuple: TR repeats a few codes and diameters
-    across many records, and each is parsed once (NaN keys never match, so are recomputed)."""
-    memo: dict[tuple[Any, ...], Any] = {}
-
-    def call(*args: Any) -> Any:
-        key = tuple((type(a), a) for a in args)  # 1, 1.0 and True parse differently
-        try:
-            return memo[key]
-        except KeyError:
-            memo[key] = result = fn(*args)
-            return result
-        except TypeError:  # an unhashable cell value
-            return fn(*args)
-    return call
+def _measurements(tr: pd.DataFrame, stresn: list[Any], orres: list[Any],
+                  ) -> list[tuple[Decimal | None, str | None]]:
+    """``_measurement`` of each TR record. A present ``TRSTRESN`` alone decides, so a numeric
+    column is measured once per distinct diameter; the rest record by record."""
+    if "TRSTRESN" not in tr.columns or tr["TRSTRESN"].dtype != np.float64:
+        return [_measurement(s, o) for s, o in zip(stresn, orres, strict=True)]
+    numbers = tr["TRSTRESN"].to_numpy()
+    known = ~np.isnan(numbers) & (numbers != 0)  # 0.0 and -0.0 are told apart below
+    distinct, where = np.unique(numbers[known], return_inverse=True)
+    by_value = np.empty(len(distinct), dtype=object)
+    by_value[:] = [_measurement(float(v), None) for v in distinct]
+    out = np.empty(len(numbers), dtype=object)
+    out[known] = by_value[where.ravel()]
+    for i in np.flatnonzero(~known):
+        out[i] = _measurement(stresn[i], orres[i])
+    return list(out)
 
 
 def derive_target_response(
@@ -357,10 +358,10 @@ def _parse_results(
 ) -> dict[tuple[str, str, pd.Timestamp], Any]:
     """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
     cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    measurement = _cached(_measurement)
     raw_tests, orres, stresn, raw_dates = (_column(tr, c) for c in
                                            ("TRTESTCD", "TRORRES", "TRSTRESN", "TRDTC"))
     tests, states = _texts(raw_tests), _texts(orres)
+    measured = _measurements(tr, stresn, orres)
     stresn_or_orres = stresn if "TRSTRESN" in tr.columns else orres
     dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tr["TRDTC"]))
     for i, (line, subject, lnkid, date) in enumerate(zip(
@@ -413,7 +414,7 @@ def _parse_results(
                 )
                 value = None
         else:
-            value, problem = measurement(stresn[i], orres[i])
+            value, problem = measured[i]
             if problem:
                 dq.add(
                     "TR",

@@ -127,6 +127,12 @@ def boxed(series: pd.Series) -> np.ndarray:
     """The values of ``series`` as Python objects, as ``DataFrame.to_dict`` gives them (numpy
     scalars become Python scalars, ``pd.NA`` None), so that parsed values and the values
     named by issues are those of a row-by-row validation."""
+    if series.dtype == np.dtype("datetime64[ns]"):  # one Timestamp per distinct date
+        codes, uniques = pd.factorize(series)
+        stamps = np.empty(len(uniques) + 1, dtype=object)
+        stamps[:-1] = list(uniques)
+        stamps[-1] = pd.NaT
+        return stamps[codes]
     values = series.to_numpy(dtype=object)
     if isinstance(series.dtype, ExtensionDtype) or (
             is_object_dtype(series.dtype)
