@@ -158,16 +158,22 @@ def cycle_numbers(given: pd.DataFrame, arms: Mapping[str, Any], protocol: Any,
         windows[subject] = _window(regimen, epoch) if regimen is not None else 0
     dated = pd.DataFrame({"subject": subjects, "date": dates}).dropna(subset=["date"])
     dated = dated.sort_values(["subject", "date"], kind="stable")
+    # the walk is sequential (a cycle starts where the previous one's window ends), so it runs
+    # on Python ints (nanoseconds), several times faster than on numpy datetime scalars
+    day = 86_400_000_000_000
     cycle = np.zeros(len(dated), dtype=np.int64)
-    start = np.empty(len(dated), dtype="datetime64[ns]")
-    current, number, first = None, 0, np.datetime64("NaT")
-    for i, (subject, date) in enumerate(zip(dated["subject"].to_numpy(), dated["date"].to_numpy(), strict=True)):
+    start = np.empty(len(dated), dtype=np.int64)
+    current, number, first, window = None, 0, 0, 0
+    for i, (subject, date) in enumerate(zip(dated["subject"].tolist(),
+                                            dated["date"].to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
+                                            strict=True)):
         if subject != current:
-            current, number, first = subject, 1, date
-        elif (date - first) > np.timedelta64(windows[subject], "D"):
+            current, number, first, window = subject, 1, date, windows[subject] * day
+        elif date - first > window:
             number, first = number + 1, date
         cycle[i], start[i] = number, first
-    out = pd.DataFrame({"cycle": pd.array(cycle, dtype="Int64"), "start": start}, index=dated.index)
+    out = pd.DataFrame({"cycle": pd.array(cycle, dtype="Int64"),
+                        "start": start.view("datetime64[ns]")}, index=dated.index)
     return out.reindex(given.index)
 
 
