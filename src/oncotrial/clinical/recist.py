@@ -137,11 +137,11 @@ def _text(value: Any) -> str:
     return "" if _is_missing(value) else str(value).strip().upper()
 
 
-def _is_node(row: Mapping[str, Any]) -> bool:
-    flag = row.get("TUNODE")
+def _is_node(flag: Any, location: Any) -> bool:
+    """A lymph node: ``TUNODE`` when given, else a ``TULOC`` naming a lymph node."""
     if flag is not None and not _is_missing(flag):
         return flag is True or _text(flag) in ("Y", "TRUE", "1")
-    return NODE_ORGAN in _text(row.get("TULOC"))
+    return NODE_ORGAN in _text(location)
 
 
 def _measurement(stresn: Any, orres: Any) -> tuple[Decimal | None, str | None]:
@@ -311,34 +311,39 @@ class _Collector:
 
 def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _Lesion]:
     lesions: dict[tuple[str, str], _Lesion] = {}
-    for line, row in zip(source_rows(tu), tu.to_dict(orient="records"), strict=True):
-        subject, lnkid = str(row["USUBJID"]), str(row["TULNKID"])
-        if _text(row["TUTESTCD"]) != "TUMIDENT":
+    raw_tests, raw_roles, raw_dates, flags, locations = (
+        _column(tu, c) for c in ("TUTESTCD", "TUORRES", "TUDTC", "TUNODE", "TULOC"))
+    tests, roles = _texts(raw_tests), _texts(raw_roles)
+    dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tu["TUDTC"]))
+    for i, (line, subject, lnkid) in enumerate(zip(
+            source_rows(tu), tu["USUBJID"].astype(str), tu["TULNKID"].astype(str),
+            strict=True)):
+        if tests[i] != "TUMIDENT":
             dq.add(
                 "TU",
                 subject,
                 "TUTESTCD",
-                row["TUTESTCD"],
+                raw_tests[i],
                 "expected TUMIDENT; row ignored", line,
             )
             continue
-        role = _text(row["TUORRES"])
+        role = roles[i]
         if role not in ROLES:
             dq.add(
                 "TU",
                 subject,
                 "TUORRES",
-                row["TUORRES"],
+                raw_roles[i],
                 f"unknown code, expected {ROLES}", line,
             )
             continue
-        date, _ = parse_iso_date(row["TUDTC"])
+        date = dates[i]
         if pd.isna(date):
             dq.add(
                 "TU",
                 subject,
                 "TUDTC",
-                row["TUDTC"],
+                raw_dates[i],
                 "missing, partial or invalid date; lesion ignored", line,
             )
             continue
@@ -347,8 +352,8 @@ def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _L
                 "TU", subject, "TULNKID", lnkid, "duplicate lesion id; first row used", line
             )
             continue
-        node = _is_node(row)
-        organ = NODE_ORGAN if node else _text(row["TULOC"])
+        node = _is_node(flags[i], locations[i])
+        organ = NODE_ORGAN if node else _text(locations[i])
         lesions[(subject, lnkid)] = _Lesion(subject, lnkid, role, node, organ, date)
     return lesions
 
