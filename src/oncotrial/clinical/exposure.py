@@ -44,6 +44,7 @@ and tablet strengths all come from the protocol's regimens.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
@@ -201,7 +202,13 @@ def administrations_per_day(frequency: Any) -> int | None:
 
 def unit_of(value: Any) -> str | None:
     """A dose unit compared upper case, ``MCG`` read as ``UG``; None when not given."""
-    if not isinstance(value, str) or not value.strip():
+    return _unit_text(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_text(value: str) -> str | None:
+    """:func:`unit_of` of a text, remembered: a trial's EX records repeat a few unit texts."""
+    if not value.strip():
         return None
     return re.sub(r"^MCG", "UG", value.strip().upper())
 
