@@ -48,17 +48,19 @@ import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from pandas.api.types import infer_dtype
 
-from oncotrial.clinical.plausibility import DEFAULT_RANGES
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
-from oncotrial.clinical.sdtm import check_columns, parse_iso_date
-from oncotrial.clinical.sdtm_parse import boxed
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame
+from oncotrial.clinical.recist_records import (
+    Collector,
+    Lesion,
+    parse_lesions,
+    parse_results,
+)
+from oncotrial.clinical.sdtm import check_columns
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
@@ -73,16 +75,9 @@ __all__ = [
 
 TU_COLUMNS = ("USUBJID", "TULNKID", "TUTESTCD", "TUORRES", "TULOC", "TUDTC")
 TR_COLUMNS = ("USUBJID", "TRLNKID", "TRTESTCD", "TRDTC")
-ROLES = ("TARGET", "NON-TARGET", "NEW")
-NONTARGET_STATES = ("PRESENT", "ABSENT", "UNEQUIVOCAL PROGRESSION", "NOT EVALUABLE")
-NEW_STATES = ("PRESENT", "UNEQUIVOCAL", "EQUIVOCAL", "ABSENT")
-TOO_SMALL = Decimal(5)
-NODE_ORGAN = "LYMPH NODE"
 MAX_TARGETS = 5
 MAX_PER_ORGAN = 2
 BASELINE_WINDOW_DAYS = 28
-#: largest plausible lesion diameter in mm (as ``plausibility.DEFAULT_RANGES``)
-MAX_DIAMETER = Decimal(int(DEFAULT_RANGES[("TR", "TRSTRESN")].high))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -107,109 +102,12 @@ class TimepointResult(Result):
         return self.responses
 
 
-@dataclasses.dataclass
-class _Lesion:
-    usubjid: str
-    lnkid: str
-    role: str
-    node: bool
-    organ: str
-    date: pd.Timestamp
-
-
 def _require(df: pd.DataFrame, columns: tuple[str, ...], domain: str) -> None:
     check_columns(df, domain)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{domain}: required column {missing[0]!r} is missing",
                         dataset=domain, variable=missing[0])
-
-
-def _is_missing(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and math.isnan(value))
-        or value is pd.NA
-    )
-
-
-def _text(value: Any) -> str:
-    return "" if _is_missing(value) else str(value).strip().upper()
-
-
-def _is_node(flag: Any, location: Any) -> bool:
-    """A lymph node: ``TUNODE`` when given, else a ``TULOC`` naming a lymph node."""
-    if flag is not None and not _is_missing(flag):
-        return flag is True or _text(flag) in ("Y", "TRUE", "1")
-    return NODE_ORGAN in _text(location)
-
-
-def _measurement(stresn: Any, orres: Any) -> tuple[Decimal | None, str | None]:
-    """Diameter in mm (None = not assessed) and a problem text when the value is unusable,
-    from ``TRSTRESN`` or, when that is missing, ``TRORRES``."""
-    raw = orres if stresn is None or _is_missing(stresn) else stresn
-    text = _text(raw)
-    if text in ("", "NOT DONE"):
-        return None, None
-    if text == "TOO SMALL TO MEASURE":
-        return TOO_SMALL, None
-    try:
-        value = Decimal(repr(float(raw))) if isinstance(raw, float) else Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None, "diameter is not a number"
-    if not value.is_finite() or value < 0:
-        return None, "diameter must be a finite number >= 0 mm"
-    if value > MAX_DIAMETER:
-        return None, f"implausible diameter (plausible range 0-{MAX_DIAMETER} mm)"
-    return value, None
-
-
-def _column(frame: pd.DataFrame, name: str) -> list[Any]:
-    """A column's values as a row of ``to_dict(orient="records")`` holds them (None for an
-    absent column): read once per column rather than once per row and field."""
-    if name not in frame.columns:
-        return [None] * len(frame)
-    return list(boxed(frame[name]))
-
-
-def _dates(raw: list[Any], parsed: bool) -> list[Any]:
-    """Each value as ``parse_iso_date`` reads it (``NaT`` when not a complete date);
-    ``parsed``: the values come from a datetime column and are already Timestamps/NaT."""
-    return raw if parsed else [parse_iso_date(v)[0] for v in raw]
-
-
-def _texts(values: list[Any]) -> list[str]:
-    """``_text`` of each value; a column of strings is stripped and upper-cased once per
-    distinct value (other columns value by value: 1, 1.0 and True must stay apart)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    if infer_dtype(array, skipna=True) != "string":
-        return [_text(v) for v in values]
-    codes, uniques = pd.factorize(array)
-    texts = np.empty(len(uniques), dtype=object)
-    texts[:] = [_text(u) for u in uniques]
-    out = texts[codes]
-    for i in np.flatnonzero(codes < 0):  # missing values, judged as _text judges them
-        out[i] = _text(values[i])
-    return list(out)
-
-
-def _measurements(tr: pd.DataFrame, stresn: list[Any], orres: list[Any],
-                  ) -> list[tuple[Decimal | None, str | None]]:
-    """``_measurement`` of each TR record. A present ``TRSTRESN`` alone decides, so a numeric
-    column is measured once per distinct diameter; the rest record by record."""
-    if "TRSTRESN" not in tr.columns or tr["TRSTRESN"].dtype != np.float64:
-        return [_measurement(s, o) for s, o in zip(stresn, orres, strict=True)]
-    numbers = tr["TRSTRESN"].to_numpy()
-    known = ~np.isnan(numbers) & (numbers != 0)  # 0.0 and -0.0 are told apart below
-    distinct, where = np.unique(numbers[known], return_inverse=True)
-    by_value = np.empty(len(distinct), dtype=object)
-    by_value[:] = [_measurement(float(v), None) for v in distinct]
-    out = np.empty(len(numbers), dtype=object)
-    out[known] = by_value[where.ravel()]
-    for i in np.flatnonzero(~known):
-        out[i] = _measurement(stresn[i], orres[i])
-    return list(out)
 
 
 def derive_target_response(
@@ -295,196 +193,16 @@ def derive_overall_response(
     return target
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.issues: list[DataQualityIssue] = []
-
-    def add(
-        self, domain: str, usubjid: Any, field: str, value: Any, problem: str,
-        row: int | None = None,
-    ) -> None:
-        value = None if _is_missing(value) else value
-        self.issues.append(
-            DataQualityIssue(domain, str(usubjid), field, value, problem, row)
-        )
-
-
-def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _Lesion]:
-    lesions: dict[tuple[str, str], _Lesion] = {}
-    raw_tests, raw_roles, raw_dates, flags, locations = (
-        _column(tu, c) for c in ("TUTESTCD", "TUORRES", "TUDTC", "TUNODE", "TULOC"))
-    tests, roles = _texts(raw_tests), _texts(raw_roles)
-    dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tu["TUDTC"]))
-    for i, (line, subject, lnkid) in enumerate(zip(
-            source_rows(tu), tu["USUBJID"].astype(str), tu["TULNKID"].astype(str),
-            strict=True)):
-        if tests[i] != "TUMIDENT":
-            dq.add(
-                "TU",
-                subject,
-                "TUTESTCD",
-                raw_tests[i],
-                "expected TUMIDENT; row ignored", line,
-            )
-            continue
-        role = roles[i]
-        if role not in ROLES:
-            dq.add(
-                "TU",
-                subject,
-                "TUORRES",
-                raw_roles[i],
-                f"unknown code, expected {ROLES}", line,
-            )
-            continue
-        date = dates[i]
-        if pd.isna(date):
-            dq.add(
-                "TU",
-                subject,
-                "TUDTC",
-                raw_dates[i],
-                "missing, partial or invalid date; lesion ignored", line,
-            )
-            continue
-        if (subject, lnkid) in lesions:
-            dq.add(
-                "TU", subject, "TULNKID", lnkid, "duplicate lesion id; first row used", line
-            )
-            continue
-        node = _is_node(flags[i], locations[i])
-        organ = NODE_ORGAN if node else _text(locations[i])
-        lesions[(subject, lnkid)] = _Lesion(subject, lnkid, role, node, organ, date)
-    return lesions
-
-
-def _parse_results(
-    tr: pd.DataFrame, lesions: dict[tuple[str, str], _Lesion], dq: _Collector
-) -> dict[tuple[str, str, pd.Timestamp], Any]:
-    """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
-    cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    raw_tests, orres, stresn, raw_dates = (_column(tr, c) for c in
-                                           ("TRTESTCD", "TRORRES", "TRSTRESN", "TRDTC"))
-    tests, states = _texts(raw_tests), _texts(orres)
-    measured = _measurements(tr, stresn, orres)
-    stresn_or_orres = stresn if "TRSTRESN" in tr.columns else orres
-    dates = _dates(raw_dates, pd.api.types.is_datetime64_any_dtype(tr["TRDTC"]))
-    for i, (line, subject, lnkid, date) in enumerate(zip(
-            source_rows(tr), tr["USUBJID"].astype(str), tr["TRLNKID"].astype(str), dates,
-            strict=True)):
-        test = tests[i]
-        lesion = lesions.get((subject, lnkid))
-        fragment_of = lnkid.rsplit(".", 1)[0] if "." in lnkid else None
-        if lesion is None and fragment_of is not None:
-            lesion = lesions.get((subject, fragment_of))
-        if lesion is None:
-            dq.add(
-                "TR",
-                subject,
-                "TRLNKID",
-                lnkid,
-                "lesion not identified in TU; record ignored", line,
-            )
-            continue
-        if pd.isna(date):
-            dq.add(
-                "TR",
-                subject,
-                "TRDTC",
-                raw_dates[i],
-                "missing, partial or invalid date; record ignored", line,
-            )
-            continue
-        expected = _expected_tests(lesion)
-        if test not in expected:
-            dq.add(
-                "TR",
-                subject,
-                "TRTESTCD",
-                raw_tests[i],
-                f"lesion {lesion.lnkid} ({lesion.role}) takes {expected}; record ignored", line,
-            )
-            continue
-        value: Any
-        if test == "TUMSTATE":
-            value = states[i]
-            allowed = NEW_STATES if lesion.role == "NEW" else NONTARGET_STATES
-            if value not in allowed:
-                dq.add(
-                    "TR",
-                    subject,
-                    "TRORRES",
-                    orres[i],
-                    f"unknown TUMSTATE code, expected {allowed}; lesion not assessed", line,
-                )
-                value = None
-        else:
-            value, problem = measured[i]
-            if problem:
-                dq.add(
-                    "TR",
-                    subject,
-                    "TRSTRESN/TRORRES",
-                    stresn_or_orres[i],
-                    f"{problem}; lesion {lnkid} not assessed on {date.date()}", line,
-                )
-        cells[(subject, lnkid, date)].append(value)
-    parsed: dict[tuple[str, str, pd.Timestamp], Any] = {}
-    fragments: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    for (subject, lnkid, date), values in cells.items():
-        if len(values) > 1:
-            same = all(v == values[0] for v in values)
-            dq.add(
-                "TR",
-                subject,
-                "TRLNKID",
-                lnkid,
-                f"{len(values)} records on {date.date()}; "
-                + (
-                    "identical, one used"
-                    if same
-                    else "conflicting, lesion not assessed"
-                ),
-            )
-            value = values[0] if same else None
-        else:
-            value = values[0]
-        if (subject, lnkid) in lesions:
-            parsed[(subject, lnkid, date)] = value
-        else:
-            fragments[(subject, lnkid.rsplit(".", 1)[0], date)].append(value)
-    for key, values in fragments.items():
-        if key in parsed:
-            dq.add(
-                "TR",
-                key[0],
-                "TRLNKID",
-                key[1],
-                f"both whole lesion and fragments recorded on {key[2].date()}; not assessed",
-            )
-            parsed[key] = None
-        else:
-            parsed[key] = None if None in values else sum(values, Decimal(0))
-    return parsed
-
-
-def _expected_tests(lesion: _Lesion) -> tuple[str, ...]:
-    size = "SAXIS" if lesion.node else "LDIAM"
-    if lesion.role == "TARGET":
-        return (size,)
-    return (size, "TUMSTATE")
-
-
 def _select_targets(
     subject: str,
-    lesions: list[_Lesion],
+    lesions: list[Lesion],
     baseline: dict[str, Any],
-    dq: _Collector,
-) -> list[_Lesion]:
+    dq: Collector,
+) -> list[Lesion]:
     """Apply the baseline rules of RECIST section 3 / 4.2: measurability and 5-per-patient,
     2-per-organ (all nodes one organ). Ineligible targets are reported and re-classified as
     non-target lesions so their follow-up records are still used."""
-    selected: list[_Lesion] = []
+    selected: list[Lesion] = []
     per_organ: dict[str, int] = defaultdict(int)
     for lesion in sorted(
         (x for x in lesions if x.role == "TARGET"), key=lambda x: x.lnkid
@@ -516,7 +234,7 @@ def _select_targets(
     return selected
 
 
-def _state(lesion: _Lesion, value: Any) -> str | None:
+def _state(lesion: Lesion, value: Any) -> str | None:
     """Non-target state from a TUMSTATE code or a measurement (0 mm / node SA < 10 = absent)."""
     if not isinstance(value, Decimal):
         return value
@@ -526,7 +244,7 @@ def _state(lesion: _Lesion, value: Any) -> str | None:
 
 
 def _new_lesion_onset(
-    lesion: _Lesion, records: dict[pd.Timestamp, Any]
+    lesion: Lesion, records: dict[pd.Timestamp, Any]
 ) -> pd.Timestamp | None:
     """Date from which a NEW lesion makes the response PD, or None if never unequivocal.
 
@@ -574,11 +292,11 @@ def derive_timepoint_responses(
     if "TRORRES" not in tr.columns and "TRSTRESN" not in tr.columns:
         raise DataError("TR: required column 'TRORRES' or 'TRSTRESN' is missing",
                         dataset="TR", variable="TRORRES")
-    dq = _Collector()
-    lesions = _parse_lesions(tu, dq)
-    results = _parse_results(tr, lesions, dq)
+    dq = Collector()
+    lesions = parse_lesions(tu, dq)
+    results = parse_results(tr, lesions, dq)
     refs = dict(ref_dates.items()) if ref_dates is not None else {}
-    by_subject: dict[str, list[_Lesion]] = defaultdict(list)
+    by_subject: dict[str, list[Lesion]] = defaultdict(list)
     for lesion in lesions.values():
         by_subject[lesion.usubjid].append(lesion)
     records: dict[tuple[str, str], dict[pd.Timestamp, Any]] = defaultdict(dict)
@@ -606,11 +324,11 @@ def derive_timepoint_responses(
 
 def _derive_subject(
     subject: str,
-    lesions: list[_Lesion],
+    lesions: list[Lesion],
     records: dict[tuple[str, str], dict[pd.Timestamp, Any]],
     ref_date: Any,
     sticky_pr: bool,
-    dq: _Collector,
+    dq: Collector,
     rows: list[dict[str, Any]],
     sums: list[dict[str, Any]],
 ) -> None:
