@@ -231,7 +231,7 @@ def parse_results(
                 "lesion not identified in TU; record ignored", line,
             )
             continue
-        if pd.isna(date):
+        if date is pd.NaT:  # parse_iso_date and datetime columns give NaT itself
             dq.add(
                 "TR",
                 subject,
