@@ -421,9 +421,9 @@ def _typed(domain: str, spec: DomainSpec, frame: pd.DataFrame, known: set[str] |
     problem of a row) and the row problems, ordered as a row-by-row check would meet them:
     by row, then by column in spec order, the extra numbers, the subject check.
 
-    Why by column: each column is parsed at once (:func:`~oncotrial.clinical.sdtm_parse.
-    parse_column`) and only the rows with a problem become issues, which keeps validation
-    linear and cheap in the number of records."""
+    Why by column: each column is parsed at once
+    (:func:`~oncotrial.clinical.sdtm_parse.parse_column`) and only the rows with a problem
+    become issues, which keeps validation linear and cheap in the number of records."""
     columns = list(frame.columns)
     n = len(frame)
     keeps = domain == "DM"
@@ -474,8 +474,8 @@ def _typed(domain: str, spec: DomainSpec, frame: pd.DataFrame, known: set[str] |
     reasons = np.full(n, None, dtype=object)
     for rows, field, _, problems, excluding in found:
         if excluding:
-            free = rows[pd.isna(reasons[rows])]
-            reasons[free] = [f"{field}: {p}" for p in problems[pd.isna(reasons[rows])]]
+            first = pd.isna(reasons[rows])  # rows without an earlier excluding problem
+            reasons[rows[first]] = [f"{field}: {p}" for p in problems[first]]
     typed["EXCLREAS"] = pd.Series(reasons, index=typed.index, dtype=object)
     order = sorted((int(r), k, j) for k, (rows, *_) in enumerate(found) for j, r in enumerate(rows))
     issues = [DataQualityIssue(domain, str(subject[r]), found[k][1], found[k][2][j],
