@@ -219,14 +219,10 @@ def derive_adsl(
     given_ex = (
         exv[pd.to_numeric(exv["EXDOSE"], errors="coerce") > 0] if len(exv) else exv
     )
-    received = (
-        {
-            s: {str(t).lower() for t in g["EXTRT"]}
-            for s, g in given_ex.groupby("USUBJID")
-        }
-        if len(given_ex)
-        else {}
-    )
+    received: dict[Any, set[str]] = {}
+    for subject, drug in zip(given_ex["USUBJID"], given_ex["EXTRT"], strict=True):
+        if not pd.isna(subject):
+            received.setdefault(subject, set()).add(str(drug).lower())
     actarm = []
     for subject, planned in zip(adsl["USUBJID"], adsl["ARMCD"], strict=True):
         got = received.get(subject, set())

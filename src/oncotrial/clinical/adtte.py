@@ -55,7 +55,18 @@ import pandas as pd
 
 from oncotrial.clinical.quality import DataQualityIssue, issues_frame
 from oncotrial.clinical.sdtm import check_columns, parse_iso_date
-from oncotrial.core.errors import DataError, InputError
+from oncotrial.clinical.tte_outcomes import (
+    CENSORING_CODES,
+    LATEST,
+    NAT,
+    Outcomes,
+    Records,
+    assessed_after_death,
+    group_min,
+    progression_outcomes,
+    underivable,
+)
+from oncotrial.core.errors import DataError
 from oncotrial.core.results import Result
 from oncotrial.core.validation import row_labels, row_numbers
 from oncotrial.protocol.schedule import assessment_dates
@@ -80,18 +91,11 @@ __all__ = [
 ]
 
 DAYS_PER_MONTH = 30.4375
+_DAY_NS = 86_400_000_000_000
 COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "AVALM", "CNSR",
            "EVNTDESC", "CNSDTDSC", "SRCDOM"]
 RS_COLUMNS = ("USUBJID", "RSTESTCD", "RSORRES", "RSDTC")
 RESPONSES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")
-CENSORING_CODES: Mapping[int, str] = {
-    0: "Event",
-    1: "No adequate post-baseline assessment",
-    2: "No progression or death",
-    3: "New anticancer therapy",
-    4: "Event after missed assessments",
-    5: "Alive without event",
-}
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -181,31 +185,17 @@ def _overall(rs: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["USUBJID", "RSDTC"], kind="stable")
 
 
-def _cap(when: pd.Timestamp, cutoff: pd.Timestamp | None) -> bool:
-    """The date is known and on or before the cut-off (no cut-off: any known date)."""
-    return not pd.isna(when) and (cutoff is None or when <= cutoff)
-
-
-def _subject_issues(row: Any, paramcd: str,
-                    cutoff: pd.Timestamp | None) -> list[DataQualityIssue]:
-    """Missing ``RANDDT``, randomisation after the cut-off and death before randomisation
-    leave the parameter underivable."""
-    if pd.isna(row.RANDDT):
-        return [DataQualityIssue("ADSL", row.USUBJID, "RANDDT", None,
-                                 f"{paramcd} not derived: randomisation date is missing")]
-    if cutoff is not None and cutoff < row.RANDDT:
-        return [DataQualityIssue("ADSL", row.USUBJID, "RANDDT", row.RANDDT.date().isoformat(),
-                                 f"{paramcd} not derived: randomised after the data cut-off "
-                                 f"{cutoff.date().isoformat()}")]
-    if not pd.isna(row.DTHDT) and row.DTHDT < row.RANDDT:
-        return [DataQualityIssue("ADSL", row.USUBJID, "DTHDT", row.DTHDT.date().isoformat(),
-                                 f"{paramcd} not derived: death before randomisation "
-                                 f"{row.RANDDT.date().isoformat()}")]
-    return []
-
-
-def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+def _frame(usubjid: np.ndarray, paramcd: str, param: str, start: np.ndarray,
+           outcomes: Outcomes) -> pd.DataFrame:
+    """The ADTTE rows: admiral's ``ADT = max(ADT, STARTDT)`` and ``AVAL = ADT - STARTDT + 1``
+    (whole days)."""
+    adt = np.where(start > outcomes.adt, start, outcomes.adt)
+    aval = (adt - start).view(np.int64) // _DAY_NS + 1
+    frame = pd.DataFrame({"USUBJID": usubjid, "PARAMCD": paramcd, "PARAM": param,
+                          "STARTDT": start, "ADT": adt, "AVAL": aval,
+                          "AVALM": aval / DAYS_PER_MONTH, "CNSR": outcomes.cnsr,
+                          "EVNTDESC": outcomes.evntdesc, "CNSDTDSC": outcomes.cnsdtdsc,
+                          "SRCDOM": outcomes.srcdom}, columns=COLUMNS)
     for column in ("STARTDT", "ADT"):
         frame[column] = pd.to_datetime(frame[column])
     frame["AVAL"] = frame["AVAL"].astype("int64")
@@ -214,15 +204,24 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _row(usubjid: str, paramcd: str, param: str, startdt: pd.Timestamp,
-         outcome: Outcome) -> dict[str, Any]:
-    """Apply admiral's ``ADT = max(ADT, STARTDT)`` and ``AVAL = ADT - STARTDT + 1``."""
-    adt = max(outcome.adt, startdt)
-    aval = (adt - startdt).days + 1
-    return {"USUBJID": usubjid, "PARAMCD": paramcd, "PARAM": param, "STARTDT": startdt,
-            "ADT": adt, "AVAL": aval, "AVALM": aval / DAYS_PER_MONTH, "CNSR": outcome.cnsr,
-            "EVNTDESC": outcome.evntdesc, "CNSDTDSC": outcome.cnsdtdsc,
-            "SRCDOM": outcome.srcdom}
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy(dtype="datetime64[ns]")
+
+
+def _records(subj: pd.DataFrame, ovr: pd.DataFrame) -> Records:
+    """The overall responses of the subjects of ``subj``, numbered by subject (records of
+    other subjects are left out, as a per-subject lookup would never reach them)."""
+    owner = pd.Index(subj["USUBJID"]).get_indexer(ovr["USUBJID"])
+    owner[ovr["USUBJID"].isna().to_numpy()] = -1
+    known = owner >= 0
+    return Records(owner[known], _column(ovr, "RSDTC")[known],
+                   ovr["RSORRES"].to_numpy(dtype=object)[known])
+
+
+def _sorted_issues(*found: dict[int, DataQualityIssue]) -> tuple[DataQualityIssue, ...]:
+    """The issues in subject order (at most one per subject and parameter)."""
+    merged = {k: v for part in found for k, v in part.items()}
+    return tuple(merged[k] for k in sorted(merged))
 
 
 # -- assessment helpers --------------------------------------------------------------------
@@ -355,70 +354,11 @@ def censor_no_event(assessments: pd.DataFrame, origin: Origin,
     return Outcome(last, 2, CENSORING_CODES[2], "LAST ADEQUATE ASSESSMENT", "RS")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Rules:
-    cutoff: pd.Timestamp | None
-    censor_at_new_therapy: bool
-    missed_assessments: int | None
-    schedule: Mapping[str, Iterable[Any]] | None
-    window_days: int
-
-
-def _progression_outcome(row: Any, assessments: pd.DataFrame, origin: Origin,
-                         rules: _Rules) -> Outcome:
-    """PFS/DOR decision for one subject: event = first PD or death on/before the cut-off,
-    then the censoring rules in order: new therapy, missed assessments, no event."""
-    cut = rules.cutoff
-    progressions = assessments[assessments["RSORRES"] == "PD"]
-    pddt = progressions["RSDTC"].min() if not progressions.empty else pd.NaT
-    candidates = [(d, dom, desc) for d, dom, desc in
-                  ((pddt, "RS", "Disease progression"), (row.DTHDT, "ADSL", "Death"))
-                  if _cap(d, cut)]
-    event = min(candidates, key=lambda c: c[0]) if candidates else None
-    if (rules.censor_at_new_therapy and _cap(row.NACTDT, cut)
-            and (event is None or event[0] > row.NACTDT)):
-        return censor_new_therapy(assessments, origin, row.NACTDT)
-    if event is None:
-        return censor_no_event(assessments, origin, cut)
-    if rules.schedule is not None and rules.missed_assessments is not None:
-        if row.USUBJID not in rules.schedule:
-            raise InputError(f"schedule has no scheduled assessments for subject "
-                             f"{row.USUBJID!r}", field="schedule")
-        scheduled = np.asarray(rules.schedule[row.USUBJID], dtype="datetime64[ns]")
-        censored = censor_missed_assessments(assessments, origin, event[0], scheduled,
-                                             rules.missed_assessments, rules.window_days)
-        if censored is not None:
-            return censored
-    return Outcome(event[0], 0, event[2], "", event[1])
-
-
-def _assessments_after_death(row: Any, assessments: pd.DataFrame,
-                             paramcd: str) -> list[DataQualityIssue]:
-    if pd.isna(row.DTHDT):
-        return []
-    late = assessments[assessments["RSDTC"] > row.DTHDT]
-    if late.empty:
-        return []
-    return [DataQualityIssue("RS", row.USUBJID, "RSDTC", late["RSDTC"].iloc[0].date().isoformat(),
-                             f"{paramcd} not derived: tumour assessment after death "
-                             f"{row.DTHDT.date().isoformat()}")]
-
-
 # -- parameters ----------------------------------------------------------------------------
 
 
-def _progression_inputs(subjects: pd.DataFrame, rs: pd.DataFrame, cutoff: Any,
-                        censor_at_new_therapy: bool, missed_assessments: int | None,
-                        schedule: Mapping[str, Iterable[Any]] | None, window_days: int,
-                        ) -> tuple[_Rules, pd.DataFrame, dict[Any, pd.DataFrame], pd.DataFrame]:
-    """What PFS and DOR both start from: the rules, the validated subjects, each subject's
-    overall responses, and an empty response frame for subjects without any."""
-    rules = _Rules(None if cutoff is None else pd.Timestamp(cutoff), censor_at_new_therapy,
-                   missed_assessments, schedule, window_days)
-    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
-    ovr = _overall(rs)
-    by_subject = {k: g for k, g in ovr.groupby("USUBJID", sort=False)}
-    return rules, subj, by_subject, ovr.iloc[0:0]
+def _cutoff(cutoff: Any) -> pd.Timestamp | None:
+    return None if cutoff is None else pd.Timestamp(cutoff)
 
 
 def derive_pfs(subjects: pd.DataFrame, rs: pd.DataFrame, *,
@@ -436,25 +376,29 @@ def derive_pfs(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     (:func:`censor_missed_assessments`, applied when ``schedule`` — USUBJID to scheduled
     dates, see :func:`scheduled_assessments` — is given and ``missed_assessments`` is not
     None); otherwise no event censors (:func:`censor_no_event`). Tumour assessments after
-    death leave the subject's PFS underivable (a data-quality issue).
+    death leave the subject's PFS underivable (a data-quality issue). The rules run on all
+    subjects at once (:func:`~oncotrial.clinical.tte_outcomes.progression_outcomes`).
     """
-    rules, subj, by_subject, empty = _progression_inputs(
-        subjects, rs, cutoff, censor_at_new_therapy, missed_assessments, schedule, window_days)
-    rows: list[dict[str, Any]] = []
-    issues: list[DataQualityIssue] = []
-    for row in subj.itertuples(index=False):
-        assessments = by_subject.get(row.USUBJID, empty)
-        found = (_subject_issues(row, "PFS", rules.cutoff)
-                 or _assessments_after_death(row, assessments, "PFS"))
-        if found:
-            issues += found
-            continue
-        origin = Origin(row.RANDDT, "RANDOMIZATION", "ADSL")
-        outcome = _progression_outcome(row, assessments[assessments["RSDTC"] > row.RANDDT],
-                                       origin, rules)
-        rows.append(_row(row.USUBJID, "PFS", "Progression-Free Survival (days)", row.RANDDT,
-                         outcome))
-    return AdtteResult(_frame(rows), tuple(issues))
+    cut = _cutoff(cutoff)
+    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
+    records = _records(subj, _overall(rs))
+    usubjid = subj["USUBJID"].to_numpy(dtype=object)
+    randdt, death = _column(subj, "RANDDT"), _column(subj, "DTHDT")
+    everyone = np.ones(len(subj), dtype=bool)
+    bad, issues = underivable(usubjid, randdt, death, "PFS", cut, everyone)
+    late, late_issues = assessed_after_death(usubjid, death, records, "PFS", ~bad)
+    keep = ~bad & ~late
+    number = np.cumsum(keep) - 1
+    post = records.subset(keep[records.owner] & (records.dates > randdt[records.owner]))
+    post = Records(number[post.owner], post.dates, post.results)
+    outcomes = progression_outcomes(
+        usubjid[keep], randdt[keep], death[keep], _column(subj, "NACTDT")[keep], post,
+        origin_text="RANDOMIZATION", origin_dom="ADSL", cutoff=cut,
+        censor_at_new_therapy=censor_at_new_therapy, missed_assessments=missed_assessments,
+        schedule=schedule, window_days=window_days)
+    frame = _frame(usubjid[keep], "PFS", "Progression-Free Survival (days)", randdt[keep],
+                   outcomes)
+    return AdtteResult(frame, _sorted_issues(issues, late_issues))
 
 
 def derive_dor(subjects: pd.DataFrame, rs: pd.DataFrame, *,
@@ -473,71 +417,82 @@ def derive_dor(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     best overall response) restricts the subjects; without it every subject with such a
     response is a responder. A listed responder without one is a data-quality issue.
     """
-    rules, subj, by_subject, empty = _progression_inputs(
-        subjects, rs, cutoff, censor_at_new_therapy, missed_assessments, schedule, window_days)
+    cut = _cutoff(cutoff)
+    subj = _subjects(subjects, ("RANDDT", "DTHDT", "NACTDT"))
+    records = _records(subj, _overall(rs))
+    usubjid = subj["USUBJID"].to_numpy(dtype=object)
+    randdt, death = _column(subj, "RANDDT"), _column(subj, "DTHDT")
+    n = len(subj)
     listed = None if responders is None else set(responders)
-    rows: list[dict[str, Any]] = []
-    issues: list[DataQualityIssue] = []
-    for row in subj.itertuples(index=False):
-        if listed is not None and row.USUBJID not in listed:
-            continue
-        assessments = by_subject.get(row.USUBJID, empty)
-        found = (_subject_issues(row, "DOR", rules.cutoff)
-                 or _assessments_after_death(row, assessments, "DOR"))
-        if found:
-            issues += found
-            continue
-        post = assessments[assessments["RSDTC"] > row.RANDDT]
-        pds = post.loc[post["RSORRES"] == "PD", "RSDTC"]
-        first_pd = pds.min() if not pds.empty else pd.Timestamp.max
-        limit = pd.Timestamp.max if rules.cutoff is None else rules.cutoff
-        responses = post[post["RSORRES"].isin(("CR", "PR")) & (post["RSDTC"] < first_pd)
-                         & (post["RSDTC"] <= limit)]
-        if responses.empty:
-            if listed is not None:
-                issues.append(DataQualityIssue(
-                    "RS", row.USUBJID, "RSORRES", None,
-                    "DOR not derived: listed responder has no CR or PR before progression "
-                    "and the data cut-off"))
-            continue
-        start = responses["RSDTC"].iloc[0]
-        outcome = _progression_outcome(row, post[post["RSDTC"] >= start],
-                                       Origin(start, "FIRST RESPONSE", "RS"), rules)
-        rows.append(_row(row.USUBJID, "DOR", "Duration of Response (days)", start, outcome))
-    return AdtteResult(_frame(rows), tuple(issues))
+    considered = (np.ones(n, dtype=bool) if listed is None
+                  else np.array([s in listed for s in usubjid], dtype=bool))
+    bad, issues = underivable(usubjid, randdt, death, "DOR", cut, considered)
+    late, late_issues = assessed_after_death(usubjid, death, records, "DOR",
+                                             considered & ~bad)
+    post = records.subset(records.dates > randdt[records.owner])
+    progressions = post.subset(post.results == "PD")
+    first_pd = group_min(progressions.owner, progressions.dates, n)
+    first_pd = np.where(np.isnat(first_pd), LATEST, first_pd)
+    limit = LATEST if cut is None else np.datetime64(cut.value, "ns")
+    responded = (pd.Series(post.results).isin(("CR", "PR")).to_numpy()
+                 & (post.dates < first_pd[post.owner]) & (post.dates <= limit))
+    start = group_min(post.owner[responded], post.dates[responded], n)
+    candidates = considered & ~bad & ~late
+    unanswered = candidates & np.isnat(start)
+    missing: dict[int, DataQualityIssue] = {}
+    if listed is not None:
+        missing = {int(i): DataQualityIssue(
+            "RS", usubjid[i], "RSORRES", None,
+            "DOR not derived: listed responder has no CR or PR before progression and the "
+            "data cut-off") for i in np.flatnonzero(unanswered)}
+    keep = candidates & ~unanswered
+    number = np.cumsum(keep) - 1
+    counted = post.subset(keep[post.owner] & (post.dates >= start[post.owner]))
+    counted = Records(number[counted.owner], counted.dates, counted.results)
+    outcomes = progression_outcomes(
+        usubjid[keep], start[keep], death[keep], _column(subj, "NACTDT")[keep], counted,
+        origin_text="FIRST RESPONSE", origin_dom="RS", cutoff=cut,
+        censor_at_new_therapy=censor_at_new_therapy, missed_assessments=missed_assessments,
+        schedule=schedule, window_days=window_days)
+    frame = _frame(usubjid[keep], "DOR", "Duration of Response (days)", start[keep], outcomes)
+    return AdtteResult(frame, _sorted_issues(issues, late_issues, missing))
 
 
 def _death_or_alive(subjects: pd.DataFrame, cutoff: date | pd.Timestamp | None,
                     paramcd: str, param: str, event_column: str | None) -> AdtteResult:
-    """Event = first of ``event_column`` and death on/before the cut-off; otherwise censored
-    at the last known alive date capped at the cut-off (CNSR 5)."""
-    cut = None if cutoff is None else pd.Timestamp(cutoff)
+    """Event = first of ``event_column`` and death on/before the cut-off (death when both
+    fall on one day); otherwise censored at the last known alive date capped at the cut-off
+    (CNSR 5)."""
+    cut = _cutoff(cutoff)
     extra = (event_column,) if event_column else ()
     subj = _subjects(subjects, ("RANDDT", "DTHDT", "LSTALVDT", *extra))
-    rows: list[dict[str, Any]] = []
-    issues: list[DataQualityIssue] = []
-    for row in subj.itertuples(index=False):
-        found = _subject_issues(row, paramcd, cut)
-        if found:
-            issues += found
-            continue
-        candidates = [(row.DTHDT, "Death")]
-        if event_column:
-            candidates.append((getattr(row, event_column), "Second disease progression"))
-        events = [c for c in candidates if _cap(c[0], cut)]
-        if events:
-            when, desc = min(events, key=lambda c: c[0])
-            outcome = Outcome(when, 0, desc, "", "ADSL")
-        elif pd.isna(row.LSTALVDT):
-            issues.append(DataQualityIssue("ADSL", row.USUBJID, "LSTALVDT", None,
-                                           f"{paramcd} not derived: no death and no last "
-                                           "known alive date"))
-            continue
-        else:
-            alive = row.LSTALVDT if cut is None else min(row.LSTALVDT, cut)
-            outcome = Outcome(alive, 5, CENSORING_CODES[5], "LAST KNOWN ALIVE", "ADSL")
-        rows.append(_row(row.USUBJID, paramcd, param, row.RANDDT, outcome))
-    return AdtteResult(_frame(rows), tuple(issues))
+    usubjid = subj["USUBJID"].to_numpy(dtype=object)
+    randdt, death, alive = (_column(subj, c) for c in ("RANDDT", "DTHDT", "LSTALVDT"))
+    n = len(subj)
+    bad, issues = underivable(usubjid, randdt, death, paramcd, cut, np.ones(n, dtype=bool))
+    limit = None if cut is None else np.datetime64(cut.value, "ns")
+    death_ok = ~np.isnat(death) if limit is None else ~np.isnat(death) & (death <= limit)
+    second = _column(subj, event_column) if event_column else np.full(n, NAT)
+    second_ok = ~np.isnat(second) if limit is None else ~np.isnat(second) & (second <= limit)
+    use_death = death_ok & (~second_ok | (death <= second))
+    has_event = death_ok | second_ok
+    unknown = ~bad & ~has_event & np.isnat(alive)
+    missing = {int(i): DataQualityIssue("ADSL", usubjid[i], "LSTALVDT", None,
+                                        f"{paramcd} not derived: no death and no last known "
+                                        "alive date") for i in np.flatnonzero(unknown)}
+    capped = alive if limit is None else np.where(limit < alive, limit, alive)
+    outcomes = Outcomes(np.where(has_event, np.where(use_death, death, second), capped),
+                        np.where(has_event, 0, 5).astype(np.int64),
+                        np.where(has_event, np.where(use_death, "Death",
+                                                     "Second disease progression"),
+                                 CENSORING_CODES[5]).astype(object),
+                        np.where(has_event, "", "LAST KNOWN ALIVE").astype(object),
+                        np.full(n, "ADSL", dtype=object))
+    keep = ~bad & ~unknown
+    chosen = Outcomes(outcomes.adt[keep], outcomes.cnsr[keep], outcomes.evntdesc[keep],
+                      outcomes.cnsdtdsc[keep], outcomes.srcdom[keep])
+    frame = _frame(usubjid[keep], paramcd, param, randdt[keep], chosen)
+    return AdtteResult(frame, _sorted_issues(issues, missing))
 
 
 def derive_os(subjects: pd.DataFrame, *,

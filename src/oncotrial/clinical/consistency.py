@@ -170,12 +170,14 @@ def check_doses(ex: pd.DataFrame, protocol: Any, *, dm: pd.DataFrame | None = No
     implausible: list[Any] = []
     issues: list[DataQualityIssue] = []
     no_body: set[tuple[str, str]] = set()
+    undosed = pd.isna(ex["EXDOSE"]).to_numpy()
+    absolutes: dict[str, dict[str, str]] = {}  # per drug: absolute unit -> per-size unit
     for position, (index, subject, drug, dose, unit, frequency) in enumerate(
             zip(ex.index, ex["USUBJID"], ex["EXTRT"], ex["EXDOSE"], units, frequencies,
                 strict=True)):
         name = str(drug).strip().lower()
         planned = doses.get(name)
-        if planned is None or pd.isna(dose):
+        if planned is None or undosed[position]:
             continue
         subject = str(subject)
         given_per_day = None
@@ -190,7 +192,9 @@ def check_doses(ex: pd.DataFrame, protocol: Any, *, dm: pd.DataFrame | None = No
                     rows[position]))
                 continue
         record_unit = unit_of(unit)
-        absolute = {u.partition("/")[0]: u for u in planned if "/" in u}
+        if name not in absolutes:
+            absolutes[name] = {u.partition("/")[0]: u for u in planned if "/" in u}
+        absolute = absolutes[name]
         if record_unit is None or record_unit in planned:
             highest, per_day = planned[record_unit or max(planned, key=lambda u: planned[u][0])]
         elif record_unit in absolute:

@@ -272,11 +272,17 @@ def _assessment_schedules(adsl: pd.DataFrame, protocol: Any,
     arms = {a.code for a in protocol.arms}
     schedules: dict[str, np.ndarray] = {}
     issues: list[DataQualityIssue] = []
+    # a schedule depends only on arm and randomisation date, which many subjects share
+    made: dict[tuple[str, pd.Timestamp], np.ndarray] = {}
     for row in adsl.itertuples(index=False):
         if pd.isna(row.RANDDT):
             continue
         if row.ARMCD in arms:
-            schedules[row.USUBJID] = scheduled_assessments(protocol, row.ARMCD, row.RANDDT)
+            key = (row.ARMCD, row.RANDDT)
+            if key not in made:
+                made[key] = scheduled_assessments(protocol, row.ARMCD, row.RANDDT)
+                made[key].flags.writeable = False
+            schedules[row.USUBJID] = made[key]
         else:
             schedules[row.USUBJID] = np.array([], dtype="datetime64[ns]")
             issues.append(DataQualityIssue("DM", str(row.USUBJID), "ARMCD", row.ARMCD,

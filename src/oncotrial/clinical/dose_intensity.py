@@ -39,6 +39,7 @@ from oncotrial.clinical.exposure import (
     phase_of,
     unit_of,
 )
+from oncotrial.clinical.sdtm_parse import boxed
 
 __all__ = ["derive_rdi", "relative_doses"]
 
@@ -53,23 +54,29 @@ def relative_doses(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, other
     :mod:`oncotrial.clinical.exposure`)."""
     arm = dict(zip(adsl["USUBJID"], adsl["ACTARMCD"], strict=True))
     phase_column = "EPOCH" if "EPOCH" in given.columns else None
+
+    def column(name: str | None) -> list[Any]:
+        if name is None or name not in given.columns:
+            return [None] * len(given)
+        return list(boxed(given[name]))
+
     ratios, tolerances = [], []
     full: dict[tuple[Any, ...], FullDose | None] = {}
-    for index, row in zip(given.index, given.to_dict(orient="records"), strict=True):
-        code = arm.get(row["USUBJID"])
+    for index, subject, drug, dose, unit, frequency, epoch in zip(
+            given.index, *(column(c) for c in ("USUBJID", "EXTRT", "EXDOSE", "EXDOSU",
+                                               "EXDOSFRQ", phase_column)), strict=True):
+        code = arm.get(subject)
         ratio, tolerance = np.nan, 0.0
         if code is not None and index not in other_unit:
-            epoch = row.get(phase_column) if phase_column else None
-            key = (code, epoch if isinstance(epoch, str) else None, str(row["EXTRT"]).lower(),
-                   unit_of(row.get("EXDOSU")), sizes.get(str(row["USUBJID"])))
+            key = (code, epoch if isinstance(epoch, str) else None, str(drug).lower(),
+                   unit_of(unit), sizes.get(str(subject)))
             if key not in full:
                 full[key] = full_dose(protocol, *key)
             expected = full[key]
             if expected is not None and expected.amount:
-                frequency = row.get("EXDOSFRQ")
                 per_day = (administrations_per_day(frequency) if isinstance(frequency, str)
                            and frequency.strip() else None) or expected.per_day
-                ratio = float(row["EXDOSE"]) * per_day / (expected.amount * expected.per_day)
+                ratio = float(dose) * per_day / (expected.amount * expected.per_day)
                 tolerance = expected.tolerance
         ratios.append(ratio)
         tolerances.append(tolerance)
@@ -85,6 +92,7 @@ def derive_rdi(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, ratios: p
         return
     arms = dict(zip(adsl["USUBJID"].astype(str), adsl["ACTARMCD"], strict=True))
     records = given.assign(USUBJID=given["USUBJID"].astype(str), _RATIO=ratios,
+                           _UNKNOWN=ratios.isna(),
                            _DRUG=given["EXTRT"].astype(str).str.lower(),
                            _PHASE=given["EPOCH"].map(epoch_suffixes(protocol, given["EPOCH"])))
     for suffix, group in records.groupby("_PHASE", sort=False):
@@ -93,7 +101,7 @@ def derive_rdi(adsl: pd.DataFrame, given: pd.DataFrame, protocol: Any, ratios: p
         span = group.groupby("USUBJID", sort=False)["_START"].agg(["min", "max"])
         epoch = group.groupby("USUBJID", sort=False)["EPOCH"].first()
         drugs = group.groupby(["USUBJID", "_DRUG"], sort=False).agg(
-            ratio=("_RATIO", "mean"), unknown=("_RATIO", lambda r: bool(r.isna().any())),
+            ratio=("_RATIO", "mean"), unknown=("_UNKNOWN", "any"),
             cycles=("_CYCLE", "nunique"))
         by_drug = drugs.to_dict("index")
         values: dict[str, float] = {}

@@ -44,6 +44,7 @@ and tablet strengths all come from the protocol's regimens.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
@@ -158,16 +159,22 @@ def cycle_numbers(given: pd.DataFrame, arms: Mapping[str, Any], protocol: Any,
         windows[subject] = _window(regimen, epoch) if regimen is not None else 0
     dated = pd.DataFrame({"subject": subjects, "date": dates}).dropna(subset=["date"])
     dated = dated.sort_values(["subject", "date"], kind="stable")
+    # the walk is sequential (a cycle starts where the previous one's window ends), so it runs
+    # on Python ints (nanoseconds), several times faster than on numpy datetime scalars
+    day = 86_400_000_000_000
     cycle = np.zeros(len(dated), dtype=np.int64)
-    start = np.empty(len(dated), dtype="datetime64[ns]")
-    current, number, first = None, 0, np.datetime64("NaT")
-    for i, (subject, date) in enumerate(zip(dated["subject"].to_numpy(), dated["date"].to_numpy(), strict=True)):
+    start = np.empty(len(dated), dtype=np.int64)
+    current, number, first, window = None, 0, 0, 0
+    for i, (subject, date) in enumerate(zip(dated["subject"].tolist(),
+                                            dated["date"].to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
+                                            strict=True)):
         if subject != current:
-            current, number, first = subject, 1, date
-        elif (date - first) > np.timedelta64(windows[subject], "D"):
+            current, number, first, window = subject, 1, date, windows[subject] * day
+        elif date - first > window:
             number, first = number + 1, date
         cycle[i], start[i] = number, first
-    out = pd.DataFrame({"cycle": pd.array(cycle, dtype="Int64"), "start": start}, index=dated.index)
+    out = pd.DataFrame({"cycle": pd.array(cycle, dtype="Int64"),
+                        "start": start.view("datetime64[ns]")}, index=dated.index)
     return out.reindex(given.index)
 
 
@@ -195,7 +202,13 @@ def administrations_per_day(frequency: Any) -> int | None:
 
 def unit_of(value: Any) -> str | None:
     """A dose unit compared upper case, ``MCG`` read as ``UG``; None when not given."""
-    if not isinstance(value, str) or not value.strip():
+    return _unit_text(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_text(value: str) -> str | None:
+    """:func:`unit_of` of a text, remembered: a trial's EX records repeat a few unit texts."""
+    if not value.strip():
         return None
     return re.sub(r"^MCG", "UG", value.strip().upper())
 

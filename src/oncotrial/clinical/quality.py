@@ -18,7 +18,7 @@ import pandas as pd
 
 from oncotrial.core.results import Result
 
-__all__ = ["COLUMNS", "DataQualityIssue", "issues_frame", "source_rows"]
+__all__ = ["COLUMNS", "DataQualityIssue", "SourceRows", "issues_frame", "source_rows"]
 
 #: column order of the data-quality report (``data_quality.csv``)
 COLUMNS = ("domain", "row", "usubjid", "field", "value", "problem")
@@ -35,6 +35,21 @@ class DataQualityIssue(Result):
     value: Any
     problem: str
     row: int | None = None
+
+
+class SourceRows(tuple[int, ...]):
+    """The input rows a validated frame records in ``attrs["sdtm_rows"]``.
+
+    pandas deep-copies ``attrs`` into every frame and column derived from a frame, so a plain
+    tuple of one int per row made each column access of a validated frame cost a copy of
+    all its rows, and the derivations grew with the square of the data. The rows never
+    change once recorded: a deep copy can be the object itself.
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SourceRows:
+        return self
 
 
 def issues_frame(issues: Iterable[DataQualityIssue]) -> pd.DataFrame:

@@ -48,14 +48,19 @@ import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from oncotrial.clinical.plausibility import DEFAULT_RANGES
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
-from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.clinical.quality import DataQualityIssue, issues_frame
+from oncotrial.clinical.recist_records import (
+    Collector,
+    Lesion,
+    parse_lesions,
+    parse_results,
+)
+from oncotrial.clinical.sdtm import check_columns
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
@@ -70,16 +75,9 @@ __all__ = [
 
 TU_COLUMNS = ("USUBJID", "TULNKID", "TUTESTCD", "TUORRES", "TULOC", "TUDTC")
 TR_COLUMNS = ("USUBJID", "TRLNKID", "TRTESTCD", "TRDTC")
-ROLES = ("TARGET", "NON-TARGET", "NEW")
-NONTARGET_STATES = ("PRESENT", "ABSENT", "UNEQUIVOCAL PROGRESSION", "NOT EVALUABLE")
-NEW_STATES = ("PRESENT", "UNEQUIVOCAL", "EQUIVOCAL", "ABSENT")
-TOO_SMALL = Decimal(5)
-NODE_ORGAN = "LYMPH NODE"
 MAX_TARGETS = 5
 MAX_PER_ORGAN = 2
 BASELINE_WINDOW_DAYS = 28
-#: largest plausible lesion diameter in mm (as ``plausibility.DEFAULT_RANGES``)
-MAX_DIAMETER = Decimal(int(DEFAULT_RANGES[("TR", "TRSTRESN")].high))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -104,62 +102,12 @@ class TimepointResult(Result):
         return self.responses
 
 
-@dataclasses.dataclass
-class _Lesion:
-    usubjid: str
-    lnkid: str
-    role: str
-    node: bool
-    organ: str
-    date: pd.Timestamp
-
-
 def _require(df: pd.DataFrame, columns: tuple[str, ...], domain: str) -> None:
     check_columns(df, domain)
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{domain}: required column {missing[0]!r} is missing",
                         dataset=domain, variable=missing[0])
-
-
-def _is_missing(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and math.isnan(value))
-        or value is pd.NA
-    )
-
-
-def _text(value: Any) -> str:
-    return "" if _is_missing(value) else str(value).strip().upper()
-
-
-def _is_node(row: Mapping[str, Any]) -> bool:
-    flag = row.get("TUNODE")
-    if flag is not None and not _is_missing(flag):
-        return flag is True or _text(flag) in ("Y", "TRUE", "1")
-    return NODE_ORGAN in _text(row.get("TULOC"))
-
-
-def _measurement(row: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
-    """Diameter in mm (None = not assessed) and a problem text when the value is unusable."""
-    raw = row.get("TRSTRESN")
-    if raw is None or _is_missing(raw):
-        raw = row.get("TRORRES")
-    text = _text(raw)
-    if text in ("", "NOT DONE"):
-        return None, None
-    if text == "TOO SMALL TO MEASURE":
-        return TOO_SMALL, None
-    try:
-        value = Decimal(repr(float(raw))) if isinstance(raw, float) else Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None, "diameter is not a number"
-    if not value.is_finite() or value < 0:
-        return None, "diameter must be a finite number >= 0 mm"
-    if value > MAX_DIAMETER:
-        return None, f"implausible diameter (plausible range 0-{MAX_DIAMETER} mm)"
-    return value, None
 
 
 def derive_target_response(
@@ -245,188 +193,16 @@ def derive_overall_response(
     return target
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.issues: list[DataQualityIssue] = []
-
-    def add(
-        self, domain: str, usubjid: Any, field: str, value: Any, problem: str,
-        row: int | None = None,
-    ) -> None:
-        value = None if _is_missing(value) else value
-        self.issues.append(
-            DataQualityIssue(domain, str(usubjid), field, value, problem, row)
-        )
-
-
-def _parse_lesions(tu: pd.DataFrame, dq: _Collector) -> dict[tuple[str, str], _Lesion]:
-    lesions: dict[tuple[str, str], _Lesion] = {}
-    for line, row in zip(source_rows(tu), tu.to_dict(orient="records"), strict=True):
-        subject, lnkid = str(row["USUBJID"]), str(row["TULNKID"])
-        if _text(row["TUTESTCD"]) != "TUMIDENT":
-            dq.add(
-                "TU",
-                subject,
-                "TUTESTCD",
-                row["TUTESTCD"],
-                "expected TUMIDENT; row ignored", line,
-            )
-            continue
-        role = _text(row["TUORRES"])
-        if role not in ROLES:
-            dq.add(
-                "TU",
-                subject,
-                "TUORRES",
-                row["TUORRES"],
-                f"unknown code, expected {ROLES}", line,
-            )
-            continue
-        date, _ = parse_iso_date(row["TUDTC"])
-        if pd.isna(date):
-            dq.add(
-                "TU",
-                subject,
-                "TUDTC",
-                row["TUDTC"],
-                "missing, partial or invalid date; lesion ignored", line,
-            )
-            continue
-        if (subject, lnkid) in lesions:
-            dq.add(
-                "TU", subject, "TULNKID", lnkid, "duplicate lesion id; first row used", line
-            )
-            continue
-        node = _is_node(row)
-        organ = NODE_ORGAN if node else _text(row["TULOC"])
-        lesions[(subject, lnkid)] = _Lesion(subject, lnkid, role, node, organ, date)
-    return lesions
-
-
-def _parse_results(
-    tr: pd.DataFrame, lesions: dict[tuple[str, str], _Lesion], dq: _Collector
-) -> dict[tuple[str, str, pd.Timestamp], Any]:
-    """Map (subject, lesion, date) -> Decimal diameter, state text, or None (not assessed)."""
-    cells: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    for line, row in zip(source_rows(tr), tr.to_dict(orient="records"), strict=True):
-        subject, lnkid, test = (
-            str(row["USUBJID"]),
-            str(row["TRLNKID"]),
-            _text(row["TRTESTCD"]),
-        )
-        lesion = lesions.get((subject, lnkid))
-        fragment_of = lnkid.rsplit(".", 1)[0] if "." in lnkid else None
-        if lesion is None and fragment_of is not None:
-            lesion = lesions.get((subject, fragment_of))
-        if lesion is None:
-            dq.add(
-                "TR",
-                subject,
-                "TRLNKID",
-                lnkid,
-                "lesion not identified in TU; record ignored", line,
-            )
-            continue
-        date, _ = parse_iso_date(row["TRDTC"])
-        if pd.isna(date):
-            dq.add(
-                "TR",
-                subject,
-                "TRDTC",
-                row["TRDTC"],
-                "missing, partial or invalid date; record ignored", line,
-            )
-            continue
-        expected = _expected_tests(lesion)
-        if test not in expected:
-            dq.add(
-                "TR",
-                subject,
-                "TRTESTCD",
-                row["TRTESTCD"],
-                f"lesion {lesion.lnkid} ({lesion.role}) takes {expected}; record ignored", line,
-            )
-            continue
-        value: Any
-        if test == "TUMSTATE":
-            value = _text(row.get("TRORRES"))
-            allowed = NEW_STATES if lesion.role == "NEW" else NONTARGET_STATES
-            if value not in allowed:
-                dq.add(
-                    "TR",
-                    subject,
-                    "TRORRES",
-                    row.get("TRORRES"),
-                    f"unknown TUMSTATE code, expected {allowed}; lesion not assessed", line,
-                )
-                value = None
-        else:
-            value, problem = _measurement(row)
-            if problem:
-                dq.add(
-                    "TR",
-                    subject,
-                    "TRSTRESN/TRORRES",
-                    row.get("TRSTRESN", row.get("TRORRES")),
-                    f"{problem}; lesion {lnkid} not assessed on {date.date()}", line,
-                )
-        cells[(subject, lnkid, date)].append(value)
-    parsed: dict[tuple[str, str, pd.Timestamp], Any] = {}
-    fragments: dict[tuple[str, str, pd.Timestamp], list[Any]] = defaultdict(list)
-    for (subject, lnkid, date), values in cells.items():
-        if len(values) > 1:
-            same = all(v == values[0] for v in values)
-            dq.add(
-                "TR",
-                subject,
-                "TRLNKID",
-                lnkid,
-                f"{len(values)} records on {date.date()}; "
-                + (
-                    "identical, one used"
-                    if same
-                    else "conflicting, lesion not assessed"
-                ),
-            )
-            value = values[0] if same else None
-        else:
-            value = values[0]
-        if (subject, lnkid) in lesions:
-            parsed[(subject, lnkid, date)] = value
-        else:
-            fragments[(subject, lnkid.rsplit(".", 1)[0], date)].append(value)
-    for key, values in fragments.items():
-        if key in parsed:
-            dq.add(
-                "TR",
-                key[0],
-                "TRLNKID",
-                key[1],
-                f"both whole lesion and fragments recorded on {key[2].date()}; not assessed",
-            )
-            parsed[key] = None
-        else:
-            parsed[key] = None if None in values else sum(values, Decimal(0))
-    return parsed
-
-
-def _expected_tests(lesion: _Lesion) -> tuple[str, ...]:
-    size = "SAXIS" if lesion.node else "LDIAM"
-    if lesion.role == "TARGET":
-        return (size,)
-    return (size, "TUMSTATE")
-
-
 def _select_targets(
     subject: str,
-    lesions: list[_Lesion],
+    lesions: list[Lesion],
     baseline: dict[str, Any],
-    dq: _Collector,
-) -> list[_Lesion]:
+    dq: Collector,
+) -> list[Lesion]:
     """Apply the baseline rules of RECIST section 3 / 4.2: measurability and 5-per-patient,
     2-per-organ (all nodes one organ). Ineligible targets are reported and re-classified as
     non-target lesions so their follow-up records are still used."""
-    selected: list[_Lesion] = []
+    selected: list[Lesion] = []
     per_organ: dict[str, int] = defaultdict(int)
     for lesion in sorted(
         (x for x in lesions if x.role == "TARGET"), key=lambda x: x.lnkid
@@ -458,7 +234,7 @@ def _select_targets(
     return selected
 
 
-def _state(lesion: _Lesion, value: Any) -> str | None:
+def _state(lesion: Lesion, value: Any) -> str | None:
     """Non-target state from a TUMSTATE code or a measurement (0 mm / node SA < 10 = absent)."""
     if not isinstance(value, Decimal):
         return value
@@ -468,7 +244,7 @@ def _state(lesion: _Lesion, value: Any) -> str | None:
 
 
 def _new_lesion_onset(
-    lesion: _Lesion, records: dict[pd.Timestamp, Any]
+    lesion: Lesion, records: dict[pd.Timestamp, Any]
 ) -> pd.Timestamp | None:
     """Date from which a NEW lesion makes the response PD, or None if never unequivocal.
 
@@ -516,11 +292,11 @@ def derive_timepoint_responses(
     if "TRORRES" not in tr.columns and "TRSTRESN" not in tr.columns:
         raise DataError("TR: required column 'TRORRES' or 'TRSTRESN' is missing",
                         dataset="TR", variable="TRORRES")
-    dq = _Collector()
-    lesions = _parse_lesions(tu, dq)
-    results = _parse_results(tr, lesions, dq)
+    dq = Collector()
+    lesions = parse_lesions(tu, dq)
+    results = parse_results(tr, lesions, dq)
     refs = dict(ref_dates.items()) if ref_dates is not None else {}
-    by_subject: dict[str, list[_Lesion]] = defaultdict(list)
+    by_subject: dict[str, list[Lesion]] = defaultdict(list)
     for lesion in lesions.values():
         by_subject[lesion.usubjid].append(lesion)
     records: dict[tuple[str, str], dict[pd.Timestamp, Any]] = defaultdict(dict)
@@ -548,11 +324,11 @@ def derive_timepoint_responses(
 
 def _derive_subject(
     subject: str,
-    lesions: list[_Lesion],
+    lesions: list[Lesion],
     records: dict[tuple[str, str], dict[pd.Timestamp, Any]],
     ref_date: Any,
     sticky_pr: bool,
-    dq: _Collector,
+    dq: Collector,
     rows: list[dict[str, Any]],
     sums: list[dict[str, Any]],
 ) -> None:

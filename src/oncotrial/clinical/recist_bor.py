@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from oncotrial.clinical.sdtm import check_columns, parse_iso_date
+from oncotrial.clinical.sdtm_parse import boxed
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.validation import row_labels, row_numbers
 
@@ -44,28 +45,40 @@ def _assessments(rs: pd.DataFrame) -> dict[str, list[tuple[pd.Timestamp, str]]]:
         if column not in rs.columns:
             raise DataError(f"RS: required column {column!r} is missing", dataset="RS",
                             variable=column)
-    worst: dict[tuple[str, pd.Timestamp], str] = {}
     overall = (rs["RSTESTCD"] == "OVRLRESP").to_numpy()
-    for line, row in zip(np.flatnonzero(overall) + 1,
-                         rs[overall].to_dict(orient="records"), strict=True):
-        subject, value = str(row["USUBJID"]), str(row["RSORRES"]).strip().upper()
-        if value not in RESPONSES:
+    picked = rs[overall]
+    lines = np.flatnonzero(overall) + 1
+    subjects = picked["USUBJID"].astype(str).to_numpy(dtype=object)
+    raw_values, raw_dates = boxed(picked["RSORRES"]), boxed(picked["RSDTC"])
+    values = np.empty(len(picked), dtype=object)
+    values[:] = [str(raw).strip().upper() for raw in raw_values]
+    parsed = [parse_iso_date(v) for v in raw_dates]
+    dates = [date for date, _ in parsed]
+    unknown = ~pd.Series(values, dtype=object).isin(RESPONSES).to_numpy()
+    undated = pd.isna(pd.Series(dates, dtype=object)).to_numpy()
+    wrong = np.flatnonzero(unknown | undated)
+    if len(wrong):  # the first wrong row, as a row-by-row reading would stop at it
+        i = int(wrong[0])
+        line = lines[i]
+        if unknown[i]:
             raise DataError(
-                f"RS: RSORRES {row['RSORRES']!r} for subject {subject} at row {line} is not "
-                f"one of {', '.join(RESPONSES)}", dataset="RS", variable="RSORRES",
+                f"RS: RSORRES {raw_values[i]!r} for subject {subjects[i]} at row {line} is "
+                f"not one of {', '.join(RESPONSES)}", dataset="RS", variable="RSORRES",
                 rows=[int(line)])
-        date, problem = parse_iso_date(row["RSDTC"])
-        if pd.isna(date):
-            raise DataError(
-                f"RS: RSDTC {row['RSDTC']!r} for subject {subject} at row {line} is not a "
-                f"complete date{f' ({problem})' if problem else ''}", dataset="RS",
-                variable="RSDTC", rows=[int(line)])
-        key = (subject, date)
-        if key not in worst or WORST_ORDER.index(value) < WORST_ORDER.index(worst[key]):
-            worst[key] = value
+        problem = parsed[i][1]
+        raise DataError(
+            f"RS: RSDTC {raw_dates[i]!r} for subject {subjects[i]} at row {line} is not a "
+            f"complete date{f' ({problem})' if problem else ''}", dataset="RS",
+            variable="RSDTC", rows=[int(line)])
+    # one assessment per subject and date, the worst (the first of equally bad ones)
+    table = pd.DataFrame({"subject": subjects, "date": pd.to_datetime(pd.Series(dates)),
+                          "rank": [WORST_ORDER.index(v) for v in values],
+                          "position": np.arange(len(values))})
+    kept = (table.sort_values(["subject", "date", "rank"], kind="stable")
+            .drop_duplicates(["subject", "date"], keep="first"))
     out: dict[str, list[tuple[pd.Timestamp, str]]] = {}
-    for (subject, date), value in sorted(worst.items()):
-        out.setdefault(subject, []).append((date, value))
+    for subject, position in zip(kept["subject"], kept["position"], strict=True):
+        out.setdefault(subject, []).append((dates[position], values[position]))
     return out
 
 

@@ -63,16 +63,25 @@ kept. A missing value in an optional column is not a problem.
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from oncotrial.clinical.plausibility import Range, plausible_ranges
-from oncotrial.clinical.quality import DataQualityIssue, issues_frame, source_rows
+from oncotrial.clinical.quality import DataQualityIssue, SourceRows, issues_frame, source_rows
+from oncotrial.clinical.sdtm_parse import (
+    ColumnSpec,
+    Kind,
+    boxed,
+    inferred,
+    is_missing,
+    number,
+    parse_column,
+    parse_iso_date,
+)
 from oncotrial.core.errors import DataError, InputError
 from oncotrial.core.results import Result
 
@@ -90,8 +99,6 @@ __all__ = [
     "parse_iso_date",
     "validate_domain",
 ]
-
-Kind = Literal["text", "date", "number", "integer", "flag"]
 
 #: DSDECOD codes of a discontinuation (withdrawal) record
 DS_DISCONTINUATION = (
@@ -122,18 +129,6 @@ DOSE_UNITS = (
     "MG", "MG/M2", "MG/KG", "UG", "UG/M2", "UG/KG", "MCG", "MCG/M2", "MCG/KG", "G", "G/M2",
     "IU", "IU/M2", "IU/KG", "U", "U/M2", "U/KG", "ML", "MMOL", "AUC",
 )
-_FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
-_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?$")
-
-
-@dataclasses.dataclass(frozen=True)
-class ColumnSpec:
-    """One accepted column: its name, type, whether required, and its code list if fixed."""
-
-    name: str
-    kind: Kind = "text"
-    required: bool = False
-    codes: tuple[Any, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,74 +311,6 @@ class DomainCheck(Result):
         return issues_frame(self.issues)
 
 
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):  # most cells: skip the costlier pd.isna
-        return False
-    return not isinstance(value, (list, tuple)) and bool(pd.isna(value))
-
-
-def parse_iso_date(value: Any) -> tuple[Any, str | None]:
-    """``value`` as a ``Timestamp`` and, when it is not a complete ISO 8601 date, ``NaT`` and
-    the problem. A partial date (``2019``, ``2019-05``) is never completed to the first of
-    the month or year: which day to impute is an analysis decision, so it is a problem.
-    Missing values are the caller's to judge (``NaT``, no problem)."""
-    if _missing(value):
-        return pd.NaT, None
-    return _date(value)
-
-
-def _date(value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, pd.Timestamp):
-        return value, None
-    text = str(value).strip()
-    if _PARTIAL_DATE.match(text):
-        return pd.NaT, "partial date (not imputed)"
-    if not _FULL_DATE.match(text):
-        return pd.NaT, "unparsable ISO 8601 date"
-    try:
-        return pd.Timestamp(text), None
-    except ValueError:
-        return pd.NaT, "unparsable ISO 8601 date"
-
-
-def _number(value: Any) -> tuple[float | None, str | None]:
-    """A number as given, refusing booleans and text: ``"12"`` in a numeric column means the
-    column was read or typed wrongly, and converting it would hide that."""
-    if isinstance(value, (bool, np.bool_)):
-        return None, "not a number: a boolean (True/False)"
-    if isinstance(value, str):
-        return None, "not a number: text (numbers stored as text are not converted)"
-    if not isinstance(value, (int, float, np.number)):
-        return None, f"not a number: {type(value).__name__}"
-    return float(value), None
-
-
-def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
-    """The typed value and, if it cannot be used, the problem (value is then ``None``/NaT)."""
-    if column.kind == "date":
-        return _date(value)
-    if column.kind in ("number", "integer"):
-        number, problem = _number(value)
-        if number is None:
-            return None, problem
-        if not math.isfinite(number):
-            return None, "not a finite number"
-        if column.kind == "integer":
-            if not number.is_integer():
-                return None, "not an integer"
-            number = int(number)
-        if column.codes is not None and number not in column.codes:
-            return None, f"outside {column.codes[0]}-{column.codes[-1]}"
-        return number, None
-    text = str(value).strip().upper() if column.kind == "flag" else str(value).strip()
-    codes = ("Y", "N") if column.kind == "flag" else column.codes
-    if codes is not None and text.upper() not in codes:
-        return None, f"unknown code (accepted: {', '.join(map(str, codes))})"
-    return (text.upper() if codes is not None else text), None
-
-
 def check_columns(frame: Any, dataset: str) -> None:
     """Refuse what is not a DataFrame (``TypeError``) and duplicated column names
     (:class:`DataError` naming them): pandas would silently use one of the two columns,
@@ -447,49 +374,7 @@ def validate_domain(
     origin = [r if r is not None else i + 1 for i, r in enumerate(origin)]
     keeps = domain == "DM"
     extra = _extra_numbers(domain, frame)
-    issues: list[DataQualityIssue] = []
-    rows: list[dict[str, Any]] = []
-    reasons: list[str | None] = []
-    for position, raw in enumerate(frame.to_dict(orient="records")):
-        row = dict(raw)
-        line = origin[position]
-        subject = "" if _missing(row["USUBJID"]) else str(row["USUBJID"]).strip()
-        row["USUBJID"] = subject
-        problems: list[tuple[str, Any, str, bool]] = []
-        for column in spec.columns:
-            if column.name not in row:
-                continue
-            value = row[column.name]
-            if _missing(value) or (isinstance(value, str) and not value.strip()):
-                row[column.name] = pd.NaT if column.kind == "date" else None
-                if column.required:
-                    problems.append(
-                        (column.name, value, "required value missing", True)
-                    )
-                continue
-            parsed, problem = _parse(column, value)
-            row[column.name] = parsed
-            if problem is not None:
-                excluding = column.required or (column.kind != "date" and not keeps)
-                problems.append((column.name, value, problem, excluding))
-        for name in extra:
-            value = row[name]
-            if not _missing(value):
-                number, problem = _number(value)
-                row[name] = number
-                if problem is not None:
-                    problems.append((name, value, problem, False))
-        if known is not None and subject and subject not in known:
-            problems.append(("USUBJID", subject, "subject absent from DM", True))
-        for field, value, problem, _ in problems:
-            issues.append(DataQualityIssue(domain, subject, field, value, problem, line))
-        reason = next(
-            (f"{f}: {p}" for f, _, p, excluding in problems if excluding), None
-        )
-        rows.append(row)
-        reasons.append(reason)
-    typed = pd.DataFrame(rows, columns=list(frame.columns))
-    typed["EXCLREAS"] = pd.Series(reasons, index=typed.index, dtype=object)
+    typed, issues = _typed(domain, spec, frame, known, origin)
     _check_ranges(domain, typed, origin, extra, ranges, issues, keeps)
     key = [c for c in spec.key if c in typed.columns]
     candidates = typed[typed["EXCLREAS"].isna()]
@@ -521,9 +406,89 @@ def validate_domain(
             )
     excluded = typed.loc[~ok].reset_index(drop=True)
     valid.attrs["sdtm_domain"] = domain
-    valid.attrs["sdtm_rows"] = tuple(origin[i] for i in np.flatnonzero(ok.to_numpy()))
+    valid.attrs["sdtm_rows"] = SourceRows(origin[i] for i in np.flatnonzero(ok.to_numpy()))
     issues.sort(key=lambda i: (i.row is None, i.row or 0))
     return DomainCheck(domain, valid, excluded, tuple(issues))
+
+
+#: one kind of row problem: the rows, field, values, problems and whether they exclude
+_Found = tuple[np.ndarray, str, np.ndarray, np.ndarray, bool]
+
+
+def _typed(domain: str, spec: DomainSpec, frame: pd.DataFrame, known: set[str] | None,
+           origin: list[int]) -> tuple[pd.DataFrame, list[DataQualityIssue]]:
+    """``frame`` with every spec column parsed (``EXCLREAS`` naming the first excluding
+    problem of a row) and the row problems, ordered as a row-by-row check would meet them:
+    by row, then by column in spec order, the extra numbers, the subject check.
+
+    Why by column: each column is parsed at once
+    (:func:`~oncotrial.clinical.sdtm_parse.parse_column`) and only the rows with a problem
+    become issues, which keeps validation linear and cheap in the number of records."""
+    columns = list(frame.columns)
+    n = len(frame)
+    keeps = domain == "DM"
+    raw_subject = boxed(frame["USUBJID"])
+    subject = np.array(["" if is_missing(v) else str(v).strip() for v in raw_subject]
+                       if infer_dtype(raw_subject, skipna=True) not in ("string", "empty")
+                       else pd.Series(raw_subject, dtype=object).fillna("").str.strip()
+                       .to_numpy(dtype=object), dtype=object)
+    found: list[_Found] = []
+    parsed: dict[Any, Any] = {}
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            continue
+        source = (pd.Series(subject, dtype=object) if column.name == "USUBJID"
+                  else frame[column.name].reset_index(drop=True))
+        result = parse_column(column, source)
+        parsed[column.name] = result.typed
+        rows = np.flatnonzero(result.blank) if column.required else np.array([], dtype=int)
+        if len(rows):
+            found.append((rows, column.name, boxed(source.iloc[rows]),
+                          np.full(len(rows), "required value missing", dtype=object), True))
+        bad = np.flatnonzero(~result.blank & pd.notna(result.problem))
+        if len(bad):
+            excluding = column.required or (column.kind != "date" and not keeps)
+            found.append((bad, column.name, boxed(source.iloc[bad]), result.problem[bad],
+                          excluding))
+    for name in _extra_numbers(domain, frame):
+        values = boxed(frame[name])
+        typed_values = values.copy()
+        problems = np.full(n, None, dtype=object)
+        for i, value in enumerate(values):
+            if not is_missing(value):
+                typed_values[i], problems[i] = number(value)
+        parsed[name] = inferred(typed_values)
+        bad = np.flatnonzero(pd.notna(problems))
+        if len(bad):
+            found.append((bad, name, values[bad], problems[bad], False))
+    if known is not None:
+        stranger = np.flatnonzero((subject != "") & ~pd.Series(subject).isin(known).to_numpy())
+        if len(stranger):
+            found.append((stranger, "USUBJID", subject[stranger],
+                          np.full(len(stranger), "subject absent from DM", dtype=object), True))
+    if n == 0:
+        typed = pd.DataFrame([], columns=columns)
+    else:
+        typed = pd.DataFrame({c: parsed[c] if c in parsed else _passed(frame[c])
+                              for c in columns}, columns=columns)
+    reasons = np.full(n, None, dtype=object)
+    for rows, field, _, problems, excluding in found:
+        if excluding:
+            first = pd.isna(reasons[rows])  # rows without an earlier excluding problem
+            reasons[rows[first]] = [f"{field}: {p}" for p in problems[first]]
+    typed["EXCLREAS"] = pd.Series(reasons, index=typed.index, dtype=object)
+    order = sorted((int(r), k, j) for k, (rows, *_) in enumerate(found) for j, r in enumerate(rows))
+    issues = [DataQualityIssue(domain, str(subject[r]), found[k][1], found[k][2][j],
+                               found[k][3][j], origin[r]) for r, k, j in order]
+    return typed, issues
+
+
+def _passed(series: pd.Series) -> Any:
+    """A column outside the spec as a row-by-row build keeps it: numpy numbers, booleans
+    and nanosecond dates unchanged, anything else re-inferred from its Python values."""
+    if series.dtype in (np.int64, np.float64, np.bool_, np.dtype("datetime64[ns]")):
+        return series.to_numpy()
+    return inferred(boxed(series))
 
 
 def _check_ranges(domain: str, typed: pd.DataFrame, origin: list[int], extra: Mapping[str, str],
@@ -571,6 +536,31 @@ def _first_dates(ds: pd.DataFrame, decode: str) -> dict[str, pd.Timestamp]:
     return {str(k): v for k, v in rows.groupby("USUBJID")["DSSTDTC"].min().items()}
 
 
+def _after_death(spec: DomainSpec, frame: pd.DataFrame,
+                 deaths: pd.Series) -> list[DataQualityIssue]:
+    """Records of ``frame`` dated strictly after the subject's death, by row and then date
+    column in spec order; each date column is compared at once with the death dates."""
+    dates = [c.name for c in spec.columns if c.kind == "date" and c.name in frame.columns]
+    subjects = frame["USUBJID"].astype(str).to_numpy()
+    death = pd.Series(subjects).map(deaths).to_numpy(dtype="datetime64[ns]")
+    found: list[tuple[int, int]] = []
+    for rank, column in enumerate(dates):
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            late = values.to_numpy(dtype="datetime64[ns]") > death
+        else:
+            late = np.array([not pd.isna(d) and not np.isnat(t) and d > pd.Timestamp(t)
+                             for d, t in zip(values, death, strict=True)], dtype=bool)
+        found.extend((int(i), rank) for i in np.flatnonzero(late))
+    issues = []
+    for i, rank in sorted(found):
+        column = dates[rank]
+        date = frame[column].iloc[i]
+        problem = f"dated after death ({pd.Timestamp(death[i]).date()})"
+        issues.append(DataQualityIssue(spec.name, str(subjects[i]), column, date, problem))
+    return issues
+
+
 def check_dates(
     dm: pd.DataFrame, ds: pd.DataFrame, others: Mapping[str, pd.DataFrame] | None = None
 ) -> tuple[DataQualityIssue, ...]:
@@ -600,20 +590,7 @@ def check_dates(
                 DataQualityIssue("DS", subject, "DSSTDTC", randomised, problem)
             )
     domains = {"DS": ds[ds["DSDECOD"] != "DEATH"], **dict(others or {})}
+    death_dates = pd.Series(deaths, dtype="datetime64[ns]")
     for name, frame in domains.items():
-        spec = SPECS[name.upper()]
-        dates = [
-            c.name for c in spec.columns if c.kind == "date" and c.name in frame.columns
-        ]
-        for row in frame.to_dict(orient="records"):
-            death = deaths.get(str(row["USUBJID"]))
-            for column in dates:
-                date = row[column]
-                if death is not None and not pd.isna(date) and date > death:
-                    problem = f"dated after death ({death.date()})"
-                    issues.append(
-                        DataQualityIssue(
-                            spec.name, str(row["USUBJID"]), column, date, problem
-                        )
-                    )
+        issues.extend(_after_death(SPECS[name.upper()], frame, death_dates))
     return tuple(issues)
