@@ -22,8 +22,6 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionDtype
 from pandas.api.types import infer_dtype, is_object_dtype
-from pandas.core.dtypes.cast import maybe_box_native
-from pandas.core.internals.construction import convert_object_array
 
 __all__ = ["ColumnSpec", "Kind", "Parsed", "boxed", "inferred", "is_missing", "number",
            "parse_column", "parse_iso_date"]
@@ -123,6 +121,20 @@ def _parse(column: ColumnSpec, value: Any) -> tuple[Any, str | None]:
     return (text.upper() if codes is not None else text), None
 
 
+def _native(value: Any) -> Any:
+    """A scalar as ``DataFrame.to_dict`` gives it: numpy numbers and booleans as Python ones,
+    numpy dates as ``Timestamp``/``Timedelta``, ``pd.NA`` as None; anything else unchanged."""
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
+    if isinstance(value, (np.number, np.bool_)):
+        return value.item()
+    return value
+
+
 def boxed(series: pd.Series) -> np.ndarray:
     """The values of ``series`` as Python objects, as ``DataFrame.to_dict`` gives them (numpy
     scalars become Python scalars, ``pd.NA`` None), so that parsed values and the values
@@ -138,7 +150,7 @@ def boxed(series: pd.Series) -> np.ndarray:
             is_object_dtype(series.dtype)
             and infer_dtype(values, skipna=True) != "string"):
         native = np.empty(len(values), dtype=object)
-        native[:] = [maybe_box_native(v) for v in values]
+        native[:] = [_native(v) for v in values]
         values = native
     return values
 
@@ -205,7 +217,7 @@ def inferred(values: np.ndarray) -> Any:
     """Python values as the column pandas builds from them when a frame is made from records
     (``pd.DataFrame(list_of_dicts)``): the same inference, so a column parsed value by value
     gets the dtype the row-by-row validation gave it."""
-    return convert_object_array([values], dtype=None)[0]
+    return pd.Series(values.tolist(), dtype=None).to_numpy()
 
 
 def _dates(column: ColumnSpec, values: np.ndarray, strings: _Strings) -> Parsed:
