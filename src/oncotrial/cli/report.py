@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from oncotrial.clinical.derive import DerivedData
+    from oncotrial.protocol import Protocol
     from oncotrial.simulate.published import PublishedResults, ReplicaSpread
     from oncotrial.simulate.scenario import Scenario
 
@@ -227,16 +228,12 @@ def analyze(
 DEMO_SEED = 4
 
 
-#: what the replica's process sends: ("data", (cut-off, derived data)), then ("written", None)
-#: once the ADaM files are written, or ("error", exception) in place of either; each with the
-#: warnings raised meanwhile (message, category, file, line)
-_Message = tuple[str, Any, list[tuple[Any, type[Warning], str, int]]]
-
-
 def _make_replica(send: Connection, model: Scenario, seed: int, folder: Path) -> None:
-    """In the replica's process: simulate the trial, derive its ADaM data, send them, then
-    write them into ``folder`` and say so. Warnings are sent rather than shown: the
-    parent's progress display holds the terminal."""
+    """In the replica's process: simulate the trial, derive its ADaM data and send them
+    (``("data", (cut-off, derived data))``), then write them into ``folder`` and send the
+    replica's estimates (``("written", estimates)``); an error is sent in place of either
+    (``("error", exception)``). Each message carries the warnings raised meanwhile, sent
+    rather than shown: the parent's progress display holds the terminal."""
     from oncotrial.clinical import derive_all
     from oncotrial.simulate.trial import simulate_trial
 
@@ -246,21 +243,30 @@ def _make_replica(send: Connection, model: Scenario, seed: int, folder: Path) ->
             caught.clear()
 
         try:
+            protocol = model.protocol_model()
             trial = simulate_trial(model, seed=seed)
-            derived = derive_all(trial.domains, model.protocol_model(), cutoff=trial.cutoff)
+            derived = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
             sent("data", (trial.cutoff, derived))
             derived.write(folder)
-            sent("written", None)
+            sent("written", _estimates(derived, protocol))
         except Exception as exc:  # any error: the parent reports it as if it were its own
             sent("error", exc)
     send.close()
 
 
+def _estimates(derived: DerivedData, protocol: Protocol) -> dict[str, float]:
+    """The replica's estimates of the published numbers
+    (:func:`oncotrial.simulate.estimates.trial_estimates`)."""
+    from oncotrial.simulate.estimates import trial_estimates
+
+    return trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, protocol)
+
+
 class _Replica:
     """The demo's replica simulated and derived in a process forked from this one, while
     this one imports the report code (the two take about as long, on separate CPUs); the
-    same process then writes the ADaM files while this one makes the report. Where the
-    platform cannot fork, both happen here, when asked for.
+    same process then writes the ADaM files and computes the replica's estimates while this
+    one makes the report. Where the platform cannot fork, all happens here, when asked for.
 
     Fork before the progress display starts: a process forked while another thread runs
     may inherit a lock that thread holds."""
@@ -300,12 +306,15 @@ class _Replica:
         self._derived = derive_all(trial.domains, self.model.protocol_model(), cutoff=trial.cutoff)
         return trial.cutoff, self._derived
 
-    def written(self) -> None:
-        """Wait until the ADaM files are in the folder (written here without a process)."""
+    def written(self) -> dict[str, float]:
+        """Wait until the ADaM files are in the folder, and return the replica's estimates
+        (:func:`_estimates`)."""
         if self._process is not None:
-            self._next("written")
-        elif self._derived is not None:
-            self._derived.write(self.folder)
+            estimates: dict[str, float] = self._next("written")
+            return estimates
+        assert self._derived is not None, "data() first"
+        self._derived.write(self.folder)
+        return _estimates(self._derived, self.model.protocol_model())
 
     def close(self) -> None:
         """End the process if it is still at work (an error elsewhere stopped the demo)."""
@@ -385,13 +394,11 @@ def demo(
             adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
             paths = build_report(adam, proto, out, formats=chosen, progress=progress)
             progress.step("Writing the ADaM data")
-            replica.written()
+            estimates = replica.written()
     finally:
         replica.close()
-    from oncotrial.simulate.estimates import trial_estimates
     from oncotrial.simulate.published import load_published, load_spread
 
-    estimates = trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, proto)
     randomised = int((derived.adsl["ITTFL"] == "Y").sum())
     console.print(f"{proto.id} replica, seed {seed}, data cut-off {cutoff.date()}: {randomised} patients "
                   f"randomised; ADaM data in {out / 'adam'}", highlight=False, soft_wrap=True)

@@ -29,6 +29,13 @@ analysis's adverse-event overview. Every output is written within
 :func:`~oncotrial.report.format.formatting` of the protocol's convention, so one rounding
 rule prints them all. Figures of simulated data carry the mark of
 :mod:`oncotrial.report.provenance` above them.
+
+Writing the figures is most of the report's time, PNG alone half of it; hence SVG and PDF
+only on request. Where there are CPUs to spare, the figures and then the Word report are
+made in worker processes (:class:`~oncotrial.report.figure_pool.FigurePool`) while this
+process goes on with what does not need them (the safety tables; the ARD, lay summary and
+HTML report). Each figure is drawn from its own inputs, so its files are those it has when
+drawn in this process.
 """
 
 from __future__ import annotations
@@ -61,7 +68,13 @@ from oncotrial.report.forest import (
     subgroup_hazard_ratios,
 )
 from oncotrial.report.format import NumberFormat, current_format, format_number, formatting
-from oncotrial.report.html import FigureKind, ReportFigure, report_content, write_html
+from oncotrial.report.html import (
+    FigureKind,
+    ReportFigure,
+    consort_boxes,
+    report_content,
+    write_html,
+)
 from oncotrial.report.km_plot import (
     TAIL_FRACTION,
     default_risk_times,
@@ -404,32 +417,42 @@ def write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], proto
     tables (in place of the analysis's adverse-event overview). Everything is written
     within :func:`~oncotrial.report.format.formatting` of the protocol's convention.
     Returns the files by their path relative to ``out_dir``."""
+    folder = Path(out_dir)
     with formatting(protocol.analysis.convention), FigurePool(1) as pool:
-        return _write_report(analysis, figures, protocol, Path(out_dir), messages=messages, safety=safety,
-                             formats=figure_formats(formats), pool=pool, progress=progress or _quiet, done=done,
+        consort = _submit_consort(analysis, folder / "figures", figure_formats(formats), pool)
+        return _write_report(analysis, figures, protocol, folder, messages=messages, safety=safety,
+                             consort=consort, pool=pool, progress=progress or _quiet, done=done,
                              total=total if total is not None else done + 4)
 
 
-def _consort(number_format: NumberFormat, *args: Any, **kwargs: Any) -> ReportFigure:
-    """:func:`~oncotrial.report.consort_figure.draw_consort` within the formatter in
-    force where it was asked for, which a worker process does not inherit."""
+def _formatted(number_format: NumberFormat, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``write(*args, **kwargs)`` within the formatter in force where it was asked for,
+    which a worker process does not inherit."""
     with formatting(number_format):
-        return draw_consort(*args, **kwargs)
+        return write(*args, **kwargs)
+
+
+def _submit_consort(analysis: TrialAnalysis, folder: Path, formats: tuple[str, ...],
+                    pool: FigurePool) -> Pending[ReportFigure]:
+    """Start drawing the CONSORT diagram of ``analysis`` into ``folder``."""
+    total, arms, rows = consort_boxes(analysis)
+    mark = None if analysis.simulated is None else analysis.simulated.note
+    return pool.submit(_formatted, current_format(), draw_consort, total, arms, rows, folder,
+                       flow=analysis.consort, note=mark, formats=formats)
 
 
 def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], protocol: Protocol, folder: Path, *,
-                  messages: Sequence[str], safety: SafetyTables | None, formats: tuple[str, ...],
+                  messages: Sequence[str], safety: SafetyTables | None, consort: Pending[ReportFigure],
                   pool: FigurePool, progress: Progress, done: int, total: int) -> dict[str, Path]:
-    """:func:`write_report`, with the CONSORT diagram drawn in ``pool`` while the ARD and
-    the lay summary are made."""
+    """:func:`write_report` with the CONSORT diagram drawn in ``pool``, where the Word
+    report is then written while this process writes the ARD and the HTML report."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     notes = [*messages, *(safety.messages if safety is not None else ())]
-    content = report_content(analysis, protocol, figures, notes,
-                             safety=safety.tables if safety is not None else ())
-    mark = None if analysis.simulated is None else analysis.simulated.note
-    pending = pool.submit(_consort, current_format(), content.consort_total, content.consort_arms,
-                          content.consort_rows, folder / "figures", flow=analysis.consort, note=mark, formats=formats)
+    diagram = consort.result()
+    content = report_content(analysis, protocol, figures, notes, safety=safety.tables if safety is not None else (),
+                             consort_figure=diagram)
+    word = pool.submit(_formatted, current_format(), write_docx, content, folder / "report.docx")
 
     progress("Analysis-results dataset", done, total)
     ard = report_ard(analysis, figures, safety)
@@ -445,12 +468,10 @@ def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], prot
     written["ars.csv"] = ars.write_csv(folder / "ars.csv")
 
     progress("HTML report", done + 1, total)
-    consort = pending.result()
-    content = dataclasses.replace(content, consort_figure=consort)
     written["report.html"] = write_html(content, folder / "report.html")
 
     progress("Word report", done + 2, total)
-    written["report.docx"] = write_docx(content, folder / "report.docx")
+    written["report.docx"] = word.result()
 
     progress("Lay summary", done + 3, total)
     written["lay_summary.md"] = summary.write_markdown(folder / "lay_summary.md")
@@ -458,7 +479,7 @@ def _write_report(analysis: TrialAnalysis, figures: Sequence[ReportFigure], prot
 
     (folder / "messages.txt").write_text("".join(f"{m}\n" for m in [*analysis.messages, *notes]), encoding="utf-8")
     written["messages.txt"] = folder / "messages.txt"
-    for figure in (consort, *figures):
+    for figure in (diagram, *figures):
         for path in figure.paths.values():
             written[path.relative_to(folder).as_posix()] = path
     progress("Report written", total, total)
@@ -478,8 +499,9 @@ def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str |
     :func:`oncotrial.report.adam.validate_adam`, an unknown format an ``InputError``,
     before anything is written.
 
-    ``workers``: processes drawing the figures (see :func:`draw_figures`); while they
-    draw, this process makes the safety tables, the ARD and the lay summary."""
+    ``workers``: processes drawing the figures (see :func:`draw_figures`) and writing the
+    Word report; while they draw, this process makes the safety tables, and while the
+    Word report is written, the ARD, the lay summary and the HTML report."""
     report = progress or _quiet
     chosen = figure_formats(formats)
     proto = protocol if isinstance(protocol, Protocol) else Protocol.load(protocol)
@@ -492,8 +514,9 @@ def build_report(adam: AdamData, protocol: Protocol | str | Path, out_dir: str |
         valid = validate_adam(adam, proto)  # analyse checked it: this only normalises it again
         jobs = _figure_jobs(valid, analysis, proto, folder / "figures", _drawing(analysis, chosen))
         pending = _submit(jobs, pool)
+        consort = _submit_consort(analysis, folder / "figures", chosen, pool)
         safety = None if valid.adae is None else safety_tables(valid, proto)
         total = _FIXED_STEPS + 3 * len(analysis.efficacy)
         figures, messages = _collect(jobs, pending, report, 1, total)
-        return _write_report(analysis, figures, proto, folder, messages=messages, safety=safety, formats=chosen,
+        return _write_report(analysis, figures, proto, folder, messages=messages, safety=safety, consort=consort,
                              pool=pool, progress=report, done=total - 4, total=total)
