@@ -8,7 +8,7 @@ import warnings
 
 import pytest
 
-from oncotrial.report.figure_pool import FigurePool, usable_cpus
+from oncotrial.report.figure_pool import FigurePool, idle_cpus, usable_cpus
 
 
 def _square(x: int, *, note: str = "") -> tuple[int, int, str]:
@@ -53,10 +53,15 @@ def test_errors_of_a_worker_are_raised_here():
         pool.submit(_fails, 2).result()
 
 
-def test_default_is_one_worker_per_usable_cpu():
-    assert usable_cpus() >= 1
+def test_default_is_one_worker_per_idle_cpu(monkeypatch):
+    assert 1 <= idle_cpus() <= usable_cpus()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.0, 0.0))
     with FigurePool() as pool:
         assert pool.parallel == (usable_cpus() > 1 and hasattr(os, "fork"))
+    monkeypatch.setattr(os, "getloadavg", lambda: (usable_cpus() - 0.5, 0.0, 0.0))
+    assert idle_cpus() == 1
+    with FigurePool() as pool:
+        assert not pool.parallel
     with pytest.raises(ValueError, match="workers: expected at least 1, got 0"):
         FigurePool(0)
 

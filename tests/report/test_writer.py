@@ -173,12 +173,14 @@ def test_missing_inputs_skip_outputs_with_a_message(reduced):
 # ----------------------------------------------------------------------------- figure captions
 @pytest.fixture(scope="module")
 def drawn(adam, tmp_path_factory):
-    """The figures of the LMS04 replica, drawn as the report draws them, in every format."""
+    """The figures of the LMS04 replica, drawn as the report draws them, in every format, by
+    two worker processes (whatever the load of the machine)."""
     from oncotrial.report.analysis import analyse
     from oncotrial.report.writer import draw_figures
 
     analysis = analyse(adam, LMS04)
-    figures, _ = draw_figures(adam, analysis, LMS04, tmp_path_factory.mktemp("figures"), formats=FIGURE_FORMATS)
+    figures, _ = draw_figures(adam, analysis, LMS04, tmp_path_factory.mktemp("figures"), formats=FIGURE_FORMATS,
+                              workers=2)
     return analysis, figures
 
 
@@ -213,8 +215,8 @@ def test_captions_describe_the_figures_and_follow_the_ph_test(drawn, adam):
 
 
 def test_figures_drawn_side_by_side_equal_those_drawn_one_by_one(drawn, adam, tmp_path):
-    """The workers drawing figures at once (the default) give the files and records that
-    drawing them one after the other in this process gives."""
+    """Workers drawing figures at once give the files and records that drawing them one
+    after the other in this process gives."""
     from oncotrial.report.writer import draw_figures
 
     analysis, figures = drawn

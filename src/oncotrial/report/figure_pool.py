@@ -12,6 +12,12 @@ pandas and the report code; a freshly started interpreter would spend longer imp
 them than the figures take to draw. Where the platform cannot fork, or there is one CPU,
 the figures are drawn in the calling process, each when its result is asked for.
 
+Workers pay only on CPUs nobody else is using: a forked worker costs about a sixth more
+CPU time than drawing here (the pages it touches are copied), so on a machine whose CPUs
+are all busy with other programs, two workers drew a report's figures more slowly than
+this process alone. By default there is therefore one worker per CPU left idle by the
+load average, and none (drawing here) when at most one is idle.
+
 A worker never writes to the terminal (the parent may be showing a progress display
 there): the warnings a drawing raises are recorded and raised again in the parent when
 its result is taken, as if the figure had been drawn there.
@@ -27,7 +33,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-__all__ = ["FigurePool", "Pending", "usable_cpus"]
+__all__ = ["FigurePool", "Pending", "idle_cpus", "usable_cpus"]
 
 T = TypeVar("T")
 
@@ -40,6 +46,12 @@ def usable_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def idle_cpus() -> int:
+    """The usable CPUs that the last minute's load average leaves idle, at least one."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, usable_cpus() - int(load))
 
 
 def _recording(draw: Callable[..., T], args: tuple[Any, ...],
@@ -76,13 +88,14 @@ class Pending(Generic[T]):
 
 
 class FigurePool:
-    """Up to ``workers`` forked processes drawing figures (default: one per usable CPU);
-    ``workers=1``, one usable CPU or a platform without ``fork`` draw in this process.
+    """Up to ``workers`` forked processes drawing figures (default: one per idle CPU,
+    :func:`idle_cpus`); ``workers=1``, a single idle CPU or a platform without ``fork``
+    draw in this process.
 
     Use as a context manager: leaving it waits for the figures still being drawn."""
 
     def __init__(self, workers: int | None = None) -> None:
-        count = usable_cpus() if workers is None else workers
+        count = idle_cpus() if workers is None else workers
         if count < 1:
             raise ValueError(f"workers: expected at least 1, got {count}")
         self._executor = _forking(count) if count > 1 else None

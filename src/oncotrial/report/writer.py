@@ -31,7 +31,7 @@ rule prints them all. Figures of simulated data carry the mark of
 :mod:`oncotrial.report.provenance` above them.
 
 Writing the figures is most of the report's time, PNG alone half of it; hence SVG and PDF
-only on request. Where there are CPUs to spare, the figures and then the Word report are
+only on request. Where there are idle CPUs, the figures and then the Word report are
 made in worker processes (:class:`~oncotrial.report.figure_pool.FigurePool`) while this
 process goes on with what does not need them (the safety tables; the ARD, lay summary and
 HTML report). Each figure is drawn from its own inputs, so its files are those it has when
@@ -213,8 +213,8 @@ def draw_figures(adam: AdamData, analysis: TrialAnalysis, protocol: Protocol, ou
 
     Returns the figures and the messages of those skipped. ``done``/``total`` place the
     figure steps within a larger ``progress`` count (default: the figures alone).
-    ``workers``: processes drawing the figures side by side (default: one per usable
-    CPU; 1: one after the other in this process; see
+    ``workers``: processes drawing the figures side by side (default: one per CPU left
+    idle by other programs; 1: one after the other in this process; see
     :class:`~oncotrial.report.figure_pool.FigurePool`) — the files are the same either way.
     """
     valid = validate_adam(adam, protocol)
