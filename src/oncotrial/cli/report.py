@@ -228,18 +228,20 @@ def analyze(
 DEMO_SEED = 4
 
 
-def _make_replica(send: Connection, model: Scenario, seed: int, folder: Path) -> None:
+def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) -> None:
     """In the replica's process: simulate the trial, derive its ADaM data and send them
-    (``("data", (cut-off, derived data))``), then write them into ``folder`` and send the
-    replica's estimates (``("written", estimates)``); an error is sent in place of either
-    (``("error", exception)``). Each message carries the warnings raised meanwhile, sent
-    rather than shown: the parent's progress display holds the terminal."""
+    (``("data", (cut-off, derived data))``), then, once the parent has received them (so
+    that a bad option it finds meanwhile leaves nothing written), write them into
+    ``folder`` and send the replica's estimates (``("written", estimates)``); an error is
+    sent in place of either (``("error", exception)``). Each message carries the warnings
+    raised meanwhile, sent rather than shown: the parent's progress display holds the
+    terminal."""
     from oncotrial.clinical import derive_all
     from oncotrial.simulate.trial import simulate_trial
 
     with warnings.catch_warnings(record=True) as caught:
         def sent(kind: str, value: Any) -> None:
-            send.send((kind, value, [(w.message, w.category, w.filename, w.lineno) for w in caught]))
+            parent.send((kind, value, [(w.message, w.category, w.filename, w.lineno) for w in caught]))
             caught.clear()
 
         try:
@@ -247,11 +249,12 @@ def _make_replica(send: Connection, model: Scenario, seed: int, folder: Path) ->
             trial = simulate_trial(model, seed=seed)
             derived = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
             sent("data", (trial.cutoff, derived))
+            parent.recv()
             derived.write(folder)
             sent("written", _estimates(derived, protocol))
         except Exception as exc:  # any error: the parent reports it as if it were its own
             sent("error", exc)
-    send.close()
+    parent.close()
 
 
 def _estimates(derived: DerivedData, protocol: Protocol) -> dict[str, float]:
@@ -277,14 +280,14 @@ class _Replica:
         self._derived: DerivedData | None = None
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
-            self._receive, send = context.Pipe(duplex=False)
-            self._process = context.Process(target=_make_replica, args=(send, model, seed, folder), daemon=True)
+            self._child, theirs = context.Pipe()
+            self._process = context.Process(target=_make_replica, args=(theirs, model, seed, folder), daemon=True)
             self._process.start()
-            send.close()
+            theirs.close()
 
     def _next(self, expected: str) -> Any:
         try:
-            kind, value, caught = self._receive.recv()
+            kind, value, caught = self._child.recv()
         except EOFError:
             raise RuntimeError("the process simulating the replica ended without its result") from None
         for message, category, filename, lineno in caught:
@@ -298,6 +301,7 @@ class _Replica:
         """The data cut-off and the derived ADaM data."""
         if self._process is not None:
             cutoff, self._derived = self._next("data")
+            self._child.send(True)  # the files may be written
             return cutoff, self._derived
         from oncotrial.clinical import derive_all
         from oncotrial.simulate.trial import simulate_trial
@@ -322,7 +326,7 @@ class _Replica:
             if self._process.is_alive():
                 self._process.terminate()
             self._process.join()
-            self._receive.close()
+            self._child.close()
 
 
 def _default_scenario() -> str:
