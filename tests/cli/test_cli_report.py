@@ -33,7 +33,8 @@ def test_demo_writes_every_file(demo_run):
     out, result = demo_run
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} >= REPORT_FILES
-    assert len(list((out / "figures").iterdir())) == 30  # CONSORT and 3 figures × 3 end points, 3 formats each
+    # CONSORT and 3 figures × 3 end points, PNG only by default
+    assert sorted(p.suffix for p in (out / "figures").iterdir()) == [".png"] * 10
     for dataset in ("adsl", "adtte", "adrs", "adae"):
         for suffix in (".csv", ".parquet", ".xpt"):
             assert (out / "adam" / f"{dataset}{suffix}").is_file(), dataset + suffix
@@ -65,6 +66,37 @@ def test_analyze_reads_adam_files_written_by_derive(demo_run, tmp_path):
     first = pd.read_csv(adam_dir / "ard.csv")
     again = pd.read_csv(out / "ard.csv")
     pd.testing.assert_frame_equal(first, again, check_exact=False, rtol=1e-9)
+
+
+def test_analyze_writes_every_format_asked_for(demo_run, tmp_path):
+    adam_dir, _ = demo_run
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["analyze", "--adam", str(adam_dir / "adam"), "--protocol", "lms04",
+                                 "--formats", "png,svg,pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert len(figures) == 30 and {p.rsplit(".", 1)[1] for p in figures} == {"png", "svg", "pdf"}
+    assert "figures/ (30 files)" in result.stdout
+    assert (out / "figures" / "km_pfs.png").read_bytes() == (adam_dir / "figures" / "km_pfs.png").read_bytes()
+
+
+@pytest.mark.parametrize("command", ["demo", "analyze"])
+def test_a_bad_format_is_a_one_line_error_and_writes_nothing(demo_run, tmp_path, command):
+    adam_dir, _ = demo_run
+    out = tmp_path / "out"
+    extra = ["--adam", str(adam_dir / "adam"), "--protocol", "lms04"] if command == "analyze" else []
+    result = runner.invoke(app, [command, *extra, "--formats", "png,jpeg", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.output
+    assert ("--formats: unknown figure format(s) 'jpeg'; expected a comma-separated list of png, svg, pdf"
+            in result.stderr)
+    assert not out.exists()
+
+
+def test_demo_formats_are_not_for_the_live_demo(tmp_path):
+    result = runner.invoke(app, ["demo", "--live", "--formats", "svg", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "--formats" in result.stderr and "--live" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_adam_directory_is_a_one_line_error(tmp_path):

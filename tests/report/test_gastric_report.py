@@ -58,7 +58,8 @@ def analysis(adam, scenario) -> TrialAnalysis:
 
 @pytest.fixture(scope="module")
 def report(adam, scenario, tmp_path_factory) -> dict[str, Path]:
-    return build_report(adam, scenario.protocol_model(), tmp_path_factory.mktemp("gastric"), look=1)
+    return build_report(adam, scenario.protocol_model(), tmp_path_factory.mktemp("gastric"), formats=("png", "svg"),
+                        look=1)
 
 
 def _text(path: Path) -> str:

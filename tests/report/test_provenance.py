@@ -39,12 +39,12 @@ def real(adam) -> AdamData:
 
 @pytest.fixture(scope="module")
 def simulated_report(adam, tmp_path_factory):
-    return build_report(adam, LMS04, tmp_path_factory.mktemp("simulated"))
+    return build_report(adam, LMS04, tmp_path_factory.mktemp("simulated"), formats=("png", "svg"))
 
 
 @pytest.fixture(scope="module")
 def real_report(real, tmp_path_factory):
-    return build_report(real, LMS04, tmp_path_factory.mktemp("real"))
+    return build_report(real, LMS04, tmp_path_factory.mktemp("real"), formats=("png", "svg"))
 
 
 def _adsl(**columns: object) -> pd.DataFrame:

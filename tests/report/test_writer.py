@@ -10,9 +10,10 @@ import pytest
 from docx import Document
 
 from oncotrial.clinical import derive_all
+from oncotrial.core.errors import InputError
 from oncotrial.protocol import Protocol
 from oncotrial.report.adam import AdamData
-from oncotrial.report.writer import build_report
+from oncotrial.report.writer import FIGURE_FORMATS, build_report, figure_formats
 from oncotrial.simulate.trial import simulate_trial
 
 LMS04 = Protocol.load("lms04")
@@ -45,16 +46,33 @@ def reduced(adam, tmp_path_factory):
 
 
 def test_every_file_is_written(full):
+    """By default the figures are PNG only: the reports embed them, other formats are asked for."""
     out, paths, _ = full
-    figures = {f"figures/{kind}_{e}.{fmt}" for kind in ("km", "ph", "forest") for e in ("pfs", "os", "pfs2")
-               for fmt in ("png", "svg", "pdf")} | {f"figures/consort.{fmt}" for fmt in ("png", "svg", "pdf")}
-    assert set(paths) == MAIN_FILES | figures
+    figures = {f"figures/{kind}_{e}.png" for kind in ("km", "ph", "forest") for e in ("pfs", "os", "pfs2")}
+    assert set(paths) == MAIN_FILES | figures | {"figures/consort.png"}
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(k.split("/")[1] for k in paths
+                                                                         if k.startswith("figures/"))
     for key, path in paths.items():
         assert path == out / key and path.is_file() and path.stat().st_size > 0, key
-    for key in figures:
-        head = paths[key].read_bytes()[:8]
-        assert {"png": head == b"\x89PNG\r\n\x1a\n", "pdf": head.startswith(b"%PDF"),
-                "svg": b"<svg" in paths[key].read_bytes()[:2000]}[key.rsplit(".", 1)[1]], key
+        if key.startswith("figures/"):
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", key
+
+
+def test_figure_formats_are_checked_and_always_hold_png():
+    assert figure_formats(["svg"]) == ("png", "svg")
+    assert figure_formats("PDF, png,svg") == FIGURE_FORMATS == figure_formats([".pdf", "svg", "png", "svg"])
+    assert figure_formats(()) == ("png",)
+    for bad in ("png,gif", "png,", ["eps"]):
+        with pytest.raises(InputError, match="formats: unknown figure format.*expected a comma-separated list of "
+                                             "png, svg, pdf") as caught:
+            figure_formats(bad)
+        assert caught.value.field == "formats"
+
+
+def test_a_bad_format_writes_nothing(adam, tmp_path):
+    with pytest.raises(InputError, match="'tiff'"):
+        build_report(adam, LMS04, tmp_path / "out", formats=("png", "tiff"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_ard_files_hold_every_record(full, adam):
@@ -141,7 +159,7 @@ def test_missing_inputs_skip_outputs_with_a_message(reduced):
                      "Table 1: Number of metastases left out (ADSL has no NMETS)"):
         assert expected in messages, expected
     assert {p for p in paths if p.startswith("figures/") and not p.startswith("figures/consort.")} == {
-        f"figures/{kind}_pfs.{fmt}" for kind in ("km", "ph", "forest") for fmt in ("png", "svg", "pdf")}
+        f"figures/{kind}_pfs.png" for kind in ("km", "ph", "forest")}
     html = paths["report.html"].read_text(encoding="utf-8")
     assert 'id="adverse-events"' not in html and 'id="efficacy-os"' not in html
     assert html.count("ADAE not supplied: adverse-event table skipped") == 2  # its section and the notes
@@ -155,13 +173,25 @@ def test_missing_inputs_skip_outputs_with_a_message(reduced):
 # ----------------------------------------------------------------------------- figure captions
 @pytest.fixture(scope="module")
 def drawn(adam, tmp_path_factory):
-    """The figures of the LMS04 replica, drawn as the report draws them."""
+    """The figures of the LMS04 replica, drawn as the report draws them, in every format, by
+    two worker processes (whatever the load of the machine)."""
     from oncotrial.report.analysis import analyse
     from oncotrial.report.writer import draw_figures
 
     analysis = analyse(adam, LMS04)
-    figures, _ = draw_figures(adam, analysis, LMS04, tmp_path_factory.mktemp("figures"))
+    figures, _ = draw_figures(adam, analysis, LMS04, tmp_path_factory.mktemp("figures"), formats=FIGURE_FORMATS,
+                              workers=2)
     return analysis, figures
+
+
+def test_figures_are_written_in_every_format_asked_for(drawn):
+    _, figures = drawn
+    assert len(figures) == 9
+    for figure in figures:
+        assert list(figure.paths) == ["png", "svg", "pdf"], figure.key
+        assert figure.paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert b"<svg" in figure.paths["svg"].read_bytes()[:2000]
+        assert figure.paths["pdf"].read_bytes().startswith(b"%PDF")
 
 
 def test_captions_describe_the_figures_and_follow_the_ph_test(drawn, adam):
@@ -182,6 +212,21 @@ def test_captions_describe_the_figures_and_follow_the_ph_test(drawn, adam):
                                    adjust=adjust, strata=strata, convention=analysis.convention).values()
         assert ph_test_sentence(p) in figure.caption
         assert "cox.zph" not in figure.caption and "support proportional hazards" not in figure.caption.split(".")[0]
+
+
+def test_figures_drawn_side_by_side_equal_those_drawn_one_by_one(drawn, adam, tmp_path):
+    """Workers drawing figures at once give the files and records that drawing them one
+    after the other in this process gives."""
+    from oncotrial.report.writer import draw_figures
+
+    analysis, figures = drawn
+    serial, _ = draw_figures(adam, analysis, LMS04, tmp_path, workers=1)
+    assert [(f.key, f.title, f.caption) for f in serial] == [(f.key, f.title, f.caption) for f in figures]
+    for one, other in zip(serial, figures, strict=True):
+        assert one.paths["png"].read_bytes() == other.paths["png"].read_bytes(), one.key
+        assert (one.records is None) == (other.records is None)
+        if one.records is not None:
+            pd.testing.assert_frame_equal(one.records, other.records)
 
 
 def test_every_figure_of_simulated_data_is_marked(drawn):

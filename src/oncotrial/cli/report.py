@@ -2,12 +2,13 @@
 bundled trial's replica from simulation to report.
 
 Both commands write the outputs of :func:`oncotrial.report.writer.build_report` (HTML and
-Word reports, lay summary, ARD, figures) and show a Rich progress display on stderr, so that
-stdout keeps only the results. ``analyze`` uses the protocol given, else the one recorded
-with the data (:func:`oncotrial.report.protocol_file.recorded_protocol`): no trial is
-assumed. ``demo`` first simulates a replica of a bundled scenario and derives its ADaM data
-(written under ``out/adam/`` with its ``protocol.yaml``), then prints each headline number
-of the replica beside the published one.
+Word reports, lay summary, ARD, figures as PNG, and SVG or PDF with ``--formats``) and
+show a Rich progress display on stderr, so that stdout keeps only the results. ``analyze``
+uses the protocol given, else the one recorded with the data
+(:func:`oncotrial.report.protocol_file.recorded_protocol`): no trial is assumed. ``demo``
+first simulates a replica of a bundled scenario and derives its ADaM data (written under
+``out/adam/`` with its ``protocol.yaml``), then prints each headline number of the replica
+beside the published one.
 
 The report, simulation and clinical packages are imported inside the commands: they are
 the heaviest part of oncotrial and no other command needs them.
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -30,9 +33,16 @@ from rich.table import Table
 from oncotrial.cli._output import check_output_dir, console, err_console, reports_errors
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+    import pandas as pd
     from rich.progress import Progress
 
+    from oncotrial.clinical.derive import DerivedData
+    from oncotrial.protocol import Protocol
     from oncotrial.simulate.published import PublishedResults, ReplicaSpread
+    from oncotrial.simulate.scenario import Scenario
 
 __all__ = ["analyze", "demo"]
 
@@ -154,6 +164,20 @@ def _side_by_side(replica: Mapping[str, float], published: PublishedResults, spr
     return table
 
 
+#: the ``--formats`` option of both commands
+FormatsOption = Annotated[str, typer.Option(
+    "--formats", help="Figure formats, comma-separated: png, svg, pdf (default png; PNG is always written, "
+                      "the HTML and Word reports embed it).")]
+
+
+def _figure_formats(formats: str) -> tuple[str, ...]:
+    """``--formats`` checked before anything is written (an unknown format is an error
+    naming the option and the formats accepted)."""
+    from oncotrial.report.writer import figure_formats
+
+    return figure_formats(formats)
+
+
 def _print_outputs(out: Path, paths: Mapping[str, Path], elapsed: float) -> None:
     """The main files, the figure count and the notes of skipped outputs."""
     main = [key for key in paths if not key.startswith("figures/")]
@@ -179,11 +203,13 @@ def analyze(
         "--look", help="Which analysis of a group-sequential design the data are, 1 to the protocol's looks "
                        "(default: the last, the final analysis): the report states it with the look's nominal "
                        "significance level and whether the efficacy boundary was crossed.")] = None,
+    formats: FormatsOption = "png",
 ) -> None:
     """Analyse ADaM data and write the trial report: report.html, report.docx, lay summary,
-    ARD (JSON, CSV) and figures (PNG, SVG, PDF)."""
+    ARD (JSON, CSV) and figures (PNG; SVG, PDF with --formats)."""
     start = time.perf_counter()
     check_output_dir(out, "--out")
+    chosen = _figure_formats(formats)
     from oncotrial.protocol import Protocol
     from oncotrial.report.adam import read_adam
     from oncotrial.report.protocol_file import recorded_protocol
@@ -192,7 +218,7 @@ def analyze(
     data = read_adam(adam)
     proto = Protocol.load(protocol) if protocol is not None else recorded_protocol(adam, data.adsl)
     with _progress(err_console) as progress:
-        paths = build_report(data, proto, out, progress=progress, look=look)
+        paths = build_report(data, proto, out, formats=chosen, progress=progress, look=look)
     _print_outputs(out, paths, time.perf_counter() - start)
 
 
@@ -200,6 +226,107 @@ def analyze(
 #: estimates lie closest to the published ones of the bundled scenario (mean relative
 #: distance 6%); the spread over replicas is what `oncotrial simulate calibrate` shows
 DEMO_SEED = 4
+
+
+def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) -> None:
+    """In the replica's process: simulate the trial, derive its ADaM data and send them
+    (``("data", (cut-off, derived data))``), then, once the parent has received them (so
+    that a bad option it finds meanwhile leaves nothing written), write them into
+    ``folder`` and send the replica's estimates (``("written", estimates)``); an error is
+    sent in place of either (``("error", exception)``). Each message carries the warnings
+    raised meanwhile, sent rather than shown: the parent's progress display holds the
+    terminal."""
+    from oncotrial.clinical import derive_all
+    from oncotrial.simulate.trial import simulate_trial
+
+    with warnings.catch_warnings(record=True) as caught:
+        def sent(kind: str, value: Any) -> None:
+            parent.send((kind, value, [(w.message, w.category, w.filename, w.lineno) for w in caught]))
+            caught.clear()
+
+        try:
+            protocol = model.protocol_model()
+            trial = simulate_trial(model, seed=seed)
+            derived = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
+            sent("data", (trial.cutoff, derived))
+            parent.recv()
+            derived.write(folder)
+            sent("written", _estimates(derived, protocol))
+        except Exception as exc:  # any error: the parent reports it as if it were its own
+            sent("error", exc)
+    parent.close()
+
+
+def _estimates(derived: DerivedData, protocol: Protocol) -> dict[str, float]:
+    """The replica's estimates of the published numbers
+    (:func:`oncotrial.simulate.estimates.trial_estimates`)."""
+    from oncotrial.simulate.estimates import trial_estimates
+
+    return trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, protocol)
+
+
+class _Replica:
+    """The demo's replica simulated and derived in a process forked from this one, while
+    this one imports the report code (the two take about as long, on separate CPUs); the
+    same process then writes the ADaM files and computes the replica's estimates while this
+    one makes the report. Where the platform cannot fork, all happens here, when asked for.
+
+    Fork before the progress display starts: a process forked while another thread runs
+    may inherit a lock that thread holds."""
+
+    def __init__(self, model: Scenario, seed: int, folder: Path) -> None:
+        self.model, self.seed, self.folder = model, seed, folder
+        self._process: BaseProcess | None = None
+        self._derived: DerivedData | None = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._child, theirs = context.Pipe()
+            self._process = context.Process(target=_make_replica, args=(theirs, model, seed, folder), daemon=True)
+            self._process.start()
+            theirs.close()
+
+    def _next(self, expected: str) -> Any:
+        try:
+            kind, value, caught = self._child.recv()
+        except EOFError:
+            raise RuntimeError("the process simulating the replica ended without its result") from None
+        for message, category, filename, lineno in caught:
+            warnings.warn_explicit(message, category, filename, lineno)
+        if kind == "error":
+            raise value
+        assert kind == expected, f"expected {expected!r} from the replica's process, got {kind!r}"
+        return value
+
+    def data(self) -> tuple[pd.Timestamp, DerivedData]:
+        """The data cut-off and the derived ADaM data."""
+        if self._process is not None:
+            cutoff, self._derived = self._next("data")
+            self._child.send(True)  # the files may be written
+            return cutoff, self._derived
+        from oncotrial.clinical import derive_all
+        from oncotrial.simulate.trial import simulate_trial
+
+        trial = simulate_trial(self.model, seed=self.seed)
+        self._derived = derive_all(trial.domains, self.model.protocol_model(), cutoff=trial.cutoff)
+        return trial.cutoff, self._derived
+
+    def written(self) -> dict[str, float]:
+        """Wait until the ADaM files are in the folder, and return the replica's estimates
+        (:func:`_estimates`)."""
+        if self._process is not None:
+            estimates: dict[str, float] = self._next("written")
+            return estimates
+        assert self._derived is not None, "data() first"
+        self._derived.write(self.folder)
+        return _estimates(self._derived, self.model.protocol_model())
+
+    def close(self) -> None:
+        """End the process if it is still at work (an error elsewhere stopped the demo)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+            self._child.close()
 
 
 def _default_scenario() -> str:
@@ -233,6 +360,7 @@ def demo(
     subjects: Annotated[int | None, typer.Option(
         "--subjects", min=1, help="With --live: enter only the first N randomised subjects "
                                   "(default all).")] = None,
+    formats: FormatsOption = "png",
 ) -> None:
     """Simulate a trial replica, derive its ADaM data, analyse it and write the full report;
     print each headline number of the replica beside the published one. With --live the
@@ -241,6 +369,8 @@ def demo(
     check_output_dir(out, "--out")
     if (keep or subjects is not None) and not live:
         raise typer.BadParameter("needs --live", param_hint="--keep/--subjects")
+    if live and _figure_formats(formats) != ("png",):
+        raise typer.BadParameter("not with --live (its report has PNG figures only)", param_hint="--formats")
     if live:
         from oncotrial.cli.live_demo import run_live_demo
 
@@ -249,36 +379,37 @@ def demo(
         if not result.identical:
             raise typer.Exit(1)
         return
-    from oncotrial.clinical import derive_all
-    from oncotrial.report.adam import AdamData
-    from oncotrial.report.protocol_file import write_protocol
-    from oncotrial.report.writer import build_report
-    from oncotrial.simulate.estimates import trial_estimates
-    from oncotrial.simulate.published import load_published, load_spread
     from oncotrial.simulate.scenario import Scenario
-    from oncotrial.simulate.trial import simulate_trial
 
     name = scenario if scenario is not None else _default_scenario()
     model = Scenario.load(name)
     proto = model.protocol_model()
-    with _progress(err_console) as progress:
-        progress.step(f"Simulating the {proto.id} replica")
-        trial = simulate_trial(model, seed=seed)
-        progress.step("Deriving ADSL, ADTTE, ADRS, ADAE")
-        derived = derive_all(trial.domains, proto, cutoff=trial.cutoff)
-        progress.step("Writing the ADaM data")
-        derived.write(out / "adam")
-        write_protocol(proto, out / "adam")
-        adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
-        paths = build_report(adam, proto, out, progress=progress)
-    replica = trial_estimates(derived.adsl, derived.adtte, derived.adrs, derived.adae, proto)
+    replica = _Replica(model, seed, out / "adam")
+    try:
+        from oncotrial.report.adam import AdamData
+        from oncotrial.report.protocol_file import write_protocol
+        from oncotrial.report.writer import build_report
+
+        chosen = _figure_formats(formats)
+        with _progress(err_console) as progress:
+            progress.step(f"Simulating the {proto.id} replica, deriving ADSL, ADTTE, ADRS, ADAE")
+            cutoff, derived = replica.data()
+            write_protocol(proto, out / "adam")
+            adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
+            paths = build_report(adam, proto, out, formats=chosen, progress=progress)
+            progress.step("Writing the ADaM data")
+            estimates = replica.written()
+    finally:
+        replica.close()
+    from oncotrial.simulate.published import load_published, load_spread
+
     randomised = int((derived.adsl["ITTFL"] == "Y").sum())
-    console.print(f"{proto.id} replica, seed {seed}, data cut-off {trial.cutoff.date()}: {randomised} patients "
+    console.print(f"{proto.id} replica, seed {seed}, data cut-off {cutoff.date()}: {randomised} patients "
                   f"randomised; ADaM data in {out / 'adam'}", highlight=False, soft_wrap=True)
     published = load_published(name) if isinstance(name, str) else None
     if published is None:
         console.print(f"No published results bundled for scenario {name}: headline numbers not compared.",
                       highlight=False)
     else:
-        console.print(_side_by_side(replica, published, load_spread(name), proto.id, seed))
+        console.print(_side_by_side(estimates, published, load_spread(name), proto.id, seed))
     _print_outputs(out, paths, time.perf_counter() - start)

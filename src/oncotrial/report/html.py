@@ -412,6 +412,14 @@ def _notes_about(messages: Sequence[str], *prefixes: str) -> tuple[str, ...]:
     return tuple(m for m in messages if m.startswith(prefixes))
 
 
+def consort_boxes(analysis: TrialAnalysis) -> tuple[int, tuple[str, ...], tuple[tuple[ConsortBox | None, ...], ...]]:
+    """The ``consort_total``, ``consort_arms`` and ``consort_rows`` of :func:`report_content`,
+    without the rest of the content: the CONSORT diagram can then be drawn from the
+    analysis alone, while the other figures are drawn."""
+    _, boxes, total = _consort(analysis)
+    return total, tuple(analysis.arm_roles), boxes
+
+
 def report_content(analysis: TrialAnalysis, protocol: Protocol, figures: Sequence[ReportFigure] = (),
                    messages: Sequence[str] = (), *, generated: dt.datetime | None = None,
                    safety: Sequence[ReportTable] = (), consort_figure: ReportFigure | None = None) -> ReportContent:
