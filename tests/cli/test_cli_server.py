@@ -246,7 +246,7 @@ def test_db_restore_bad_input(trial_dir):
 
 def test_db_upgrade(tmp_path):
     out = ok(run("db", "upgrade", "--database-url", "sqlite:///fresh.db", cwd=tmp_path))
-    assert out.strip() == "database sqlite:///fresh.db at schema revision 0003"
+    assert out.strip() == "database sqlite:///fresh.db at schema revision 0004"
     result = run("db", "upgrade", "--database-url", "sqlite:///fresh.db", "--app-role", "app",
                  cwd=tmp_path)
     assert "--app-role: database roles exist on PostgreSQL only" in error_line(result)

@@ -42,7 +42,7 @@ def test_owner_migrates_app_role_runs(empty_database, tmp_path):
     assert refused.exit_code == 1 and "permission denied" in refused.stderr
     upgraded = _run("db", "upgrade", "--database-url", owner, "--app-role", "oncotrial_app")
     assert upgraded.exit_code == 0, upgraded.stderr
-    assert "schema revision 0003; rights granted to oncotrial_app" in upgraded.stdout
+    assert "schema revision 0004; rights granted to oncotrial_app" in upgraded.stdout
     init = _run("trial", "init", "--protocol", "gastric_example", "--site", "A:Alpha",
                 "--site", "B:Beta", "--admin", "boss", "--password-stdin", "--database-url",
                 app_url, "--migration-url", owner, stdin="Admin-pass-4711\n")

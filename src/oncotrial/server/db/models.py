@@ -23,11 +23,13 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -196,8 +198,16 @@ class RandomisationList(Base):
 
 
 class ListSlot(Base):
+    """One row of a sealed block list. The partial index over the free slots finds a
+    stratum's next slot without stepping over the used ones: without it each allocation
+    scanned every slot its stratum had used, and allocation cost grew with the trial."""
+
     __tablename__ = "list_slots"
-    __table_args__ = (UniqueConstraint("list_id", "stratum", "position"),)
+    __table_args__ = (
+        UniqueConstraint("list_id", "stratum", "position"),
+        Index("ix_list_slots_free", "list_id", "stratum", "position",
+              postgresql_where=text("allocation_id IS NULL"), sqlite_where=text("allocation_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("randomisation_lists.id"))
