@@ -4,7 +4,7 @@ The partial likelihood, its gradient and its information matrix are computed in
 O((n + D) p^2) per Newton step with no Python loop over rows or event times (D = number
 of deaths); score residuals (for the robust variance) in O((n + D) p). The layout of the
 data (segments, blocks of tied times and of tied deaths) is computed once, outside the
-Newton loop, and without sorting the rows when the times are whole numbers (e.g. days).
+Newton loop, and without sorting the rows when the times are short decimals (e.g. days).
 
 Notation (one stratum; strata only restart the sums). ``r_i = w_i exp(eta_i)``. A
 *death block* is the set of d deaths at one time t, of total case weight W. For it:
@@ -38,8 +38,9 @@ where S2, D2 are the sums of ``r x x^T``. Three rearrangements make this cheap:
    the death-block sums D0, D1 and, after a reverse cumulative sum over the segments,
    S0 and S1; what is constant on a segment (such as ``C_i - delta_i B_b(i)``) reaches
    the rows by one ``take`` from a small table. So no column is ever gathered into
-   sorted order (a random-access copy), and whole-number times need no sort at all:
-   they are their own codes (other times cost one ``np.unique``).
+   sorted order (a random-access copy), and short decimal times (days; months to 0.1)
+   need no sort at all: they are coded by counting, as in Kaplan–Meier and the log-rank
+   test (other times cost one ``np.unique``).
 
 Covariates are centred at their weighted means (as R does) and the linear predictor is
 shifted by its maximum within each stratum before ``exp``; both leave every quantity
@@ -54,14 +55,14 @@ from typing import Any
 
 import numpy as np
 
+from oncotrial.stats._counting import dense_codes, scaled_time_codes
+
 __all__ = ["CoxLayout", "CoxPass", "NewtonFit", "generalized_inverse", "infinite_coefficients", "newton",
            "quadratic_form", "single_threaded_blas"]
 
 #: rows per chunk of the (p, n) products in a pass (a 3 MB buffer for p = 6), and deaths
 #: per chunk of the Efron terms
 CHUNK_ROWS = 65536
-#: integer codes below ``2 n + COUNTING_SLACK`` are made dense by counting, not sorting
-COUNTING_SLACK = 1 << 20
 #: deaths per product in the Efron log-sums (see ``CoxLayout._block_sums``)
 LOG_RUN = 16
 #: relative eigenvalue cut-off of a generalized inverse; R's ``toler.chol`` (eps^0.75)
@@ -145,34 +146,21 @@ def _segment_cumsum(values: np.ndarray, bounds: np.ndarray, reverse: bool) -> np
 
 def _dense_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes 0..m-1 of the distinct values of ``key`` (non-negative integers) in increasing
-    order of value, the distinct values and their counts (``np.unique`` with inverse and counts).
-
-    When the values are below ``2 n + COUNTING_SLACK`` - e.g. whole days times two, plus
-    a death flag - they are coded by counting: a ``bincount`` and a lookup table, O(n)
-    with no sort, several times faster than the sort ``np.unique`` needs.
-    """
-    if key.max() < 2 * key.shape[0] + COUNTING_SLACK:
-        counts = np.bincount(key)
-        values = np.flatnonzero(counts)
-        table = np.empty(counts.shape[0], dtype=np.intp)
-        table[values] = np.arange(values.shape[0])
-        return table.take(key), values, counts[values]
-    values, codes, counts = np.unique(key, return_inverse=True, return_counts=True)
-    return codes.reshape(-1), values, counts
+    order of value, the distinct values and their counts (``np.unique`` with inverse and
+    counts), by counting when the values are few enough (:func:`dense_codes`)."""
+    codes, values = dense_codes(key, int(key.max()) + 1)
+    return codes, values, np.bincount(codes, minlength=values.shape[0])
 
 
 def _time_codes(time: np.ndarray) -> tuple[np.ndarray, int]:
-    """Non-negative integer codes that order the times as they are (equal times, equal codes),
-    and a bound on the codes (every code is below it).
+    """Codes 0..m-1 that order the times as they are (equal times, equal codes), and m.
 
-    Whole-number times (days, say) over a range of at most ``2 n + COUNTING_SLACK`` values
-    are their own codes, offset by the minimum: no sort. Other times are ranked by
-    ``np.unique`` (one sort).
+    Short decimal times (days; months to 0.1) are coded by counting, with no sort
+    (:func:`scaled_time_codes`, as Kaplan–Meier and the log-rank test code them); other
+    times are ranked by ``np.unique`` (one sort).
     """
-    low, high = float(time.min()), float(time.max())
-    if high - low < 2 * time.shape[0] + COUNTING_SLACK and np.array_equal(time, np.floor(time)):
-        return (time - low).astype(np.intp), int(high - low) + 1
-    values, codes = np.unique(time, return_inverse=True)
+    coded = scaled_time_codes(time)
+    values, codes = coded if coded is not None else np.unique(time, return_inverse=True)
     return codes.reshape(-1), values.shape[0]
 
 
