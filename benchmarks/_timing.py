@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -22,6 +23,17 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def run_process(argv: list[str]) -> float:
+    """Wall-clock seconds of one whole process run of ``argv``; a failure stops the
+    benchmark with the command and its error output (a failed run has no time)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.decode()}")
+    return elapsed
 
 
 def record(task: str, value: float, target: float, *, peer: str, unit: str = "x",

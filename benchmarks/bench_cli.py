@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _timing import run_process
 
 BIN = Path(sys.executable).parent
 ONCOTRIAL = str(BIN / "oncotrial")
@@ -36,24 +36,15 @@ COMMANDS: dict[str, list[str]] = {
 TARGET_RATIO = 1.5
 
 
-def _run_once(argv: list[str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.decode()}")
-    return elapsed
-
-
 def measure(runs: int) -> dict[str, list[float]]:
     """Wall-clock seconds of every command, ``runs`` times each, interleaved, after one
     warm-up run each (which fills the operating system's file cache)."""
     for argv in COMMANDS.values():
-        _run_once(argv)
+        run_process(argv)
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(runs):
         for name, argv in COMMANDS.items():
-            times[name].append(_run_once(argv))
+            times[name].append(run_process(argv))
     return times
 
 

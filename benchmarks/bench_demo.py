@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _timing import record
+from _timing import record, run_process
 
 ONCOTRIAL = str(Path(sys.executable).parent / "oncotrial")
 #: the demo's arguments besides ``--out``: the default replica
@@ -35,13 +33,7 @@ TARGET_SECONDS = 5.0
 
 
 def _run_once(extra: list[str], folder: Path) -> float:
-    argv = [ONCOTRIAL, *DEMO, "--out", str(folder), *extra]
-    start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited with {done.returncode}: {done.stderr.decode()}")
-    return elapsed
+    return run_process([ONCOTRIAL, *DEMO, "--out", str(folder), *extra])
 
 
 def measure(runs: int) -> dict[str, list[float]]:
