@@ -388,9 +388,7 @@ def derive_pfs(subjects: pd.DataFrame, rs: pd.DataFrame, *,
     bad, issues = underivable(usubjid, randdt, death, "PFS", cut, everyone)
     late, late_issues = assessed_after_death(usubjid, death, records, "PFS", ~bad)
     keep = ~bad & ~late
-    number = np.cumsum(keep) - 1
-    post = records.subset(keep[records.owner] & (records.dates > randdt[records.owner]))
-    post = Records(number[post.owner], post.dates, post.results)
+    post = records.of_kept(keep, records.dates > randdt[records.owner])
     outcomes = progression_outcomes(
         usubjid[keep], randdt[keep], death[keep], _column(subj, "NACTDT")[keep], post,
         origin_text="RANDOMIZATION", origin_dom="ADSL", cutoff=cut,
@@ -446,9 +444,7 @@ def derive_dor(subjects: pd.DataFrame, rs: pd.DataFrame, *,
             "DOR not derived: listed responder has no CR or PR before progression and the "
             "data cut-off") for i in np.flatnonzero(unanswered)}
     keep = candidates & ~unanswered
-    number = np.cumsum(keep) - 1
-    counted = post.subset(keep[post.owner] & (post.dates >= start[post.owner]))
-    counted = Records(number[counted.owner], counted.dates, counted.results)
+    counted = post.of_kept(keep, post.dates >= start[post.owner])
     outcomes = progression_outcomes(
         usubjid[keep], start[keep], death[keep], _column(subj, "NACTDT")[keep], counted,
         origin_text="FIRST RESPONSE", origin_dom="RS", cutoff=cut,

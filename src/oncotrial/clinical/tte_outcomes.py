@@ -69,6 +69,14 @@ class Records:
     def subset(self, keep: np.ndarray) -> Records:
         return Records(self.owner[keep], self.dates[keep], self.results[keep])
 
+    def of_kept(self, kept: np.ndarray, where: np.ndarray) -> Records:
+        """The records where ``where`` holds of the subjects ``kept`` (a mask over the
+        subjects), their owners renumbered 0.. among the subjects kept, as the per-subject
+        arrays are once indexed by ``kept``."""
+        number = np.cumsum(kept) - 1
+        chosen = self.subset(kept[self.owner] & where)
+        return Records(number[chosen.owner], chosen.dates, chosen.results)
+
 
 @dataclasses.dataclass
 class Outcomes:
