@@ -236,9 +236,6 @@ def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) 
     sent in place of either (``("error", exception)``). Each message carries the warnings
     raised meanwhile, sent rather than shown: the parent's progress display holds the
     terminal."""
-    from oncotrial.clinical import derive_all
-    from oncotrial.simulate.trial import simulate_trial
-
     with warnings.catch_warnings(record=True) as caught:
         def sent(kind: str, value: Any) -> None:
             parent.send((kind, value, [(w.message, w.category, w.filename, w.lineno) for w in caught]))
@@ -246,15 +243,23 @@ def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) 
 
         try:
             protocol = model.protocol_model()
-            trial = simulate_trial(model, seed=seed)
-            derived = derive_all(trial.domains, protocol, cutoff=trial.cutoff)
-            sent("data", (trial.cutoff, derived))
+            cutoff, derived = _derive_replica(model, seed)
+            sent("data", (cutoff, derived))
             parent.recv()
             derived.write(folder)
             sent("written", _estimates(derived, protocol))
         except Exception as exc:  # any error: the parent reports it as if it were its own
             sent("error", exc)
     parent.close()
+
+
+def _derive_replica(model: Scenario, seed: int) -> tuple[pd.Timestamp, DerivedData]:
+    """The replica of ``model`` for ``seed``: its data cut-off and its derived ADaM data."""
+    from oncotrial.clinical import derive_all
+    from oncotrial.simulate.trial import simulate_trial
+
+    trial = simulate_trial(model, seed=seed)
+    return trial.cutoff, derive_all(trial.domains, model.protocol_model(), cutoff=trial.cutoff)
 
 
 def _estimates(derived: DerivedData, protocol: Protocol) -> dict[str, float]:
@@ -303,12 +308,8 @@ class _Replica:
             cutoff, self._derived = self._next("data")
             self._child.send(True)  # the files may be written
             return cutoff, self._derived
-        from oncotrial.clinical import derive_all
-        from oncotrial.simulate.trial import simulate_trial
-
-        trial = simulate_trial(self.model, seed=self.seed)
-        self._derived = derive_all(trial.domains, self.model.protocol_model(), cutoff=trial.cutoff)
-        return trial.cutoff, self._derived
+        cutoff, self._derived = _derive_replica(self.model, self.seed)
+        return cutoff, self._derived
 
     def written(self) -> dict[str, float]:
         """Wait until the ADaM files are in the folder, and return the replica's estimates
