@@ -228,8 +228,8 @@ def analyze(
 DEMO_SEED = 4
 
 
-def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) -> None:
-    """In the replica's process: simulate the trial, derive its ADaM data and send them
+def _make_replica(parent: Connection, scenario: str | Path, seed: int, folder: Path) -> None:
+    """In the replica's process: load ``scenario``, simulate the trial, derive its ADaM data and send them
     (``("data", (cut-off, derived data))``), then, once the parent has received them (so
     that a bad option it finds meanwhile leaves nothing written), write them into
     ``folder`` and send the replica's estimates (``("written", estimates)``); an error is
@@ -242,6 +242,9 @@ def _make_replica(parent: Connection, model: Scenario, seed: int, folder: Path) 
             caught.clear()
 
         try:
+            from oncotrial.simulate.scenario import Scenario
+
+            model = Scenario.load(scenario)
             protocol = model.protocol_model()
             cutoff, derived = _derive_replica(model, seed)
             sent("data", (cutoff, derived))
@@ -271,22 +274,27 @@ def _estimates(derived: DerivedData, protocol: Protocol) -> dict[str, float]:
 
 
 class _Replica:
-    """The demo's replica simulated and derived in a process forked from this one, while
-    this one imports the report code (the two take about as long, on separate CPUs); the
-    same process then writes the ADaM files and computes the replica's estimates while this
-    one makes the report. Where the platform cannot fork, all happens here, when asked for.
+    """The demo's replica loaded, simulated and derived in a process forked from this one,
+    while this one loads the same scenario and imports the report code (the two take about
+    as long, on separate CPUs); the same process then writes the ADaM files and computes the
+    replica's estimates while this one makes the report. Where the platform cannot fork, all
+    happens here, when asked for, from this process's scenario.
 
-    Fork before the progress display starts: a process forked while another thread runs
-    may inherit a lock that thread holds."""
+    The fork comes first, before either process imports the simulation code: importing it
+    (pandas, SciPy) took as long as simulating the replica, and it is needed in both.
+    Fork before the progress display starts, too: a process forked while another thread
+    runs may inherit a lock that thread holds."""
 
-    def __init__(self, model: Scenario, seed: int, folder: Path) -> None:
-        self.model, self.seed, self.folder = model, seed, folder
+    def __init__(self, scenario: str | Path, seed: int, folder: Path) -> None:
+        self.seed, self.folder = seed, folder
         self._process: BaseProcess | None = None
         self._derived: DerivedData | None = None
+        self._model: Scenario | None = None
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._child, theirs = context.Pipe()
-            self._process = context.Process(target=_make_replica, args=(theirs, model, seed, folder), daemon=True)
+            self._process = context.Process(target=_make_replica, args=(theirs, scenario, seed, folder),
+                                            daemon=True)
             self._process.start()
             theirs.close()
 
@@ -302,13 +310,15 @@ class _Replica:
         assert kind == expected, f"expected {expected!r} from the replica's process, got {kind!r}"
         return value
 
-    def data(self) -> tuple[pd.Timestamp, DerivedData]:
-        """The data cut-off and the derived ADaM data."""
+    def data(self, model: Scenario) -> tuple[pd.Timestamp, DerivedData]:
+        """The data cut-off and the derived ADaM data; ``model`` is this process's copy of
+        the scenario, simulated here where there is no replica process."""
         if self._process is not None:
             cutoff, self._derived = self._next("data")
             self._child.send(True)  # the files may be written
             return cutoff, self._derived
-        cutoff, self._derived = _derive_replica(self.model, self.seed)
+        self._model = model
+        cutoff, self._derived = _derive_replica(model, self.seed)
         return cutoff, self._derived
 
     def written(self) -> dict[str, float]:
@@ -317,9 +327,9 @@ class _Replica:
         if self._process is not None:
             estimates: dict[str, float] = self._next("written")
             return estimates
-        assert self._derived is not None, "data() first"
+        assert self._derived is not None and self._model is not None, "data() first"
         self._derived.write(self.folder)
-        return _estimates(self._derived, self.model.protocol_model())
+        return _estimates(self._derived, self._model.protocol_model())
 
     def close(self) -> None:
         """End the process if it is still at work (an error elsewhere stopped the demo)."""
@@ -380,13 +390,13 @@ def demo(
         if not result.identical:
             raise typer.Exit(1)
         return
-    from oncotrial.simulate.scenario import Scenario
-
     name = scenario if scenario is not None else _default_scenario()
-    model = Scenario.load(name)
-    proto = model.protocol_model()
-    replica = _Replica(model, seed, out / "adam")
+    replica = _Replica(name, seed, out / "adam")
     try:
+        from oncotrial.simulate.scenario import Scenario
+
+        model = Scenario.load(name)
+        proto = model.protocol_model()
         from oncotrial.report.adam import AdamData
         from oncotrial.report.protocol_file import write_protocol
         from oncotrial.report.writer import build_report
@@ -394,7 +404,7 @@ def demo(
         chosen = _figure_formats(formats)
         with _progress(err_console) as progress:
             progress.step(f"Simulating the {proto.id} replica, deriving ADSL, ADTTE, ADRS, ADAE")
-            cutoff, derived = replica.data()
+            cutoff, derived = replica.data(model)
             write_protocol(proto, out / "adam")
             adam = AdamData(derived.adsl, derived.adtte, derived.adrs, derived.adae)
             paths = build_report(adam, proto, out, formats=chosen, progress=progress)

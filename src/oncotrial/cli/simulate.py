@@ -32,6 +32,7 @@ from oncotrial.cli._output import (
 )
 from oncotrial.cli.design import GROUP_SEQUENTIAL_FIELDS, check_group_sequential
 from oncotrial.core.errors import InputError
+from oncotrial.core.results import json_safe
 
 __all__ = ["simulate_app"]
 
@@ -199,11 +200,13 @@ def _render_power(result: Any) -> None:
         for col in ("look", "events", "critical z", "reject", "futility", "cumulative",
                     f"mean time ({u})"):
             looks.add_column(col, justify="right")
-        for r in result.look_table().itertuples(index=False):
-            looks.add_row(str(r.look), str(r.events), f"{r.critical_value:.4f}",
-                          f"{r.rejection:.4f}", f"{r.futility:.4f}",
-                          f"{r.cumulative_power:.4f}",
-                          "-" if math.isnan(r.analysis_time) else f"{r.analysis_time:.2f}")
+        c = result.look_columns()
+        for i in range(result.k):
+            time = c["analysis_time"][i]
+            looks.add_row(str(c["look"][i]), str(c["events"][i]), f"{c['critical_value'][i]:.4f}",
+                          f"{c['rejection'][i]:.4f}", f"{c['futility'][i]:.4f}",
+                          f"{c['cumulative_power'][i]:.4f}",
+                          "-" if math.isnan(time) else f"{time:.2f}")
         console.print(looks)
 
 
@@ -280,7 +283,7 @@ def simulate_power_command(
             progress=progress)
     if as_json:
         out = result.to_dict()
-        out["looks"] = result.look_table().to_dict(orient="list")
+        out["looks"] = json_safe(result.look_columns())
         print_json(out)
     else:
         _render_power(result)

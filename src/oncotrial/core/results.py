@@ -14,10 +14,14 @@ import datetime as _dt
 import enum
 import math
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from oncotrial.core.lazy_pandas import loaded_pandas
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ChiSquareTest", "Result", "json_safe"]
 
@@ -40,10 +44,11 @@ def json_safe(value: Any) -> Any:
         return number if math.isfinite(number) else None
     if isinstance(value, np.bool_):
         return bool(value)
-    if isinstance(value, pd.DataFrame):
+    pd = loaded_pandas()
+    if pd is not None and isinstance(value, pd.DataFrame):
         return [{str(k): json_safe(v) for k, v in row.items()}
                 for row in value.to_dict(orient="records")]
-    if isinstance(value, pd.Series):
+    if pd is not None and isinstance(value, pd.Series):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return [json_safe(v) for v in value.tolist()]
@@ -51,12 +56,14 @@ def json_safe(value: Any) -> Any:
         return [json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    if value is pd.NaT or value is pd.NA:
+    if pd is not None and (value is pd.NaT or value is pd.NA):
         return None
-    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
+    if isinstance(value, (_dt.datetime, _dt.date)):  # pandas' Timestamp is a datetime
         return value.isoformat()
     if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).isoformat()
+        import pandas
+
+        return None if np.isnat(value) else pandas.Timestamp(value).isoformat()
     if isinstance(value, enum.Enum):
         return json_safe(value.value)
     if isinstance(value, PurePath):
@@ -67,7 +74,8 @@ def json_safe(value: Any) -> Any:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, pd.DataFrame):
+    pd = loaded_pandas()
+    if pd is not None and isinstance(value, pd.DataFrame):
         return f"<DataFrame {value.shape[0]} rows x {value.shape[1]} columns>"
     if isinstance(value, (float, np.floating)):
         return "nan" if math.isnan(value) else f"{value:.6g}"
@@ -89,6 +97,8 @@ class Result:
 
     def to_frame(self) -> pd.DataFrame:
         """One row of the scalar fields; results holding tables override this."""
+        import pandas as pd
+
         row = {k: v for k, v in self.to_dict().items() if not isinstance(v, (list, dict))}
         return pd.DataFrame([row])
 

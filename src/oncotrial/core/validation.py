@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from oncotrial.core.errors import InputError
+from oncotrial.core.lazy_pandas import loaded_pandas
 
 __all__ = [
     "as_event",
@@ -63,7 +63,8 @@ def label(values: Any, name: str) -> str:
     ``kaplan_meier(df["pfs_months"], ...)`` then reports ``time ('pfs_months'): ...``,
     which is what a user needs to find the bad cells in their own data.
     """
-    column = getattr(values, "name", None) if isinstance(values, pd.Series) else None
+    pd = loaded_pandas()
+    column = getattr(values, "name", None) if pd is not None and isinstance(values, pd.Series) else None
     return name if column is None or str(column) in name else f"{name} ({str(column)!r})"
 
 
@@ -71,10 +72,12 @@ def _as_1d(values: Any, name: str, field: str | None = None) -> np.ndarray:
     if isinstance(values, (str, bytes, Mapping)) or values is None:
         raise TypeError(f"{name}: expected a 1-dimensional array of values, "
                         f"got {type(values).__name__}")
-    if isinstance(values, pd.DataFrame):
+    pd = loaded_pandas()
+    if pd is not None and isinstance(values, pd.DataFrame):
         raise TypeError(f"{name}: expected one column (a Series or an array), got a DataFrame "
                         f"with columns {list(map(str, values.columns))}")
-    arr = values.to_numpy() if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values)
+    pandas_column = pd is not None and isinstance(values, (pd.Series, pd.Index))
+    arr = values.to_numpy() if pandas_column else np.asarray(values)
     if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
         # a list mixing numbers and text becomes all text in NumPy: keep each value's type
         # so that only the rows holding text are reported
@@ -112,8 +115,10 @@ def as_numbers(values: Any, name: str, *, field: str | None = None) -> np.ndarra
     out = np.empty(arr.shape[0], dtype=np.float64)
     bad = np.zeros(arr.shape[0], dtype=bool)
     boolean = np.zeros(arr.shape[0], dtype=bool)
+    pd = loaded_pandas()
+    na = pd.NA if pd is not None else None
     for i, v in enumerate(arr):
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        if v is None or v is na or (isinstance(v, float) and math.isnan(v)):
             out[i] = np.nan
         elif isinstance(v, (bool, np.bool_)):
             boolean[i] = True
@@ -198,6 +203,8 @@ def as_groups(values: Any, name: str = "group", min_levels: int = 2, *,
     be analysed by arm, and dropping them silently would change the denominators.
     A categorical input keeps its declared level order (unused levels dropped).
     """
+    import pandas as pd  # its isna knows every missing-value marker of object columns
+
     field = field or name
     name = label(values, name)
     arr = _as_1d(values, name, field)

@@ -45,15 +45,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from oncotrial.core.errors import InputError, OncotrialError
 from oncotrial.core.results import Result
 from oncotrial.core.validation import as_fraction
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GroupSequentialDesign", "group_sequential", "spending_function"]
 
@@ -109,6 +111,8 @@ class GroupSequentialDesign(Result):
     def to_frame(self) -> pd.DataFrame:
         """One row per look: ``look, information_rate, critical_value, nominal_p, alpha_spent``
         and, with futility, ``futility_bound`` (NaN at the last look) and ``beta_spent``."""
+        import pandas as pd
+
         frame = pd.DataFrame({
             "look": np.arange(1, self.k + 1),
             "information_rate": self.information_rates,
@@ -134,6 +138,8 @@ class GroupSequentialDesign(Result):
         return text
 
     def __repr__(self) -> str:
+        import pandas as pd
+
         side = "one-sided" if self.sided == 1 else "two-sided"
         head = (f"GroupSequentialDesign: {self.description}\n"
                 f"  k = {self.k}, {side} alpha = {self.alpha:g}, beta = {self.beta:g}, "

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtri
 
 from oncotrial.core.errors import InputError
@@ -50,6 +49,9 @@ from oncotrial.design.events import (
     effect_size,
     events_required,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SurvivalPower", "SurvivalSampleSize", "survival_power", "survival_sample_size"]
 
@@ -196,6 +198,8 @@ class SurvivalSampleSize(Result):
     def stage_table(self) -> pd.DataFrame:
         """One row per look: information rate, events (exact), expected calendar time,
         patients randomised by then, z and hazard-ratio efficacy bounds, HR futility bound."""
+        import pandas as pd
+
         futility = np.full(self.k, np.nan)
         if self.hr_futility is not None:
             futility[: self.hr_futility.size] = self.hr_futility
@@ -214,6 +218,8 @@ class SurvivalSampleSize(Result):
         """One row per quantity (``quantity``, ``value``), per-arm values as
         ``"<name>.control"`` / ``"<name>.experimental"``; per-look values are in
         :meth:`stage_table`."""
+        import pandas as pd
+
         rows: list[tuple[str, Any]] = []
         for name, value in self.to_dict().items():
             if name in ("design", "hr_futility") or isinstance(value, list):
@@ -500,6 +506,8 @@ class SurvivalPower(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per hazard ratio: the curve to plot, with the fixed settings repeated."""
+        import pandas as pd
+
         hr = np.atleast_1d(self.hazard_ratio)
 
         def col(v: Any) -> np.ndarray:

@@ -37,6 +37,10 @@ __all__ = ["AUTO_LOCATIONS", "FIGURE_FORMATS", "FONT", "PALETTE", "PNG_DPI", "ch
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 #: resolution of PNG output: 300 dpi is what journals ask for line art with text
 PNG_DPI = 300
+#: zlib level of PNG output. A 300-dpi figure is ~10 MB of pixels, and at zlib's default
+#: level (6) encoding them took a third of the time of saving a report's figures; level 1
+#: is three times faster and the file (lossless either way) about 1.5 times larger.
+PNG_COMPRESS_LEVEL = 1
 
 #: Okabe–Ito colours (Okabe & Ito 2008), distinguishable with the common colour-vision
 #: deficiencies and in greyscale by lightness: blue (reference arm), vermillion,
@@ -55,7 +59,10 @@ def write_figure(fig: Figure, path: str | Path) -> Path:
         raise InputError(f"path: unsupported file type {out.suffix!r} in {str(out)!r}; "
                          f"expected one of {', '.join(FIGURE_FORMATS)}", field="path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=PNG_DPI if out.suffix.lower() == ".png" else "figure")
+    if out.suffix.lower() == ".png":
+        fig.savefig(out, dpi=PNG_DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    else:
+        fig.savefig(out)
     return out
 
 

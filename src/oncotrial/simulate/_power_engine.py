@@ -57,10 +57,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BLOCK_TRIALS", "SLICE_SLOTS", "Scenario", "Stopping", "patient_data",
            "release_workspace", "simulate_chunk"]
@@ -599,6 +601,8 @@ def _simulate_slice(sc: Scenario, seed: int, start: int, size: int,
 def patient_data(sc: Scenario, seed: int, start: int, size: int) -> pd.DataFrame:
     """The patients of trials ``start .. start + size - 1`` at each look they reach (the
     data :func:`simulate_chunk` analyses), one row per trial, look and patient."""
+    import pandas as pd
+
     pt = _draw(sc, seed, start, size)
     times = _look_times(pt, sc.events)
     n = sc.subjects

@@ -44,10 +44,9 @@ import numbers
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtri
 
 from oncotrial.core.errors import InputError
@@ -73,6 +72,9 @@ from oncotrial.simulate._power_engine import (
     release_workspace,
     simulate_chunk,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["QUANTILES", "SimulatedPower", "simulate_power"]
 
@@ -170,13 +172,20 @@ class SimulatedPower(Result):
         """One row per look: events, bounds, the fraction of trials reaching the look,
         rejecting / stopping for futility there (with Monte-Carlo SE), cumulative power,
         and the mean calendar time and patients randomised at the look."""
+        import pandas as pd
+
+        return pd.DataFrame(self.look_columns())
+
+    def look_columns(self) -> dict[str, np.ndarray]:
+        """The columns of :meth:`look_table` as arrays, for callers that have no use for a
+        DataFrame (the command line, which then need not import pandas)."""
         reject = self.rejection_per_look
         futility = (np.zeros(self.k) if self.futility_per_look is None
                     else self.futility_per_look)
         bound = np.full(self.k, np.nan)
         if self.futility_bounds is not None:
             bound[: self.futility_bounds.size] = self.futility_bounds
-        return pd.DataFrame({
+        return {
             "look": np.arange(1, self.k + 1),
             "events": self.events,
             "critical_value": self.critical_values,
@@ -188,11 +197,13 @@ class SimulatedPower(Result):
             "cumulative_power": np.cumsum(reject),
             "analysis_time": self.analysis_time_per_look,
             "subjects": self.subjects_per_look,
-        })
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """One row per scalar result (``quantity``, ``value``), quantiles as
         ``"analysis_time_quantiles.2.5%"`` ...; per-look values are in :meth:`look_table`."""
+        import pandas as pd
+
         rows: list[tuple[str, Any]] = []
         for name, value in self.to_dict().items():
             if name == "trial_table" or isinstance(value, list):
@@ -210,6 +221,8 @@ class SimulatedPower(Result):
         analysed ``time`` (follow-up) and ``event`` (0/1). Only patients randomised before
         the look are listed. The statistics in ``trial_table`` are computed from exactly
         these data (e.g. ``oncotrial.stats.logrank_test(time, event, arm)``)."""
+        import pandas as pd
+
         indices = np.atleast_1d(np.asarray(trials))
         if (indices.ndim != 1 or indices.dtype.kind not in "iu"
                 or np.any(indices < 0) or np.any(indices >= self.trials)):
@@ -548,6 +561,8 @@ def _summarise(parts: list[dict[str, np.ndarray]], rule: Stopping, events: np.nd
         }
     if not keep_trials:
         return out | {"trial_table": None}
+    import pandas as pd
+
     table = pd.DataFrame({
         "trial": np.repeat(index, k),
         "look": np.tile(np.arange(1, k + 1), trials),
