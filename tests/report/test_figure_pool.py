@@ -3,12 +3,19 @@ warnings raised and their errors re-raised here; one worker draws here, when ask
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
+import sys
+import time
 import warnings
 
 import pytest
 
-from oncotrial.report.figure_pool import FigurePool, idle_cpus, usable_cpus
+from oncotrial.report import figure_pool
+from oncotrial.report.figure_pool import FigurePool, idle_cpus, other_runnable, usable_cpus
+
+linux_proc = pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="needs Linux /proc")
 
 
 def _square(x: int, *, note: str = "") -> tuple[int, int, str]:
@@ -55,6 +62,7 @@ def test_errors_of_a_worker_are_raised_here():
 
 def test_default_is_one_worker_per_idle_cpu(monkeypatch):
     assert 1 <= idle_cpus() <= usable_cpus()
+    monkeypatch.setattr(figure_pool, "other_runnable", lambda: None)  # as where there is no /proc
     monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.0, 0.0))
     with FigurePool() as pool:
         assert pool.parallel == (usable_cpus() > 1 and hasattr(os, "fork"))
@@ -72,3 +80,42 @@ def test_a_worker_beside_this_process():
     assert (value, note) == (16, "data")
     assert pool.parallel == (usable_cpus() > 1 and hasattr(os, "fork"))
     assert (pid != os.getpid()) == pool.parallel
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@linux_proc
+def test_another_program_busy_now_takes_a_cpu():
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert other_runnable() >= 1
+        assert idle_cpus() <= max(1, usable_cpus() - 1)
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+@linux_proc
+def test_this_program_s_own_children_are_not_competitors():
+    if other_runnable() != 0:
+        pytest.skip("another program is running on this machine")
+    child = multiprocessing.get_context("fork").Process(target=_spin, args=(3.0,))
+    child.start()
+    try:
+        time.sleep(0.3)
+        assert other_runnable() == 0
+        assert idle_cpus() == usable_cpus()
+    finally:
+        child.terminate()
+        child.join()
+
+
+def test_without_proc_the_load_average_decides(monkeypatch):
+    monkeypatch.setattr(figure_pool, "other_runnable", lambda: None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (usable_cpus() + 3.0, 0.0, 0.0))
+    assert idle_cpus() == 1

@@ -15,8 +15,8 @@ the figures are drawn in the calling process, each when its result is asked for.
 Workers pay only on CPUs nobody else is using: a forked worker costs about a sixth more
 CPU time than drawing here (the pages it touches are copied), so on a machine whose CPUs
 are all busy with other programs, two workers drew a report's figures more slowly than
-this process alone. By default there is therefore one worker per CPU left idle by the
-load average, and none (drawing here) when at most one is idle.
+this process alone. By default there is therefore one worker per CPU that other programs
+leave idle, and none (drawing here) when at most one is idle (:func:`idle_cpus`).
 
 A worker never writes to the terminal (the parent may be showing a progress display
 there): the warnings a drawing raises are recorded and raised again in the parent when
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-__all__ = ["FigurePool", "Pending", "idle_cpus", "usable_cpus"]
+__all__ = ["FigurePool", "Pending", "idle_cpus", "other_runnable", "usable_cpus"]
 
 T = TypeVar("T")
 
@@ -49,9 +50,58 @@ def usable_cpus() -> int:
 
 
 def idle_cpus() -> int:
-    """The usable CPUs that the last minute's load average leaves idle, at least one."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, usable_cpus() - int(load))
+    """The usable CPUs that other programs leave idle now, at least one.
+
+    On Linux, "now" is the number of runnable tasks the kernel reports (``/proc/loadavg``)
+    less those of this process and its live child processes (:func:`other_runnable`).
+    Elsewhere it is the last minute's load average, which also counts this program's own
+    recent work: a report made just after another one would find the CPUs busy with the
+    ghost of the first."""
+    others = other_runnable()
+    if others is None:
+        others = int(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, usable_cpus() - others)
+
+
+#: samples of the runnable tasks taken by :func:`other_runnable` (the median is kept)
+_SAMPLES = 5
+
+
+def other_runnable() -> int | None:
+    """Tasks of other programs ready to run now (Linux; None elsewhere or when ``/proc`` is
+    unreadable): the kernel's count of runnable tasks less those of this process and of its
+    live child processes (a figure worker or a replica's process is not a competitor), the
+    median of a few samples a millisecond apart, since a single one catches a busy program
+    between two of its time slices as often as a sleeping one inside one."""
+    pids = [os.getpid(), *(p.pid for p in multiprocessing.active_children() if p.pid is not None)]
+    counts = []
+    try:
+        for _ in range(_SAMPLES):
+            with open("/proc/loadavg", encoding="ascii") as f:
+                running = int(f.read().split()[3].split("/")[0])
+            counts.append(running - sum(_runnable_threads(pid) for pid in pids))
+            time.sleep(0.001)
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, sorted(counts)[len(counts) // 2])
+
+
+def _runnable_threads(pid: int) -> int:
+    """Threads of process ``pid`` in state R (running or ready), 0 if it has ended."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", encoding="ascii", errors="replace") as f:
+                # the state follows the command name, which is in parentheses and may hold spaces
+                state = f.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        total += state == "R"
+    return total
 
 
 def _recording(draw: Callable[..., T], args: tuple[Any, ...],
