@@ -32,7 +32,6 @@ from oncotrial.cli._output import (
 )
 from oncotrial.cli.design import GROUP_SEQUENTIAL_FIELDS, check_group_sequential
 from oncotrial.core.errors import InputError
-from oncotrial.core.results import json_safe
 
 __all__ = ["simulate_app"]
 
@@ -283,6 +282,8 @@ def simulate_power_command(
             progress=progress)
     if as_json:
         out = result.to_dict()
+        from oncotrial.core.results import json_safe
+
         out["looks"] = json_safe(result.look_columns())
         print_json(out)
     else:
