@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oncotrial.cli._output import check_output_dir, console, err_console, reports_errors
+from oncotrial.core.carried_warnings import raise_again, recorded
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -238,7 +239,7 @@ def _make_replica(parent: Connection, scenario: str | Path, seed: int, folder: P
     terminal."""
     with warnings.catch_warnings(record=True) as caught:
         def sent(kind: str, value: Any) -> None:
-            parent.send((kind, value, [(w.message, w.category, w.filename, w.lineno) for w in caught]))
+            parent.send((kind, value, recorded(caught)))
             caught.clear()
 
         try:
@@ -303,8 +304,7 @@ class _Replica:
             kind, value, caught = self._child.recv()
         except EOFError:
             raise RuntimeError("the process simulating the replica ended without its result") from None
-        for message, category, filename, lineno in caught:
-            warnings.warn_explicit(message, category, filename, lineno)
+        raise_again(caught)
         if kind == "error":
             raise value
         assert kind == expected, f"expected {expected!r} from the replica's process, got {kind!r}"

@@ -34,13 +34,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from oncotrial.core.carried_warnings import WarningRecord, raise_again, recorded
+
 __all__ = ["FigurePool", "Pending", "idle_cpus", "other_runnable", "usable_cpus"]
 
 T = TypeVar("T")
-
-#: a recorded warning as it can be sent between processes: message, category, file, line
-_Warning = tuple[Warning | str, type[Warning], str, int]
-
 
 def usable_cpus() -> int:
     """The CPUs this process may run on (its affinity where the platform reports it)."""
@@ -105,11 +103,11 @@ def _runnable_threads(pid: int) -> int:
 
 
 def _recording(draw: Callable[..., T], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> tuple[T, list[_Warning]]:
+               kwargs: dict[str, Any]) -> tuple[T, list[WarningRecord]]:
     """Run ``draw(*args, **kwargs)`` in a worker with its warnings recorded, not shown."""
     with warnings.catch_warnings(record=True) as caught:
         result = draw(*args, **kwargs)
-    return result, [(w.message, w.category, w.filename, w.lineno) for w in caught]
+    return result, recorded(caught)
 
 
 def _forking(workers: int) -> ProcessPoolExecutor | None:
@@ -125,15 +123,14 @@ class Pending(Generic[T]):
     workers, draws it then) and raises its warnings and errors in the calling process."""
 
     def __init__(self, draw: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any],
-                 future: Future[tuple[T, list[_Warning]]] | None) -> None:
+                 future: Future[tuple[T, list[WarningRecord]]] | None) -> None:
         self._draw, self._args, self._kwargs, self._future = draw, args, kwargs, future
 
     def result(self) -> T:
         if self._future is None:
             return self._draw(*self._args, **self._kwargs)
         value, caught = self._future.result()
-        for message, category, filename, lineno in caught:
-            warnings.warn_explicit(message, category, filename, lineno)
+        raise_again(caught)
         return value
 
 
