@@ -7,10 +7,10 @@
 For each database: a fresh trial of the bundled block-randomised protocol with 20 sites
 (one investigator each) goes live; subjects are registered through the services (not
 timed); ``uvicorn`` serves ``oncotrial.server.app:create_app`` in a subprocess; ``--clients``
-concurrent HTTP clients (asyncio + httpx) each randomise ``--per-client`` subjects, every
-request with its password and idempotency key. Printed: allocations per second, p50 and
-p99 latency, and the check that the allocations have no duplicate or gap (sequence
-1..N; in every stratum, slots 1..n used once). The peer figure is the same number of
+concurrent HTTP clients (asyncio + h11, one keep-alive connection each) each randomise
+``--per-client`` subjects, every request with its password and idempotency key. Printed:
+allocations per second, p50 and p99 latency, and the check that the allocations have no
+duplicate or gap (sequence 1..N; in every stratum, slots 1..n used once). The peer figure is the same number of
 randomisations through the service function directly (``--clients`` threads, no HTTP),
 measured in the same run on a second trial; the ratio HTTP/direct is printed.
 
@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import gc
 import glob
+import json
 import os
 import shutil
 import socket
@@ -221,49 +222,108 @@ def _summary(latencies: list[float], elapsed: float) -> tuple[float, float, floa
     return len(latencies) / elapsed, qs[49] * 1000, qs[98] * 1000
 
 
-async def _http_clients(base: str, jobs: list[tuple[str, str]], n_clients: int,
-                        ready: Callable[[], None]) -> tuple[list[float], float, int]:
-    """Log each site's investigator in, call ``ready`` (the CPU counters start there, so a
-    trial with more sites is not charged for its logins), then randomise ``jobs``."""
-    import httpx
+class _Connection:
+    """One keep-alive HTTP/1.1 connection, as each investigator's browser holds one.
 
-    sites = sorted({site for _, site in jobs})
-    limits = httpx.Limits(max_connections=n_clients + 10, max_keepalive_connections=n_clients + 10)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    The load generator shares the two cores with the server and the database, so it must
+    cost little and the same at every run: a client with a connection pool (httpx) spends
+    1-5 ms of CPU per request here, varying from run to run, and that shows up as the
+    service's latency. ``h11`` (the HTTP/1.1 state machine under httpx and uvicorn) frames
+    the messages; each simulated client owns its connection, so nothing is shared or
+    searched per request."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
+        import h11
+
+        self._h11 = h11
+        self._reader, self._writer, self._host = reader, writer, host
+        self._conn = h11.Connection(h11.CLIENT)
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> _Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def post(self, path: str, payload: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """POST ``payload`` as JSON; the status, the headers (lower-case names) and the body."""
+        h11 = self._h11
+        body = json.dumps(payload).encode()
+        head = [("Host", self._host), ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))), *(headers or {}).items()]
+        conn = self._conn
+        self._writer.write(conn.send(h11.Request(method="POST", target=path, headers=head))
+                           + conn.send(h11.Data(data=body)) + conn.send(h11.EndOfMessage()))
+        status, answer, chunks = 0, {}, []
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await self._reader.read(65536)
+                if not data:
+                    raise ConnectionError(f"the server closed the connection during POST {path}")
+                conn.receive_data(data)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+                answer = {k.decode().lower(): v.decode() for k, v in event.headers}
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                conn.start_next_cycle()
+                return status, answer, b"".join(chunks)
+            else:
+                raise ConnectionError(f"unexpected HTTP event {event!r} during POST {path}")
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+async def _http_clients(host: str, port: int, jobs: list[tuple[str, str]], n_clients: int,
+                        ready: Callable[[], None]) -> tuple[list[float], float, int]:
+    """Open each client's connection and log each site's investigator in, call ``ready``
+    (the CPU counters start there, so a trial with more sites is not charged for its
+    logins), then randomise ``jobs``."""
+    connections = [await _Connection.open(host, port) for _ in range(n_clients)]
+    try:
         tokens = {}
-        for site in sites:
-            r = await client.post("/api/auth/login", json={"username": f"inv-{site}", "password": PASSWORD})
-            r.raise_for_status()
-            tokens[site] = r.json()["token"]
+        for site in sorted({site for _, site in jobs}):
+            status, _, body = await connections[0].post(
+                "/api/auth/login", {"username": f"inv-{site}", "password": PASSWORD})
+            if status != 200:
+                raise RuntimeError(f"login of inv-{site}: HTTP {status} {body[:200]!r}")
+            tokens[site] = json.loads(body)["token"]
         latencies: list[float] = []
         errors = retries = 0
         shares = [jobs[i::n_clients] for i in range(n_clients)]
 
-        async def one_client(share: list[tuple[str, str]]) -> None:
+        async def one_client(connection: _Connection, share: list[tuple[str, str]]) -> None:
             nonlocal errors, retries
             for code, site in share:
                 key = str(uuid.uuid4())
                 t0 = time.perf_counter()  # the latency includes the retries
                 for _ in range(50):  # 409 + Retry-After from a busy database: retry same key
-                    r = await client.post(f"/api/subjects/{code}/randomise", json={"password": PASSWORD},
-                                          headers={"Authorization": f"Bearer {tokens[site]}",
-                                                   "Idempotency-Key": key})
-                    if r.status_code == 409 and "retry-after" in r.headers:
+                    status, headers, body = await connection.post(
+                        f"/api/subjects/{code}/randomise", {"password": PASSWORD},
+                        {"Authorization": f"Bearer {tokens[site]}", "Idempotency-Key": key})
+                    if status == 409 and "retry-after" in headers:
                         retries += 1
                         await asyncio.sleep(0.01)
                         continue
                     latencies.append(time.perf_counter() - t0)
-                    if r.status_code != 200:
+                    if status != 200:
                         errors += 1
-                        print(f"  {code}: HTTP {r.status_code} {r.text[:200]}", file=sys.stderr)
+                        print(f"  {code}: HTTP {status} {body[:200]!r}", file=sys.stderr)
                     break
 
         ready()
         t0 = time.perf_counter()
-        await asyncio.gather(*(one_client(s) for s in shares))
+        await asyncio.gather(*(one_client(c, s) for c, s in zip(connections, shares, strict=True)))
         if retries:
             print(f"  {retries} requests answered 409 busy and retried", file=sys.stderr)
         return latencies, time.perf_counter() - t0, errors
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int,
@@ -300,7 +360,7 @@ def run_http(url: str, jobs: list[tuple[str, str]], n_clients: int,
         def ready() -> None:
             before[:] = [[_cpu_seconds(p) for p in servers], time.process_time(), _cpu_seconds()]
 
-        latencies, elapsed, errors = asyncio.run(_http_clients(f"http://127.0.0.1:{port}", jobs, n_clients, ready))
+        latencies, elapsed, errors = asyncio.run(_http_clients("127.0.0.1", port, jobs, n_clients, ready))
         server_cpu = sum(_cpu_seconds(p) for p in servers) - sum(before[0])
         client_cpu = time.process_time() - before[1]
         machine_cpu = _cpu_seconds() - before[2]
